@@ -1,0 +1,300 @@
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_lstm import ScanLSTM
+from tf_lstm.convert import load_keras_lstm_weights
+from tf_lstm.reference import lstm_reference
+
+BATCH, STEPS, FEATURES, UNITS = 3, 7, 5, 4
+
+
+@pytest.fixture
+def x():
+    return np.random.default_rng(0).normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
+
+
+def padding_mask(kind):
+    mask = np.ones((BATCH, STEPS), bool)
+    if kind == "end":
+        mask[0, 4:] = False
+        mask[2, 1:] = False
+    elif kind == "middle":
+        mask[0, 2:4] = False
+        mask[1, 3] = False
+    return mask
+
+
+def make_layer(**kwargs):
+    return ScanLSTM(
+        UNITS,
+        return_sequences=True,
+        return_state=True,
+        bias_initializer="random_normal",
+        **kwargs,
+    )
+
+
+def reference_of(layer, x, **kwargs):
+    kernel, recurrent, bias = (w.numpy() for w in layer.weights)
+    return lstm_reference(
+        x,
+        kernel,
+        recurrent,
+        bias,
+        gate_order=layer.gate_order,
+        forget_bias=layer.forget_bias,
+        cell_activation=layer.cell_activation is not None,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("gate_order", ["ifgo", "ifco", "ijfo", "zifo", "ifoc", "gofi"])
+@pytest.mark.parametrize("cell_activation", ["tanh", None])
+@pytest.mark.parametrize("mask_kind", [None, "middle", "end"])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_equals_numpy_reference(x, gate_order, cell_activation, mask_kind, go_backwards):
+    layer = make_layer(
+        gate_order=gate_order, forget_bias=0.7, cell_activation=cell_activation, go_backwards=go_backwards
+    )
+    mask = None if mask_kind is None else padding_mask(mask_kind)
+    out, h, c = layer(x, mask=mask)
+    ref_out, ref_h, ref_c = reference_of(layer, x, mask=mask, go_backwards=go_backwards)
+    np.testing.assert_allclose(out, ref_out, atol=1e-6)
+    np.testing.assert_allclose(h, ref_h, atol=1e-6)
+    np.testing.assert_allclose(c, ref_c, atol=1e-6)
+
+
+def test_masked_steps_carry_state_exactly(x):
+    # Padding at the end must leave the final state that of the last real step.
+    layer = make_layer()
+    mask = padding_mask("end")
+    _, h, c = layer(x, mask=mask)
+    _, h_short, c_short = layer(x[:1, :4])
+    np.testing.assert_allclose(h[0], h_short[0], atol=1e-6)
+    np.testing.assert_allclose(c[0], c_short[0], atol=1e-6)
+
+
+def test_time_major_matches_batch_major(x):
+    batch_major = make_layer()
+    time_major = make_layer(time_major=True)
+    batch_major(x)
+    time_major(np.transpose(x, (1, 0, 2)))
+    time_major.set_weights(batch_major.get_weights())
+    out_b, h_b, _ = batch_major(x, mask=padding_mask("middle"))
+    out_t, h_t, _ = time_major(np.transpose(x, (1, 0, 2)), mask=padding_mask("middle").T)
+    np.testing.assert_allclose(np.transpose(out_t, (1, 0, 2)), out_b, atol=1e-6)
+    np.testing.assert_allclose(h_t, h_b, atol=1e-6)
+
+
+def test_initial_state_is_used(x):
+    layer = make_layer()
+    layer(x)
+    rng = np.random.default_rng(1)
+    h0, c0 = rng.normal(size=(2, BATCH, UNITS)).astype("float32")
+    out, h, c = layer(x, initial_state=[h0, c0])
+    ref_out, ref_h, ref_c = reference_of(layer, x, initial_state=(h0, c0))
+    np.testing.assert_allclose(out, ref_out, atol=1e-6)
+    np.testing.assert_allclose(c, ref_c, atol=1e-6)
+
+
+def test_return_shapes(x):
+    assert ScanLSTM(UNITS)(x).shape == (BATCH, UNITS)
+    assert ScanLSTM(UNITS, return_sequences=True)(x).shape == (BATCH, STEPS, UNITS)
+    outputs = ScanLSTM(UNITS, return_state=True)(x)
+    assert [tuple(t.shape) for t in outputs] == [(BATCH, UNITS)] * 3
+
+
+def test_zero_length_sequence_gives_initial_state():
+    layer = make_layer()
+    empty = np.zeros((2, 0, FEATURES), "float32")
+    out, h, c = layer(empty)
+    assert out.shape == (2, 0, UNITS)
+    np.testing.assert_array_equal(h, np.zeros((2, UNITS)))
+    np.testing.assert_array_equal(c, np.zeros((2, UNITS)))
+
+
+def test_nan_inputs_propagate(x):
+    x = x.copy()
+    x[1, 3, 0] = np.nan
+    out, h, _ = make_layer()(x)
+    assert np.isnan(out[1, 3:]).all() and np.isnan(h[1]).all()
+    assert not np.isnan(out[0]).any() and not np.isnan(out[1, :3]).any()
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_equals_keras_lstm_given_its_weights(x, go_backwards):
+    keras_lstm = keras.layers.LSTM(
+        UNITS, return_sequences=True, return_state=True, go_backwards=go_backwards, bias_initializer="random_normal"
+    )
+    expected = keras_lstm(x, mask=padding_mask("end"))
+    layer = ScanLSTM(UNITS, gate_order="ijfo", return_sequences=True, return_state=True, go_backwards=go_backwards)
+    load_keras_lstm_weights(layer, keras_lstm)
+    got = layer(x, mask=padding_mask("end"))
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_gradients_match_finite_differences():
+    rng = np.random.default_rng(3)
+    x = tf.constant(rng.normal(size=(2, 4, 2)), tf.float64)
+    mask = tf.constant([[True, True, False, True], [True, True, True, False]])
+    layer = ScanLSTM(3, gate_order="zifo", forget_bias=0.5, return_sequences=True, dtype="float64",
+                     bias_initializer="random_normal")
+    layer(x)
+    target = tf.constant(rng.normal(size=(2, 4, 3)), tf.float64)
+
+    def loss():
+        return tf.reduce_sum((layer(x, mask=mask) - target) ** 2)
+
+    with tf.GradientTape() as tape:
+        value = loss()
+    analytic = tape.gradient(value, layer.trainable_variables)
+    eps = 1e-6
+    for variable, grad in zip(layer.trainable_variables, analytic):
+        base = variable.numpy()
+        numeric = np.zeros_like(base)
+        for index in np.ndindex(base.shape):
+            shifted = base.copy()
+            shifted[index] += eps
+            variable.assign(shifted)
+            up = loss().numpy()
+            shifted[index] -= 2 * eps
+            variable.assign(shifted)
+            down = loss().numpy()
+            numeric[index] = (up - down) / (2 * eps)
+        variable.assign(base)
+        np.testing.assert_allclose(grad.numpy(), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_bidirectional_wrapper_matches_reference(x):
+    bidirectional = keras.layers.Bidirectional(make_layer(gate_order="ijfo", forget_bias=1.0))
+    mask = padding_mask("end")
+    out, h_f, c_f, h_b, c_b = bidirectional(x, mask=mask)
+    forward, backward = bidirectional.forward_layer, bidirectional.backward_layer
+    ref_f = reference_of(forward, x, mask=mask)
+    ref_b = reference_of(backward, x, mask=mask, go_backwards=True)
+    # Bidirectional zeroes masked outputs and flips the backward ones back.
+    expected = np.concatenate([ref_f[0], ref_b[0][:, ::-1]], axis=-1) * mask[:, :, None]
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    np.testing.assert_allclose(h_b, ref_b[1], atol=1e-6)
+
+
+def test_keras_mask_from_embedding_is_honoured():
+    tokens = np.array([[3, 5, 2, 0, 0], [4, 0, 0, 0, 0]])
+    embedding = keras.layers.Embedding(10, 6, mask_zero=True)
+    layer = ScanLSTM(UNITS, gate_order="ifoc", return_sequences=True)
+    model = keras.Sequential([embedding, layer])
+    out = model(tokens)
+    embedded = embedding(tokens).numpy()
+    ref = reference_of(layer, embedded, mask=tokens != 0)[0]
+    np.testing.assert_allclose(out, ref, atol=1e-6)
+
+
+def _classifier(**lstm_kwargs):
+    inputs = keras.Input((STEPS, FEATURES))
+    hidden = ScanLSTM(UNITS, **lstm_kwargs)(inputs)
+    return keras.Model(inputs, keras.layers.Dense(2)(hidden))
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_fit_reduces_loss(jit_compile):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, STEPS, FEATURES)).astype("float32")
+    y = (x[:, :, 0].sum(axis=1) > 0).astype("int32")
+    keras.utils.set_random_seed(0)
+    model = _classifier(dropout=0.1, recurrent_dropout=0.1)
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.02),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
+    )
+    history = model.fit(x, y, epochs=15, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < 0.6 * history.history["loss"][0]
+
+
+def test_jit_compile_equals_eager(x):
+    layer = make_layer(gate_order="ijfo", forget_bias=1.0)
+    eager = layer(x, mask=padding_mask("middle"))
+    compiled = tf.function(lambda a, m: layer(a, mask=m), jit_compile=True)(x, padding_mask("middle"))
+    for a, b in zip(eager, compiled):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_mixed_precision_runs_in_float16_with_float32_weights(x):
+    layer = ScanLSTM(UNITS, return_sequences=True, dtype="mixed_float16")
+    out = layer(x)
+    assert out.dtype == tf.float16
+    assert layer.kernel.dtype == "float32"
+    ref = reference_of(layer, x)[0]
+    np.testing.assert_allclose(out.numpy().astype("float32"), ref, atol=1e-2)
+
+
+# -- serialization ------------------------------------------------------------
+
+OPTIONS = dict(
+    gate_order="zifo",
+    forget_bias=1.0,
+    cell_activation=None,
+    use_bias=False,
+    return_sequences=True,
+    return_state=False,
+    go_backwards=True,
+    dropout=0.25,
+    recurrent_dropout=0.125,
+    kernel_initializer="zeros",
+    recurrent_initializer="ones",
+    seed=7,
+)
+
+
+def test_get_config_round_trips_every_option():
+    layer = ScanLSTM(UNITS, **OPTIONS)
+    clone = ScanLSTM.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    for key, value in OPTIONS.items():
+        if key.endswith("initializer"):
+            continue
+        assert getattr(clone, key) == value, key
+    assert clone.cell_activation is None
+
+
+def test_keras_file_round_trip(tmp_path, x):
+    model = _classifier(**{k: v for k, v in OPTIONS.items() if k not in ("return_sequences", "kernel_initializer", "recurrent_initializer")})
+    expected = model.predict(x, verbose=0)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, atol=1e-6)
+    assert loaded.layers[1].get_config() == model.layers[1].get_config()
+
+
+def test_saved_model_reloads_in_a_fresh_process_without_tf_lstm(tmp_path, x):
+    from tf_lstm.export import export_saved_model
+
+    model = _classifier(gate_order="ijfo", forget_bias=1.0)
+    expected = model.predict(x, verbose=0)
+    export_saved_model(model, tmp_path / "exported")
+    np.save(tmp_path / "x.npy", x)
+    script = (
+        "import sys, numpy as np, tensorflow as tf\n"
+        f"serve = tf.saved_model.load({str(tmp_path / 'exported')!r}).signatures['serving_default']\n"
+        f"out = list(serve(tf.constant(np.load({str(tmp_path / 'x.npy')!r}))).values())[0]\n"
+        f"np.save({str(tmp_path / 'y.npy')!r}, out.numpy())\n"
+        "assert 'tf_lstm' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, atol=1e-6)
+
+
+def test_failed_export_leaves_nothing(tmp_path):
+    from tf_lstm.export import export_saved_model
+
+    model = _classifier()
+    with pytest.raises(Exception):
+        # A signature that does not fit the model fails while tracing.
+        export_saved_model(model, tmp_path / "broken", input_signature=[tf.TensorSpec([None, STEPS, 99])])
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,162 @@
+"""Weight import and export: PyTorch state dicts and Keras LSTM layers.
+
+Every conversion is the same two moves: transpose where the frameworks store
+``[out, in]`` against our ``[in, out]``, and permute the four gate blocks
+from one convention to the other (`tf_lstm.gates.convert_gate_order`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from tf_lstm.gates import KERAS_ORDER, TORCH_ORDER, convert_gate_order
+from tf_lstm.layers import ScanLSTM
+from tf_lstm.multilayer import MultiLayerLSTM
+
+
+def _to_numpy(value) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float32)
+
+
+def _torch_keys(model: MultiLayerLSTM) -> list[tuple[str, int, int]]:
+    """(suffix, layer, direction) of every parameter group, in PyTorch's order."""
+    suffixes = ["", "_reverse"][: model.num_directions]
+    return [(suffix, k, d) for k in range(model.num_layers) for d, suffix in enumerate(suffixes)]
+
+
+def _expected_torch_shapes(model: MultiLayerLSTM, input_size: int) -> dict[str, tuple[int, ...]]:
+    hidden = model.hidden_size
+    shapes = {}
+    for suffix, k, _ in _torch_keys(model):
+        features = input_size if k == 0 else model.num_directions * hidden
+        shapes[f"weight_ih_l{k}{suffix}"] = (4 * hidden, features)
+        shapes[f"weight_hh_l{k}{suffix}"] = (4 * hidden, hidden)
+        shapes[f"bias_ih_l{k}{suffix}"] = (4 * hidden,)
+        shapes[f"bias_hh_l{k}{suffix}"] = (4 * hidden,)
+    return shapes
+
+
+def load_torch_state_dict(model: MultiLayerLSTM, state_dict: Mapping[str, Any]) -> None:
+    """Copies the weights of a ``torch.nn.LSTM`` into `model`.
+
+    PyTorch keeps ``weight_ih_l{k}`` as ``[4·H, in]`` and ``weight_hh_l{k}``
+    as ``[4·H, H]`` with blocks ``i, f, g, o``, and two biases that add; the
+    ``*_reverse`` keys hold the backward direction.
+
+    Args:
+        model: a `MultiLayerLSTM` with PyTorch's sizes (built here if needed).
+        state_dict: ``lstm.state_dict()``; values torch tensors or arrays.
+
+    Raises:
+        TypeError: `model` is not a `MultiLayerLSTM`.
+        ValueError: keys are missing or unexpected, or a shape differs.
+    """
+    if not isinstance(model, MultiLayerLSTM):
+        raise TypeError(f"model must be a MultiLayerLSTM, got {type(model).__name__}.")
+    if "weight_ih_l0" not in state_dict:
+        raise ValueError(
+            f"state_dict is missing key 'weight_ih_l0'; got keys {sorted(state_dict)}."
+        )
+    input_size = int(np.shape(_to_numpy(state_dict["weight_ih_l0"]))[-1])
+    expected = _expected_torch_shapes(model, input_size)
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    if missing or unexpected:
+        raise ValueError(
+            f"state_dict does not match MultiLayerLSTM(hidden_size={model.hidden_size}, "
+            f"num_layers={model.num_layers}, bidirectional={model.bidirectional}): "
+            f"missing keys {missing}, unexpected keys {unexpected}."
+        )
+    arrays = {key: _to_numpy(value) for key, value in state_dict.items()}
+    for key, shape in expected.items():
+        if arrays[key].shape != shape:
+            raise ValueError(
+                f"state_dict[{key!r}] must have shape {shape}, got shape {arrays[key].shape}."
+            )
+    if not model.built:
+        model.build((None, None, input_size))
+    for suffix, k, d in _torch_keys(model):
+        lstm = model.directions(k)[d]
+        order = lstm.gate_order
+        lstm.kernel.assign(convert_gate_order(arrays[f"weight_ih_l{k}{suffix}"].T, TORCH_ORDER, order))
+        lstm.recurrent_kernel.assign(
+            convert_gate_order(arrays[f"weight_hh_l{k}{suffix}"].T, TORCH_ORDER, order)
+        )
+        bias = arrays[f"bias_ih_l{k}{suffix}"] + arrays[f"bias_hh_l{k}{suffix}"]
+        lstm.bias.assign(convert_gate_order(bias, TORCH_ORDER, order))
+
+
+def to_torch_state_dict(model: MultiLayerLSTM, *, as_torch: bool = False) -> dict[str, Any]:
+    """The weights of `model` as a ``torch.nn.LSTM`` state dict.
+
+    The summed bias goes to ``bias_ih_l{k}``; ``bias_hh_l{k}`` is zero (the
+    two only ever appear added).
+
+    Args:
+        model: a built `MultiLayerLSTM`.
+        as_torch: return torch tensors (imports torch) instead of NumPy arrays.
+    """
+    if not isinstance(model, MultiLayerLSTM):
+        raise TypeError(f"model must be a MultiLayerLSTM, got {type(model).__name__}.")
+    if not model.built:
+        raise ValueError("model must be built (called once, or .build(shape)) before export.")
+    state = {}
+    for suffix, k, d in _torch_keys(model):
+        lstm = model.directions(k)[d]
+        order = lstm.gate_order
+        state[f"weight_ih_l{k}{suffix}"] = convert_gate_order(lstm.kernel.numpy(), order, TORCH_ORDER).T
+        state[f"weight_hh_l{k}{suffix}"] = convert_gate_order(
+            lstm.recurrent_kernel.numpy(), order, TORCH_ORDER
+        ).T
+        state[f"bias_ih_l{k}{suffix}"] = convert_gate_order(lstm.bias.numpy(), order, TORCH_ORDER)
+        state[f"bias_hh_l{k}{suffix}"] = np.zeros(4 * model.hidden_size, np.float32)
+    state = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in state.items()}
+    if as_torch:
+        import torch
+
+        state = {key: torch.from_numpy(value) for key, value in state.items()}
+    return state
+
+
+def load_keras_lstm_weights(layer: ScanLSTM, keras_lstm) -> None:
+    """Copies the weights of a built ``keras.layers.LSTM`` into `layer`.
+
+    Keras stores ``kernel [in, 4·units]``, ``recurrent_kernel [units, 4·units]``
+    and ``bias`` with gate blocks ``i, f, c, o``; they are permuted to
+    `layer.gate_order`. `layer` is built here if needed.
+
+    Raises:
+        TypeError: the arguments are not a `ScanLSTM` and a built Keras LSTM.
+        ValueError: units, input size or use of a bias differ.
+    """
+    if not isinstance(layer, ScanLSTM):
+        raise TypeError(f"layer must be a ScanLSTM, got {type(layer).__name__}.")
+    cell = getattr(keras_lstm, "cell", None)
+    if cell is None or not getattr(cell, "built", False):
+        raise TypeError(
+            f"keras_lstm must be a built keras.layers.LSTM, got {type(keras_lstm).__name__}"
+            f"{'' if cell is None else ' (not built: call it once first)'}."
+        )
+    input_size = int(cell.kernel.shape[0])
+    if cell.units != layer.units:
+        raise ValueError(f"units differ: ScanLSTM has {layer.units}, keras_lstm has {cell.units}.")
+    if cell.use_bias != layer.use_bias:
+        raise ValueError(
+            f"use_bias differs: ScanLSTM has {layer.use_bias}, keras_lstm has {cell.use_bias}."
+        )
+    if not layer.built:
+        layer.build((None, None, input_size))
+    if layer.input_size != input_size:
+        raise ValueError(
+            f"input sizes differ: ScanLSTM was built for {layer.input_size} features, "
+            f"keras_lstm for {input_size}."
+        )
+    order = layer.gate_order
+    layer.kernel.assign(convert_gate_order(cell.kernel.numpy(), KERAS_ORDER, order))
+    layer.recurrent_kernel.assign(convert_gate_order(cell.recurrent_kernel.numpy(), KERAS_ORDER, order))
+    if cell.use_bias:
+        layer.bias.assign(convert_gate_order(cell.bias.numpy(), KERAS_ORDER, order))

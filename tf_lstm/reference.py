@@ -1,0 +1,93 @@
+"""NumPy reference implementations, written from the articles' equations.
+
+These are the ground truth of the tests: plain loops over time, float64 by
+default, no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tf_lstm.gates import gate_positions
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def lstm_reference(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias=None,
+    *,
+    gate_order: str = "ifgo",
+    forget_bias: float = 0.0,
+    cell_activation: bool = True,
+    mask=None,
+    go_backwards: bool = False,
+    initial_state=None,
+):
+    """An LSTM over ``x`` of shape ``[batch, time, features]``.
+
+    For t = 1…T, with the gate blocks of ``[x_t, h]·[W_x; W_h] + b`` read in
+    `gate_order`:
+
+        i = σ(z_i), f = σ(z_f + forget_bias), g = tanh(z_g), o = σ(z_o)
+        c_t = f·c_{t−1} + i·g,   h_t = o·tanh(c_t)  (o·c_t if not `cell_activation`)
+
+    and, with a mask m_t ∈ {0, 1} (the Theano tutorial):
+
+        c_t = m_t·c_t + (1 − m_t)·c_{t−1},   h_t = m_t·h_t + (1 − m_t)·h_{t−1}
+
+    Returns:
+        ``(outputs [batch, time, units] in processing order, h_T, c_T)``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    kernel = np.asarray(kernel, np.float64)
+    recurrent_kernel = np.asarray(recurrent_kernel, np.float64)
+    units = recurrent_kernel.shape[0]
+    bias = np.zeros(4 * units) if bias is None else np.asarray(bias, np.float64)
+    positions = gate_positions(gate_order)
+    batch, steps, _ = x.shape
+    mask = np.ones((batch, steps)) if mask is None else np.asarray(mask, np.float64)
+    if go_backwards:
+        x, mask = x[:, ::-1], mask[:, ::-1]
+    fused = np.concatenate([kernel, recurrent_kernel], axis=0)
+    if initial_state is None:
+        h, c = np.zeros((batch, units)), np.zeros((batch, units))
+    else:
+        h, c = (np.asarray(s, np.float64) for s in initial_state)
+    outputs = []
+    for t in range(steps):
+        z = np.concatenate([x[:, t], h], axis=1) @ fused + bias
+        blocks = np.split(z, 4, axis=1)
+        i = sigmoid(blocks[positions["i"]])
+        f = sigmoid(blocks[positions["f"]] + forget_bias)
+        g = np.tanh(blocks[positions["g"]])
+        o = sigmoid(blocks[positions["o"]])
+        c_new = f * c + i * g
+        h_new = o * (np.tanh(c_new) if cell_activation else c_new)
+        m = mask[:, t : t + 1]
+        c = m * c_new + (1.0 - m) * c
+        h = m * h_new + (1.0 - m) * h
+        outputs.append(h)
+    outputs = np.stack(outputs, axis=1) if outputs else np.zeros((batch, 0, units))
+    return outputs, h, c
+
+
+def linear_rnn_reference(x, w_x, w_rec, *, dtype=np.float64):
+    """The counting article's RNN: ``s_k = x_k·w_x + s_{k−1}·w_rec``, s_0 = 0.
+
+    Args:
+        x: ``[samples, steps]`` scalars per step.
+        w_x, w_rec: scalars.
+
+    Returns:
+        ``s`` after the last step, shape ``[samples]``.
+    """
+    x = np.asarray(x, dtype)
+    s = np.zeros(x.shape[0], dtype)
+    for k in range(x.shape[1]):
+        s = x[:, k] * dtype(w_x) + s * dtype(w_rec)
+    return s
