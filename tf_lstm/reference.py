@@ -91,3 +91,33 @@ def linear_rnn_reference(x, w_x, w_rec, *, dtype=np.float64):
     for k in range(x.shape[1]):
         s = x[:, k] * dtype(w_x) + s * dtype(w_rec)
     return s
+
+
+def article_rmsprop_reference(params, grads, state=None, *, learning_rate=0.001, rho=0.9,
+                              momentum=0.5, min_rms=1e-4, rescale=5.0):
+    """One update of the counting article's RMSProp (see `ArticleRMSProp`), in NumPy.
+
+    Args:
+        params, grads: lists of arrays.
+        state: ``(mean_squares, mean_grads, velocities)`` from the previous
+            call, or None for zeros.
+
+    Returns:
+        ``(new_params, new_state)``.
+    """
+    if state is None:
+        state = tuple([np.zeros_like(p) for p in params] for _ in range(3))
+    mean_squares, mean_grads, velocities = state
+    norm = np.sqrt(sum(np.sum(np.square(g)) for g in grads))
+    scale = rescale / max(rescale, np.sqrt(norm))
+    new = ([], [], [], [])
+    for p, g, ms, mg, v in zip(params, grads, mean_squares, mean_grads, velocities):
+        g = g * scale
+        ms = rho * ms + (1 - rho) * g**2
+        mg = rho * mg + (1 - rho) * g
+        r = np.maximum(np.sqrt(np.maximum(ms - mg**2, 0.0)), min_rms)
+        v_new = momentum * v - learning_rate * g / r
+        p = p + momentum**2 * v - (1 + momentum) * learning_rate * g / r
+        for bucket, value in zip(new, (p, ms, mg, v_new)):
+            bucket.append(value)
+    return new[0], (new[1], new[2], new[3])

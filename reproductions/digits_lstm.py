@@ -1,0 +1,182 @@
+r"""Article C: the scratch LSTM (`tf.scan`) on scikit-learn's 8x8 digits.
+
+    python -m reproductions.digits_lstm [--seeds=3]
+
+`tf_lstm.ScanLSTM(50, gate_order="zifo", cell_activation=None)` with weights and
+bias starting at zero, read row by row (8 steps of 8 pixels, values 0-16 as
+they come); output ``tanh(h_8·Wv + bv)`` then softmax, loss
+``−Σ y·log softmax`` summed over the batch, Adam with TF1's defaults;
+100 epochs of the 14 first batches of 100, in order (the last 37 training
+images are never used), exactly as the article's loop.
+"""
+
+from __future__ import annotations
+
+import time
+
+from absl import flags
+
+from reproductions import cli
+from reproductions.report import Report
+
+FLAGS = flags.FLAGS
+NAME = "digits_lstm"
+
+flags.DEFINE_integer("seeds", 3, "How many seeds to run (seed, seed+1, ...); figures are their mean.", lower_bound=1)
+flags.DEFINE_integer("digits_epochs", 100, "Epochs (the article's: 100).", lower_bound=1)
+flags.DEFINE_integer("digits_hidden", 50, "LSTM units (the article's: 50).", lower_bound=1)
+flags.DEFINE_integer("digits_batches", 14, "Minibatches of 100 per epoch, in order (the article's: 14).", lower_bound=1)
+
+
+def build_model(hidden: int = 50, seed: int | None = None):
+    """The article's network; returns a Keras model mapping images to tanh outputs."""
+    import keras
+
+    import tf_lstm
+
+    inputs = keras.Input((8, 8), name="digits")
+    h = tf_lstm.ScanLSTM(
+        hidden,
+        gate_order="zifo",
+        cell_activation=None,
+        kernel_initializer="zeros",
+        recurrent_initializer="zeros",
+        bias_initializer="zeros",
+        name="scratch_lstm",
+    )(inputs)
+    init = lambda offset: keras.initializers.TruncatedNormal(  # noqa: E731
+        stddev=0.01, seed=None if seed is None else seed * 2 + offset
+    )
+    outputs = keras.layers.Dense(10, activation="tanh", kernel_initializer=init(0), bias_initializer=init(1),
+                                 name="tanh_output")(h)
+    return keras.Model(inputs, outputs, name="digits_lstm")
+
+
+def train_one(seed: int, data, epochs: int = 100, hidden: int = 50, batches: int = 14, verbose: bool = True):
+    """Trains the article's model with one seed.
+
+    Returns:
+        ``(model, history)``; history has per-epoch ``loss`` (last batch,
+        after its update), ``acc`` (first 500 training images) and ``val_acc``
+        (the 360 test images).
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    x_train, y_train, x_test, y_test = data
+    keras.utils.set_random_seed(seed)
+    model = build_model(hidden, seed)
+    loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True, reduction="sum")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001, epsilon=1e-8), loss=loss_fn)
+
+    used = 100 * batches
+    last_x, last_y = x_train[used - 100 : used], y_train[used - 100 : used]
+
+    @tf.function
+    def accuracy(x, y):
+        hits = tf.equal(tf.argmax(model(x, training=False), 1), tf.argmax(y, 1))
+        return tf.reduce_mean(tf.cast(hits, tf.float32))
+
+    @tf.function
+    def batch_loss(x, y):
+        return loss_fn(y, model(x, training=False))
+
+    history = {"loss": [], "acc": [], "val_acc": []}
+
+    class ArticleLog(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            history["loss"].append(float(batch_loss(last_x, last_y)))
+            history["acc"].append(float(accuracy(x_train[:500], y_train[:500])))
+            history["val_acc"].append(float(accuracy(x_test, y_test)))
+            if verbose and (epoch % 10 == 9 or epoch == 0):
+                print(f"[seed {seed}] [{epoch}] loss: {history['loss'][-1]:.4f} acc: {history['acc'][-1]:.4f} "
+                      f"val acc: {history['val_acc'][-1]:.4f}")
+
+    model.fit(x_train[:used], y_train[:used], batch_size=100, epochs=epochs, shuffle=False, verbose=0,
+              callbacks=[ArticleLog()])
+    return model, {k: np.asarray(v) for k, v in history.items()}
+
+
+def serving_model(model):
+    """The trained network with the article's final softmax: images → probabilities."""
+    import keras
+
+    probabilities = keras.layers.Softmax(name="probabilities")(model.outputs[0])
+    return keras.Model(model.inputs, probabilities, name="digits_lstm_serving")
+
+
+def reproduce(seeds: int = 3, seed: int = 0, epochs: int = 100, hidden: int = 50, batches: int = 14,
+              run_dir=None, export_to=None) -> Report:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from tf_lstm.data import load_digits
+
+    report = Report(NAME, run_dir or cli.run_dir(NAME))
+    data = load_digits()
+    print(f"digits: {len(data[0])} train / {len(data[2])} test images of 8x8; "
+          f"{seeds} seed(s) x {epochs} epochs x {batches} batches of 100")
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    per_seed = []
+    first_model = None
+    for k in range(seeds):
+        start = time.perf_counter()
+        model, history = train_one(seed + k, data, epochs, hidden, batches)
+        seconds = time.perf_counter() - start
+        first_model = first_model or model
+        per_seed.append(dict(seed=seed + k, test_accuracy=float(history["val_acc"][-1]),
+                             train500_accuracy=float(history["acc"][-1]),
+                             last_batch_loss=float(history["loss"][-1]), seconds=seconds))
+        print(f"[seed {seed + k}] test accuracy {history['val_acc'][-1]:.4f}, first-500-train accuracy "
+              f"{history['acc'][-1]:.4f} ({seconds:.1f} s)")
+        line, = axes.plot(history["acc"], label=f"acc (seed {seed + k})")
+        axes.plot(history["val_acc"], "--", color=line.get_color(), label=f"val_acc (seed {seed + k})")
+        report.record(f"history_seed_{seed + k}", {key: value.tolist() for key, value in history.items()})
+
+    test = np.array([r["test_accuracy"] for r in per_seed])
+    train500 = np.array([r["train500_accuracy"] for r in per_seed])
+    print(f"test accuracy: mean {test.mean():.4f}, min {test.min():.4f}, max {test.max():.4f}")
+    report.record("per_seed", per_seed)
+    report.record("test_accuracy_spread", dict(mean=float(test.mean()), std=float(test.std()),
+                                               min=float(test.min()), max=float(test.max())))
+    report.check("mean_test_accuracy", test.mean())
+    report.check("min_train500_accuracy", train500.min())
+
+    axes.set_ylim(0.0, 1.0)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("accuracy")
+    axes.set_title("Scratch LSTM on digits: acc (first 500 train) and val_acc (test)")
+    axes.legend(fontsize=8, ncol=2)
+    report.plot(figure, "accuracy.png")
+
+    if export_to is not None:
+        from tf_lstm.export import export_saved_model
+
+        path = export_saved_model(serving_model(first_model), export_to)
+        print(f"exported the seed-{seed} model to {path}")
+        report.record("export_dir", str(path))
+    return report
+
+
+def reproduce_from_flags() -> Report:
+    return reproduce(
+        seeds=FLAGS.seeds,
+        seed=FLAGS.seed,
+        epochs=FLAGS.digits_epochs,
+        hidden=FLAGS.digits_hidden,
+        batches=FLAGS.digits_batches,
+        export_to=cli.export_dir(NAME),
+    )
+
+
+def main(argv) -> int:
+    del argv
+    return reproduce_from_flags().finish()
+
+
+if __name__ == "__main__":
+    cli.run(main)
