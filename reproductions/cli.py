@@ -15,6 +15,8 @@ from reproductions.report import EXIT_USAGE
 FLAGS = flags.FLAGS
 
 flags.DEFINE_integer("seed", 0, "Seed of the first run; further runs use seed+1, seed+2, ...", lower_bound=0)
+flags.DEFINE_integer("seeds", 3, "How many seeds a multi-seed reproduction runs (seed, seed+1, ...); "
+                     "its figures are their mean.", lower_bound=1)
 flags.DEFINE_string("output_dir", "runs", "Where each reproduction writes report.json and its plots "
                     "(in a subdirectory named after it).")
 flags.DEFINE_string("export_dir", None, "Where to export the trained model as a SavedModel; "
@@ -53,6 +55,39 @@ def default_data_dir() -> Path | None:
     return Path(value) if value else None
 
 
+def import_tensorflow_quietly() -> None:
+    """Imports TensorFlow with its C++ start-up lines (CUDA probing, oneDNN) kept off stderr.
+
+    Those lines are written before TensorFlow's logging can be configured;
+    stderr is restored before anything is raised, so a failed import still
+    shows its traceback.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def existing_path(flag: str, kind: str = "any") -> None:
+    """Registers a validator: the flag, when set, names an existing file or directory."""
+
+    def check(value):
+        if value is None:
+            return True
+        path = Path(value)
+        return path.is_dir() if kind == "dir" else path.exists()
+
+    what = {"dir": "an existing directory", "any": "an existing file or directory"}[kind]
+    flags.register_validator(flag, check, message=f"--{flag} must name {what}")
+
+
 def _parse_flags(argv):
     try:
         return FLAGS(argv)
@@ -68,6 +103,7 @@ def run(main: Callable[[list[str]], int]) -> None:
         from absl import logging
 
         logging.set_verbosity(logging.WARNING)  # TensorFlow's export chatter
+        import_tensorflow_quietly()
         if len(argv) > 1:
             print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
             return EXIT_USAGE

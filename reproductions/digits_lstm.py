@@ -22,7 +22,6 @@ from reproductions.report import Report
 FLAGS = flags.FLAGS
 NAME = "digits_lstm"
 
-flags.DEFINE_integer("seeds", 3, "How many seeds to run (seed, seed+1, ...); figures are their mean.", lower_bound=1)
 flags.DEFINE_integer("digits_epochs", 100, "Epochs (the article's: 100).", lower_bound=1)
 flags.DEFINE_integer("digits_hidden", 50, "LSTM units (the article's: 50).", lower_bound=1)
 flags.DEFINE_integer("digits_batches", 14, "Minibatches of 100 per epoch, in order (the article's: 14).", lower_bound=1)

@@ -1,1 +1,330 @@
-"""placeholder"""
+r"""Article A: MNIST read row by row by an LSTM (TensorFlow-Examples' recurrent_network.py).
+
+    python -m reproductions.mnist_lstm --mnist_dir=../shared/data/mnist
+
+Each image is 28 steps of 28 pixels. One `ScanLSTM(128)` in the TF1
+``BasicLSTMCell`` convention (gates ``i, j, f, o`` from one fused matmul,
+``forget_bias=1``, one Glorot-uniform matrix over ``[x, h]``, zero bias),
+logits ``h_28·W_out + b_out`` with W_out, b_out ~ N(0, 1), softmax
+cross-entropy, Adam 1e-3, batches of 128, 100,000 examples (781 steps), the
+upstream log line every 10 steps. Then: the "answers of n_steps" (the output
+layer on every step's h), and the experiments the article left unfinished
+(rotated and blacked-out test images, a model trained on rotated images).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+from absl import flags
+
+from reproductions import cli
+from reproductions.report import Report
+
+FLAGS = flags.FLAGS
+NAME = "mnist_lstm"
+STEPS = INPUTS = 28
+DECODE_AT = (1280, 8960, 99840)  # the article's "answers of n_steps" points
+
+flags.DEFINE_string("mnist_dir", None, "Folder with the four MNIST IDX files (gzipped or not). Default: "
+                    "$TF_LSTM_DATA_DIR/mnist when set, else TensorFlow Datasets.")
+flags.DEFINE_string("tfds_data_dir", None, "TensorFlow Datasets data_dir for the TFDS path.")
+flags.DEFINE_integer("train_examples", 100_000, "Training examples in all (the upstream training_iters).",
+                     lower_bound=1)
+flags.DEFINE_integer("mnist_batch_size", 128, "Batch size (upstream: 128).", lower_bound=1)
+flags.DEFINE_float("mnist_learning_rate", 1e-3, "Adam's learning rate (upstream: 0.001).", lower_bound=0.0)
+flags.DEFINE_integer("mnist_hidden", 128, "LSTM units (upstream: 128).", lower_bound=1)
+flags.DEFINE_integer("display_step", 10, "Print the minibatch line every this many steps (upstream: 10).",
+                     lower_bound=1)
+flags.DEFINE_integer("decode_images", 3, "How many test images get their per-step answers printed.",
+                     lower_bound=1)
+flags.DEFINE_integer("blackout_first", 10, "First row blacked out in the blackout experiment.", lower_bound=0,
+                     upper_bound=27)
+flags.DEFINE_integer("blackout_last", 17, "Last row (inclusive) blacked out.", lower_bound=0, upper_bound=27)
+flags.DEFINE_bool("rotated_training", True, "Also train a model on rotated images (one more training run).")
+cli.existing_path("mnist_dir", "dir")
+flags.register_multi_flags_validator(
+    ["blackout_first", "blackout_last"],
+    lambda f: f["blackout_first"] <= f["blackout_last"],
+    message="--blackout_first must be <= --blackout_last",
+)
+
+
+def resolve_mnist_dir(value: str | None) -> Path | None:
+    if value is not None:
+        return Path(value)
+    data_dir = cli.default_data_dir()
+    if data_dir is not None and (data_dir / "mnist").is_dir():
+        return data_dir / "mnist"
+    return None
+
+
+def missing_requirement() -> str | None:
+    """Why this reproduction cannot run here, or None."""
+    if resolve_mnist_dir(FLAGS.mnist_dir) is not None:
+        return None
+    try:
+        import tensorflow_datasets as tfds
+
+        builder = tfds.builder("mnist", data_dir=FLAGS.tfds_data_dir)
+        if builder.is_prepared():
+            return None
+    except Exception as error:  # a broken TFDS install is also "no data"
+        return f"TensorFlow Datasets cannot open mnist ({error}); pass --mnist_dir=DIR"
+    return ("MNIST is not prepared in TensorFlow Datasets and no --mnist_dir was given "
+            "(run `python -m reproductions.mnist_lstm` online once, or pass --mnist_dir=DIR)")
+
+
+def build_model(hidden: int = 128, seed: int = 0):
+    """The upstream network; its output is the logits of every step, ``[batch, 28, 10]``."""
+    import keras
+
+    import tf_lstm
+
+    # TF1 made one Glorot-uniform matrix over [x, h]: its limit uses the fused fan-in.
+    limit = math.sqrt(6.0 / (INPUTS + hidden + 4 * hidden))
+    fused_glorot = lambda offset: keras.initializers.RandomUniform(-limit, limit, seed=seed * 10 + offset)  # noqa: E731
+    normal = lambda offset: keras.initializers.RandomNormal(stddev=1.0, seed=seed * 10 + offset)  # noqa: E731
+    inputs = keras.Input((STEPS, INPUTS), name="image_rows")
+    h = tf_lstm.ScanLSTM(
+        hidden,
+        gate_order="ijfo",
+        forget_bias=1.0,
+        return_sequences=True,
+        kernel_initializer=fused_glorot(0),
+        recurrent_initializer=fused_glorot(1),
+        bias_initializer="zeros",
+        name="basic_lstm_cell",
+    )(inputs)
+    logits = keras.layers.Dense(10, kernel_initializer=normal(2), bias_initializer=normal(3), name="out")(h)
+    return keras.Model(inputs, logits, name="mnist_lstm")
+
+
+def serving_model(model):
+    """Images ``[batch, 28, 28]`` → class probabilities of the last step."""
+    import keras
+
+    last = keras.layers.Lambda(lambda t: t[:, -1], name="last_step")(model.outputs[0])
+    return keras.Model(model.inputs, keras.layers.Softmax(name="probabilities")(last), name="mnist_lstm_serving")
+
+
+class Trainer:
+    """The upstream training loop, compiled: one step, and the minibatch figures after it."""
+
+    def __init__(self, model, learning_rate: float):
+        import keras
+        import tensorflow as tf
+
+        self.model = model
+        self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8)  # TF1's Adam
+        self.optimizer.build(model.trainable_variables)
+
+        def loss_of(logits, labels):
+            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+
+        @tf.function
+        def step(x, y):
+            with tf.GradientTape() as tape:
+                loss = loss_of(model(x, training=True)[:, -1], y)
+            grads = tape.gradient(loss, model.trainable_variables)
+            self.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+        @tf.function
+        def minibatch(x, y):
+            logits = model(x, training=False)[:, -1]
+            hits = tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32)
+            return loss_of(logits, y), tf.reduce_mean(hits)
+
+        @tf.function(reduce_retracing=True)  # called with several batch sizes
+        def per_step_probabilities(x):
+            return tf.nn.softmax(model(x, training=False), axis=-1)
+
+        self.step, self.minibatch, self.per_step_probabilities = step, minibatch, per_step_probabilities
+
+    def accuracy(self, images, labels, batch: int = 2000) -> float:
+        import numpy as np
+
+        hits = 0
+        for start in range(0, len(images), batch):
+            probs = self.per_step_probabilities(images[start : start + batch]).numpy()[:, -1]
+            hits += int(np.sum(probs.argmax(axis=1) == labels[start : start + batch]))
+        return hits / len(images)
+
+
+def train(images, labels, *, seed: int, train_examples: int, batch_size: int, learning_rate: float, hidden: int,
+          display_step: int, decode=None, label: str = "", verbose: bool = True):
+    """Trains a fresh model as upstream does; returns (trainer, log, decoded answers)."""
+    import keras
+    import numpy as np
+
+    keras.utils.set_random_seed(seed)
+    trainer = Trainer(build_model(hidden, seed), learning_rate)
+    rng = np.random.default_rng(seed)
+    order, cursor = rng.permutation(len(images)), 0
+    log, answers = [], {}
+    step = 1
+    start = time.perf_counter()
+    # upstream: `while step * batch_size < training_iters`
+    while step * batch_size < train_examples:
+        if cursor + batch_size > len(order):
+            order, cursor = rng.permutation(len(images)), 0
+        index = order[cursor : cursor + batch_size]
+        cursor += batch_size
+        x, y = images[index], labels[index]
+        trainer.step(x, y)
+        seen = step * batch_size
+        if step % display_step == 0:
+            loss, acc = (float(v) for v in trainer.minibatch(x, y))
+            log.append((seen, loss, acc))
+            if verbose:
+                print(f"{label}Iter {seen}, Minibatch Loss= {loss:.6f}, Training Accuracy= {acc:.5f} "
+                      f"({time.perf_counter() - start:.0f} s)")
+        if decode is not None and seen in DECODE_AT:
+            answers[seen] = trainer.per_step_probabilities(decode).numpy()
+        step += 1
+    return trainer, log, answers, time.perf_counter() - start
+
+
+def print_answers(answers, images_labels) -> None:
+    for seen, probs in sorted(answers.items()):
+        print(f"answers of n_steps at Iter {seen}:")
+        for k, (probability, label) in enumerate(zip(probs, images_labels)):
+            digits = " ".join(str(d) for d in probability.argmax(axis=-1))
+            print(f"  test image {k} (label {label}): {digits}")
+
+
+def plot_answers(answers, images, labels):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    n = len(images)
+    figure, axes = plt.subplots(n, 2, figsize=(10, 2.6 * n), gridspec_kw=dict(width_ratios=[1, 3]), squeeze=False)
+    for k in range(n):
+        axes[k, 0].imshow(images[k], cmap="gray_r")
+        axes[k, 0].set_title(f"test image {k}, label {labels[k]}", fontsize=9)
+        axes[k, 0].axis("off")
+        for seen, probs in sorted(answers.items()):
+            axes[k, 1].plot(np.arange(1, STEPS + 1), probs[k, :, labels[k]], marker=".", label=f"after {seen:,} examples")
+        final = answers[max(answers)][k].argmax(axis=-1)
+        for row, digit in enumerate(final):
+            axes[k, 1].text(row + 1, 1.04, str(digit), ha="center", fontsize=7)
+        axes[k, 1].set_ylim(0, 1.12)
+        axes[k, 1].set_xlabel("rows read (time step)")
+        axes[k, 1].set_ylabel("p(true class)")
+        axes[k, 1].legend(fontsize=7, loc="center left")
+    figure.suptitle("Answers of n_steps: the output layer on each step's h (digits above: final guesses per row)")
+    figure.tight_layout()
+    return figure
+
+
+def reproduce(*, mnist_dir=None, tfds_data_dir=None, seeds: int = 3, seed: int = 0, train_examples: int = 100_000,
+              batch_size: int = 128, learning_rate: float = 1e-3, hidden: int = 128, display_step: int = 10,
+              decode_images: int = 3, blackout_first: int = 10, blackout_last: int = 17,
+              rotated_training: bool = True, run_dir=None, export_to=None) -> Report:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+
+    from tf_lstm.data import black_out_rows, load_mnist, rotate90
+
+    with cli.input_checks():
+        train_x, train_y = load_mnist("train", path=mnist_dir, data_dir=tfds_data_dir)
+        test_x, test_y = load_mnist("test", path=mnist_dir, data_dir=tfds_data_dir)
+        if len(train_x) == 0 or len(test_x) == 0:
+            raise ValueError(f"MNIST data is empty: {len(train_x)} train, {len(test_x)} test images.")
+    report = Report(NAME, run_dir or cli.run_dir(NAME))
+    steps_total = math.ceil(train_examples / batch_size) - 1
+    print(f"MNIST: {len(train_x)} train / {len(test_x)} test images from {mnist_dir or 'TensorFlow Datasets'}; "
+          f"{seeds} seed(s) x {steps_total} steps of {batch_size}")
+
+    decode_x, decode_y = test_x[:decode_images], test_y[:decode_images]
+    per_seed, first = [], None
+    for k in range(seeds):
+        trainer, log, answers, seconds = train(
+            train_x, train_y, seed=seed + k, train_examples=train_examples, batch_size=batch_size,
+            learning_rate=learning_rate, hidden=hidden, display_step=display_step,
+            decode=decode_x if k == 0 else None, label=f"[seed {seed + k}] ",
+        )
+        result = dict(seed=seed + k, seconds=seconds, test_accuracy=trainer.accuracy(test_x, test_y),
+                      test128_accuracy=trainer.accuracy(test_x[:128], test_y[:128]),
+                      final_minibatch_loss=log[-1][1] if log else float("nan"),
+                      final_minibatch_accuracy=log[-1][2] if log else float("nan"),
+                      final_iter=log[-1][0] if log else 0)
+        print(f"[seed {seed + k}] Testing Accuracy (first 128): {result['test128_accuracy']:.6f}, "
+              f"(all 10,000): {result['test_accuracy']:.4f} ({seconds:.0f} s training)")
+        per_seed.append(result)
+        if k == 0:
+            first, first_answers = trainer, answers
+
+    report.record("per_seed", per_seed)
+    mean = lambda key: float(np.mean([r[key] for r in per_seed]))  # noqa: E731
+    report.check("mean_test_accuracy", mean("test_accuracy"))
+    report.check("mean_test128_accuracy", mean("test128_accuracy"))
+    if train_examples == 100_000 and batch_size == 128:
+        report.check("final_minibatch_loss", per_seed[0]["final_minibatch_loss"])
+        report.check("final_minibatch_accuracy", per_seed[0]["final_minibatch_accuracy"])
+
+    if first_answers:
+        print_answers(first_answers, decode_y)
+        report.record("answers_of_n_steps", {str(seen): probs.argmax(axis=-1).tolist()
+                                             for seen, probs in first_answers.items()})
+        report.plot(plot_answers(first_answers, decode_x, decode_y), "answers_of_n_steps.png")
+
+    # The experiments the article left "to be continued".
+    experiments = {
+        "normal model, normal test images": first.accuracy(test_x, test_y),
+        "normal model, test images rotated 90°": first.accuracy(rotate90(test_x), test_y),
+        f"normal model, rows {blackout_first}-{blackout_last} blacked out":
+            first.accuracy(black_out_rows(test_x, blackout_first, blackout_last), test_y),
+    }
+    if rotated_training:
+        rotated, _, _, _ = train(
+            rotate90(train_x), train_y, seed=seed, train_examples=train_examples, batch_size=batch_size,
+            learning_rate=learning_rate, hidden=hidden, display_step=display_step, label="[rotated] ",
+        )
+        experiments["rotated-trained model, rotated test images"] = rotated.accuracy(rotate90(test_x), test_y)
+        experiments["rotated-trained model, normal test images"] = rotated.accuracy(test_x, test_y)
+    print("\nexperiment (no documented figure)          | test accuracy")
+    for name, accuracy in experiments.items():
+        print(f"{name:<44}| {accuracy:.4f}")
+    report.record("experiments", experiments)
+
+    if export_to is not None:
+        from tf_lstm.export import export_saved_model
+
+        path = export_saved_model(serving_model(first.model), export_to)
+        print(f"exported the seed-{seed} model to {path}")
+        report.record("export_dir", str(path))
+    return report
+
+
+def reproduce_from_flags() -> Report:
+    return reproduce(
+        mnist_dir=resolve_mnist_dir(FLAGS.mnist_dir),
+        tfds_data_dir=FLAGS.tfds_data_dir,
+        seeds=FLAGS.seeds,
+        seed=FLAGS.seed,
+        train_examples=FLAGS.train_examples,
+        batch_size=FLAGS.mnist_batch_size,
+        learning_rate=FLAGS.mnist_learning_rate,
+        hidden=FLAGS.mnist_hidden,
+        display_step=FLAGS.display_step,
+        decode_images=FLAGS.decode_images,
+        blackout_first=FLAGS.blackout_first,
+        blackout_last=FLAGS.blackout_last,
+        rotated_training=FLAGS.rotated_training,
+        export_to=cli.export_dir(NAME),
+    )
+
+
+def main(argv) -> int:
+    del argv
+    return reproduce_from_flags().finish()
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,161 @@
+import gzip
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+from tf_lstm.data import black_out_rows, load_mnist, rotate90
+from tf_lstm.data.mnist import write_idx
+
+
+def write_mnist(directory, n_train=6, n_test=4, gzipped=True):
+    rng = np.random.default_rng(0)
+    suffix = ".gz" if gzipped else ""
+    arrays = {}
+    for stem, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=(n,), dtype=np.uint8)
+        write_idx(directory / f"{stem}-images-idx3-ubyte{suffix}", images)
+        write_idx(directory / f"{stem}-labels-idx1-ubyte{suffix}", labels)
+        arrays[stem] = (images, labels)
+    return arrays
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_reads_idx_files(tmp_path, gzipped):
+    arrays = write_mnist(tmp_path, gzipped=gzipped)
+    x, y = load_mnist("test", path=tmp_path)
+    assert x.shape == (4, 28, 28) and x.dtype == np.float32
+    np.testing.assert_allclose(x, arrays["t10k"][0] / 255.0)
+    np.testing.assert_array_equal(y, arrays["t10k"][1])
+    assert 0.0 <= x.min() and x.max() <= 1.0
+
+
+def test_truncated_file_names_the_file(tmp_path):
+    write_mnist(tmp_path, gzipped=False)
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte holds .* bytes, expected .*truncated"):
+        load_mnist("train", path=tmp_path)
+
+
+def test_wrong_magic_names_the_file(tmp_path):
+    write_mnist(tmp_path, gzipped=False)
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes((tmp_path / "t10k-images-idx3-ubyte").read_bytes())
+    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte has magic number 2051, expected 2049"):
+        load_mnist("test", path=tmp_path)
+
+
+def test_not_gzip_names_the_file(tmp_path):
+    write_mnist(tmp_path)
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"this is not gzip")
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte.gz is not a valid gzip file"):
+        load_mnist("test", path=tmp_path)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte"):
+        load_mnist("train", path=tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_mnist("train", path=tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="split='valid'"):
+        load_mnist("valid", path=tmp_path)
+
+
+def test_tfds_path_with_mock_data():
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=5):
+        x, y = load_mnist("train")
+    assert x.shape == (5, 28, 28) and x.dtype == np.float32
+    assert y.shape == (5,) and y.dtype == np.int64
+    assert 0.0 <= x.min() and x.max() <= 1.0
+
+
+def test_rotation_turns_rows_into_columns():
+    image = np.arange(9, dtype=np.float32).reshape(1, 3, 3)
+    rotated = rotate90(image)
+    np.testing.assert_array_equal(rotated[0], [[2, 5, 8], [1, 4, 7], [0, 3, 6]])
+    np.testing.assert_array_equal(rotate90(rotate90(rotate90(rotate90(image)))), image)
+
+
+def test_black_out_rows_is_inclusive_and_copies():
+    images = np.ones((2, 6, 4), np.float32)
+    out = black_out_rows(images, 2, 3)
+    np.testing.assert_array_equal(out[:, :, 0].sum(axis=0), [2, 2, 0, 0, 2, 2])
+    assert images.min() == 1.0
+    with pytest.raises(ValueError, match="first=4, last=2"):
+        black_out_rows(images, 4, 2)
+
+
+def test_per_step_decoding_on_a_tiny_model():
+    from reproductions.mnist_lstm import Trainer, build_model, serving_model
+
+    model = build_model(hidden=8, seed=0)
+    trainer = Trainer(model, 1e-3)
+    x = np.random.default_rng(0).random((4, 28, 28), dtype=np.float32)
+    probs = trainer.per_step_probabilities(x).numpy()
+    assert probs.shape == (4, 28, 10)
+    np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-5)
+    # The serving model's answer is the last step's.
+    np.testing.assert_allclose(serving_model(model).predict(x, verbose=0), probs[:, -1], atol=1e-6)
+    # Step t's answer depends only on rows 1..t: changing the last row leaves the others alone.
+    changed = x.copy()
+    changed[:, -1] = 0.0
+    again = trainer.per_step_probabilities(changed).numpy()
+    np.testing.assert_allclose(again[:, :-1], probs[:, :-1], atol=1e-6)
+
+
+def test_cli_missing_mnist_dir_exits_2(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "reproductions.mnist_lstm", f"--mnist_dir={tmp_path / 'nowhere'}",
+         f"--output_dir={tmp_path / 'out'}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "--mnist_dir must name an existing directory" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_short_training_on_real_mnist(data_dir, tmp_path):
+    from reproductions.mnist_lstm import train
+
+    x, y = load_mnist("train", path=data_dir / "mnist")
+    test_x, test_y = load_mnist("test", path=data_dir / "mnist")
+    trainer, log, _, _ = train(x, y, seed=0, train_examples=20_000, batch_size=128, learning_rate=1e-3,
+                               hidden=128, display_step=10, verbose=False)
+    assert len(log) == 15
+    # Measured: 156 steps reach about 0.85-0.9 on the test set.
+    assert trainer.accuracy(test_x[:2000], test_y[:2000]) > 0.8
+
+
+@pytest.mark.slow
+def test_full_reproduction_and_export_in_a_fresh_process(data_dir, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "reproductions.mnist_lstm", f"--mnist_dir={data_dir / 'mnist'}",
+         f"--output_dir={tmp_path}", f"--export_dir={tmp_path / 'model'}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=1500,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "answers of n_steps at Iter 99840" in result.stdout
+    report = json.loads((tmp_path / "mnist_lstm" / "report.json").read_text())
+    assert report["passed"]
+    expected = report["results"]["per_seed"][0]["test_accuracy"]
+    script = (
+        "import sys, numpy as np, tensorflow as tf, gzip\n"
+        f"d = {str(data_dir / 'mnist')!r}\n"
+        "raw = gzip.open(d + '/t10k-images-idx3-ubyte.gz').read()\n"
+        "x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28).astype('float32') / 255\n"
+        "y = np.frombuffer(gzip.open(d + '/t10k-labels-idx1-ubyte.gz').read(), np.uint8, offset=8)\n"
+        f"serve = tf.saved_model.load({str(tmp_path / 'model')!r}).signatures['serving_default']\n"
+        "p = np.concatenate([list(serve(tf.constant(x[i:i + 1000])).values())[0].numpy() for i in range(0, 10000, 1000)])\n"
+        "assert 'tf_lstm' not in sys.modules\n"
+        "print((p.argmax(1) == y).mean())\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert abs(float(loaded.stdout.strip().splitlines()[-1]) - expected) < 1e-4
