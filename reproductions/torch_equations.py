@@ -1,1 +1,232 @@
-"""placeholder"""
+r"""Article D: PyTorch's LSTM equations, computed by tf_lstm and by torch.nn.LSTM side by side.
+
+    python -m reproductions.torch_equations
+
+The article ends with PyTorch's equations and ``nn.LSTM(input_dim,
+hidden_dim, num_layers, batch_first, bidirectional)`` followed by a fully
+connected layer. Here that model is built twice — in PyTorch, and as
+`tf_lstm.MultiLayerLSTM` + `Dense` — the weights are copied across (both
+directions of conversion), and outputs, ``h_n``, ``c_n``, logits and
+gradients are compared for layers 1-3, uni/bi-directional, batch-first or
+not. Needs the ``torch`` extra.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from absl import flags
+
+from reproductions import cli
+from reproductions.report import Report
+
+FLAGS = flags.FLAGS
+NAME = "torch_equations"
+INSTALL_HINT = "PyTorch is not installed: pip install -e '.[torch]' (CI pins torch==2.13.0)"
+
+flags.DEFINE_integer("input_dim", 8, "Features per step.", lower_bound=1)
+flags.DEFINE_integer("hidden_dim", 16, "LSTM units per direction.", lower_bound=1)
+flags.DEFINE_integer("output_dim", 3, "Outputs of the fully connected layer.", lower_bound=1)
+flags.DEFINE_integer("max_layers", 3, "The grid runs num_layers = 1..max_layers.", lower_bound=1)
+
+
+def missing_requirement() -> str | None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return INSTALL_HINT
+    return None
+
+
+def _torch_model(torch, input_dim, hidden_dim, output_dim, num_layers, batch_first, bidirectional):
+    class Net(torch.nn.Module):
+        """The article's network: nn.LSTM, then a fully connected layer on the last step."""
+
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(input_dim, hidden_dim, num_layers, batch_first=batch_first,
+                                      bidirectional=bidirectional)
+            self.fc = torch.nn.Linear(hidden_dim * (2 if bidirectional else 1), output_dim)
+
+        def forward(self, x):
+            output, (h_n, c_n) = self.lstm(x)
+            last = output[:, -1] if batch_first else output[-1]
+            return output, h_n, c_n, self.fc(last)
+
+    return Net()
+
+
+def compare(config: dict, seed: int, input_dim: int, hidden_dim: int, output_dim: int,
+            batch: int = 4, steps: int = 6) -> dict[str, float]:
+    """Largest |difference| of each quantity for one setting of the grid."""
+    import keras
+    import tensorflow as tf
+    import torch
+
+    from tf_lstm.convert import load_torch_state_dict, scan_lstm_to_torch, to_torch_state_dict
+    from tf_lstm.multilayer import MultiLayerLSTM
+
+    torch.manual_seed(seed)
+    net = _torch_model(torch, input_dim, hidden_dim, output_dim, **config)
+    shape = (batch, steps, input_dim) if config["batch_first"] else (steps, batch, input_dim)
+    x = np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+    weights = np.random.default_rng(seed + 1).normal(size=(batch, output_dim)).astype(np.float32)
+
+    x_torch = torch.from_numpy(x)
+    t_output, t_h, t_c, t_logits = net(x_torch)
+    (t_logits * torch.from_numpy(weights)).sum().backward()
+
+    model = MultiLayerLSTM(hidden_dim, num_layers=config["num_layers"], bidirectional=config["bidirectional"],
+                           batch_first=config["batch_first"])
+    load_torch_state_dict(model, net.lstm.state_dict())
+    dense = keras.layers.Dense(output_dim)
+    dense.build((None, hidden_dim * model.num_directions))
+    dense.set_weights([net.fc.weight.detach().numpy().T, net.fc.bias.detach().numpy()])
+    with tf.GradientTape() as tape:
+        output, (h_n, c_n) = model(x)
+        last = output[:, -1] if config["batch_first"] else output[-1]
+        logits = dense(last)
+        loss = tf.reduce_sum(logits * weights)
+    variables = [v for k in range(model.num_layers) for lstm in model.directions(k)
+                 for v in (lstm.kernel, lstm.recurrent_kernel, lstm.bias)]
+    grads = tape.gradient(loss, variables)
+
+    grad_diff = 0.0
+    suffixes = ["", "_reverse"]
+    named = dict(net.lstm.named_parameters())
+    for k in range(model.num_layers):
+        for d, lstm in enumerate(model.directions(k)):
+            index = 3 * (k * model.num_directions + d)
+            w_ih, w_hh, b = scan_lstm_to_torch(*(g.numpy() for g in grads[index : index + 3]), lstm.gate_order)
+            suffix = f"l{k}{suffixes[d]}"
+            for mine, theirs in ((w_ih, f"weight_ih_{suffix}"), (w_hh, f"weight_hh_{suffix}"),
+                                 (b, f"bias_ih_{suffix}"), (b, f"bias_hh_{suffix}")):
+                grad_diff = max(grad_diff, float(np.abs(mine - named[theirs].grad.numpy()).max()))
+
+    # And back: our weights as a state dict make an equal PyTorch LSTM.
+    again = torch.nn.LSTM(input_dim, hidden_dim, config["num_layers"], batch_first=config["batch_first"],
+                          bidirectional=config["bidirectional"])
+    again.load_state_dict(to_torch_state_dict(model, as_torch=True))
+    with torch.no_grad():
+        r_output, (r_h, r_c) = again(x_torch)
+
+    diff = lambda a, b: float(np.abs(np.asarray(a) - b.detach().numpy()).max())  # noqa: E731
+    return dict(
+        output=diff(output, t_output), h_n=diff(h_n, t_h), c_n=diff(c_n, t_c), logits=diff(logits, t_logits),
+        gradients=grad_diff, exported_output=diff(r_output.numpy(), t_output), exported_c_n=diff(r_c.numpy(), t_c),
+    )
+
+
+def one_step_equations(seed: int, input_dim: int, hidden_dim: int) -> dict[str, float]:
+    """f, i, g, o, c, h of one step: PyTorch's documented equations vs the package's step."""
+    import tensorflow as tf
+    import torch
+
+    from tf_lstm.convert import load_torch_state_dict
+    from tf_lstm.multilayer import MultiLayerLSTM
+    from tf_lstm.steps import lstm_gates
+
+    torch.manual_seed(seed)
+    lstm = torch.nn.LSTM(input_dim, hidden_dim, batch_first=True)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(2, 1, input_dim)).astype(np.float32)
+    h0 = rng.normal(size=(1, 2, hidden_dim)).astype(np.float32)
+    c0 = rng.normal(size=(1, 2, hidden_dim)).astype(np.float32)
+
+    # PyTorch's documentation, term by term, from its own weights (blocks i, f, g, o).
+    W_ii, W_if, W_ig, W_io = lstm.weight_ih_l0.detach().chunk(4)
+    W_hi, W_hf, W_hg, W_ho = lstm.weight_hh_l0.detach().chunk(4)
+    b_ii, b_if, b_ig, b_io = lstm.bias_ih_l0.detach().chunk(4)
+    b_hi, b_hf, b_hg, b_ho = lstm.bias_hh_l0.detach().chunk(4)
+    xt, h, c = torch.from_numpy(x[:, 0]), torch.from_numpy(h0[0]), torch.from_numpy(c0[0])
+    theirs = {
+        "i": torch.sigmoid(xt @ W_ii.T + b_ii + h @ W_hi.T + b_hi),
+        "f": torch.sigmoid(xt @ W_if.T + b_if + h @ W_hf.T + b_hf),
+        "g": torch.tanh(xt @ W_ig.T + b_ig + h @ W_hg.T + b_hg),
+        "o": torch.sigmoid(xt @ W_io.T + b_io + h @ W_ho.T + b_ho),
+    }
+    with torch.no_grad():
+        _, (h1, c1) = lstm(torch.from_numpy(x), (torch.from_numpy(h0), torch.from_numpy(c0)))
+    theirs["c"], theirs["h"] = c1[0], h1[0]
+
+    model = MultiLayerLSTM(hidden_dim)
+    load_torch_state_dict(model, lstm.state_dict())
+    layer = model.directions(0)[0]
+    projected = tf.matmul(x[:, 0], layer.kernel) + layer.bias
+    mine = lstm_gates(tf.constant(h0[0]), projected, recurrent_kernel=layer.recurrent_kernel,
+                      gate_positions=layer.gate_positions)
+    _, h_mine, c_mine = layer(x, initial_state=[h0[0], c0[0]])  # return_sequences and return_state
+    mine = {**mine, "c": c_mine, "h": h_mine}
+
+    print("\none step, the article's equations (PyTorch's documentation):")
+    print("  quantity | equation                                  | tf_lstm[0,:3]              | torch[0,:3]                 | max |diff|")
+    equations = {
+        "f": "σ(W_if x + b_if + W_hf h + b_hf)", "i": "σ(W_ii x + b_ii + W_hi h + b_hi)",
+        "g": "tanh(W_ig x + b_ig + W_hg h + b_hg)", "o": "σ(W_io x + b_io + W_ho h + b_ho)",
+        "c": "f⊙c + i⊙g", "h": "o⊙tanh(c')",
+    }
+    diffs = {}
+    for name, equation in equations.items():
+        a, b = np.asarray(mine[name]), theirs[name].detach().numpy()
+        diffs[name] = float(np.abs(a - b).max())
+        print(f"  {name:<8} | {equation:<41} | {np.array2string(a[0, :3], precision=5):<26} | "
+              f"{np.array2string(b[0, :3], precision=5):<27} | {diffs[name]:.2e}")
+    return diffs
+
+
+def keras_difference(seed: int, input_dim: int, hidden_dim: int) -> float:
+    """Largest |ScanLSTM − keras.layers.LSTM| (outputs and states), given Keras' weights."""
+    import keras
+
+    import tf_lstm
+    from tf_lstm.convert import load_keras_lstm_weights
+
+    x = np.random.default_rng(seed).normal(size=(4, 6, input_dim)).astype(np.float32)
+    keras.utils.set_random_seed(seed)
+    reference = keras.layers.LSTM(hidden_dim, return_sequences=True, return_state=True, bias_initializer="random_normal")
+    expected = reference(x)
+    layer = tf_lstm.ScanLSTM(hidden_dim, return_sequences=True, return_state=True)
+    load_keras_lstm_weights(layer, reference)
+    return max(float(np.abs(np.asarray(a) - np.asarray(b)).max()) for a, b in zip(layer(x), expected))
+
+
+def reproduce(*, seed: int = 0, input_dim: int = 8, hidden_dim: int = 16, output_dim: int = 3, max_layers: int = 3,
+              run_dir=None) -> Report:
+    missing = missing_requirement()
+    if missing:
+        raise cli.UsageError(missing)
+    report = Report(NAME, run_dir or cli.run_dir(NAME))
+    rows = []
+    print("layers | bidirectional | batch_first | output   | h_n      | c_n      | logits   | gradients | exported")
+    for num_layers, bidirectional, batch_first in itertools.product(range(1, max_layers + 1), (False, True), (True, False)):
+        config = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
+        d = compare(config, seed, input_dim, hidden_dim, output_dim)
+        rows.append({**config, **d})
+        print(f"{num_layers:>6} | {str(bidirectional):<13} | {str(batch_first):<11} | {d['output']:.2e} | "
+              f"{d['h_n']:.2e} | {d['c_n']:.2e} | {d['logits']:.2e} | {d['gradients']:.2e}  | "
+              f"{max(d['exported_output'], d['exported_c_n']):.2e}")
+    equations = one_step_equations(seed, input_dim, hidden_dim)
+    keras_diff = keras_difference(seed, input_dim, hidden_dim)
+    print(f"\nScanLSTM vs keras.layers.LSTM (given its weights): max |diff| {keras_diff:.2e}")
+    worst = max(max(v for k, v in row.items() if isinstance(v, float)) for row in rows)
+    worst = max(worst, *equations.values())
+    report.record("grid", rows)
+    report.record("one_step_equations", equations)
+    report.check("max_abs_difference", worst)
+    report.check("max_abs_difference_keras", keras_diff)
+    return report
+
+
+def reproduce_from_flags() -> Report:
+    return reproduce(seed=FLAGS.seed, input_dim=FLAGS.input_dim, hidden_dim=FLAGS.hidden_dim,
+                     output_dim=FLAGS.output_dim, max_layers=FLAGS.max_layers)
+
+
+def main(argv) -> int:
+    del argv
+    return reproduce_from_flags().finish()
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -90,6 +90,19 @@ def load_torch_state_dict(model: MultiLayerLSTM, state_dict: Mapping[str, Any]) 
         lstm.bias.assign(convert_gate_order(bias, TORCH_ORDER, order))
 
 
+def scan_lstm_to_torch(kernel, recurrent_kernel, bias, gate_order: str):
+    """One direction's ScanLSTM arrays (or their gradients) in PyTorch's layout.
+
+    Returns:
+        ``(weight_ih [4·H, in], weight_hh [4·H, H], bias [4·H])``, gate blocks ``i, f, g, o``.
+    """
+    return (
+        convert_gate_order(np.asarray(kernel), gate_order, TORCH_ORDER).T,
+        convert_gate_order(np.asarray(recurrent_kernel), gate_order, TORCH_ORDER).T,
+        convert_gate_order(np.asarray(bias), gate_order, TORCH_ORDER),
+    )
+
+
 def to_torch_state_dict(model: MultiLayerLSTM, *, as_torch: bool = False) -> dict[str, Any]:
     """The weights of `model` as a ``torch.nn.LSTM`` state dict.
 
@@ -107,12 +120,11 @@ def to_torch_state_dict(model: MultiLayerLSTM, *, as_torch: bool = False) -> dic
     state = {}
     for suffix, k, d in _torch_keys(model):
         lstm = model.directions(k)[d]
-        order = lstm.gate_order
-        state[f"weight_ih_l{k}{suffix}"] = convert_gate_order(lstm.kernel.numpy(), order, TORCH_ORDER).T
-        state[f"weight_hh_l{k}{suffix}"] = convert_gate_order(
-            lstm.recurrent_kernel.numpy(), order, TORCH_ORDER
-        ).T
-        state[f"bias_ih_l{k}{suffix}"] = convert_gate_order(lstm.bias.numpy(), order, TORCH_ORDER)
+        (
+            state[f"weight_ih_l{k}{suffix}"],
+            state[f"weight_hh_l{k}{suffix}"],
+            state[f"bias_ih_l{k}{suffix}"],
+        ) = scan_lstm_to_torch(lstm.kernel.numpy(), lstm.recurrent_kernel.numpy(), lstm.bias.numpy(), lstm.gate_order)
         state[f"bias_hh_l{k}{suffix}"] = np.zeros(4 * model.hidden_size, np.float32)
     state = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in state.items()}
     if as_torch:

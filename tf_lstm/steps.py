@@ -15,6 +15,35 @@ from typing import Callable
 import tensorflow as tf
 
 
+def lstm_gates(
+    h: tf.Tensor,
+    projected_t: tf.Tensor,
+    *,
+    recurrent_kernel: tf.Tensor,
+    gate_positions: dict[str, int],
+    forget_bias: float = 0.0,
+) -> dict[str, tf.Tensor]:
+    """The four gate activations of one LSTM step.
+
+        z = x_t·W_x + b + h·W_h          (x_t·W_x + b arrives as `projected_t`)
+        i = σ(z_i)   f = σ(z_f + forget_bias)   g = tanh(z_g)   o = σ(z_o)
+
+    Returns:
+        ``{"i": i, "f": f, "g": g, "o": o}``, each ``[batch, units]``.
+    """
+    z = projected_t + tf.matmul(h, recurrent_kernel)
+    blocks = tf.split(z, 4, axis=-1)
+    forget = blocks[gate_positions["f"]]
+    if forget_bias:
+        forget = forget + tf.cast(forget_bias, forget.dtype)
+    return {
+        "i": tf.sigmoid(blocks[gate_positions["i"]]),
+        "f": tf.sigmoid(forget),
+        "g": tf.tanh(blocks[gate_positions["g"]]),
+        "o": tf.sigmoid(blocks[gate_positions["o"]]),
+    }
+
+
 def lstm_step(
     carry: tuple[tf.Tensor, tf.Tensor],
     projected_t: tf.Tensor,
@@ -27,8 +56,7 @@ def lstm_step(
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """One LSTM step; every article's cell is a configuration of it.
 
-        z = x_t·W_x + b + h·W_h          (x_t·W_x + b arrives as `projected_t`)
-        i = σ(z_i)   f = σ(z_f + forget_bias)   g = tanh(z_g)   o = σ(z_o)
+        i, f, g, o = lstm_gates(h, x_t·W_x + b)
         c' = f⊙c + i⊙g
         h' = o⊙act(c')                   (act = tanh, or identity in article C)
 
@@ -49,17 +77,12 @@ def lstm_step(
     """
     h, c = carry
     h_in = h if recurrent_dropout_mask is None else h * recurrent_dropout_mask
-    z = projected_t + tf.matmul(h_in, recurrent_kernel)
-    blocks = tf.split(z, 4, axis=-1)
-    forget = blocks[gate_positions["f"]]
-    if forget_bias:
-        forget = forget + tf.cast(forget_bias, forget.dtype)
-    c_new = tf.sigmoid(forget) * c + tf.sigmoid(blocks[gate_positions["i"]]) * tf.tanh(
-        blocks[gate_positions["g"]]
+    gate = lstm_gates(
+        h_in, projected_t, recurrent_kernel=recurrent_kernel, gate_positions=gate_positions, forget_bias=forget_bias
     )
+    c_new = gate["f"] * c + gate["i"] * gate["g"]
     squashed = c_new if cell_activation is None else cell_activation(c_new)
-    h_new = tf.sigmoid(blocks[gate_positions["o"]]) * squashed
-    return h_new, c_new
+    return gate["o"] * squashed, c_new
 
 
 def linear_rnn_step(
