@@ -22,6 +22,9 @@ flags.DEFINE_string("output_dir", "runs", "Where each reproduction writes report
 flags.DEFINE_string("export_dir", None, "Where to export the trained model as a SavedModel; "
                     "default saved_models/<reproduction>. Pass 'none' to skip the export.")
 
+flags.DEFINE_string("tfds_data_dir", None, "TensorFlow Datasets data_dir, for reproductions reading their "
+                    "data through TFDS.")
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 

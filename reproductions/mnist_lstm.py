@@ -31,7 +31,6 @@ DECODE_AT = (1280, 8960, 99840)  # the article's "answers of n_steps" points
 
 flags.DEFINE_string("mnist_dir", None, "Folder with the four MNIST IDX files (gzipped or not). Default: "
                     "$TF_LSTM_DATA_DIR/mnist when set, else TensorFlow Datasets.")
-flags.DEFINE_string("tfds_data_dir", None, "TensorFlow Datasets data_dir for the TFDS path.")
 flags.DEFINE_integer("train_examples", 100_000, "Training examples in all (the upstream training_iters).",
                      lower_bound=1)
 flags.DEFINE_integer("mnist_batch_size", 128, "Batch size (upstream: 128).", lower_bound=1)
