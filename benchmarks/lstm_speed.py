@@ -1,0 +1,244 @@
+r"""Training-step and inference speed of ScanLSTM against keras.layers.LSTM (and torch.nn.LSTM).
+
+    python -m benchmarks.lstm_speed [--quick] [--memory]
+
+In one process, contenders alternate (A B A B …) after a warm-up, and the
+median of the repeats is reported in milliseconds and as a ratio to the best
+mode of keras.layers.LSTM on the same case. Shared, noisy machines make
+absolute times unreliable; the ratios are what to read. Also printed: the
+FLOP count of a step and the fraction of this machine's measured matmul peak
+each contender reaches. `--memory` adds the peak resident memory of one
+training step, each contender in a fresh subprocess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_bool("quick", False, "Only the MNIST and digits shapes, fewer repeats.")
+flags.DEFINE_integer("repeats", 7, "Timed repeats per contender (median reported).", lower_bound=3)
+flags.DEFINE_bool("memory", False, "Also measure peak memory of a training step (one subprocess per contender).")
+flags.DEFINE_bool("torch", True, "Include torch.nn.LSTM when torch is installed.")
+flags.DEFINE_string("json_out", "benchmarks/results/lstm_speed.json", "Where to write the results as JSON.")
+flags.DEFINE_list("cases", [], "Run only these cases (default: all; --quick: mnist, digits).")
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    name: str
+    batch: int
+    steps: int
+    features: int
+    units: int
+    masked: bool = False
+
+    def flops(self, train: bool) -> float:
+        """Matmul FLOPs of one forward (×3 for a training step: forward + two backward matmuls)."""
+        forward = 2 * self.batch * self.steps * (self.features + self.units) * 4 * self.units
+        forward += 2 * self.batch * self.units * 10  # the Dense(10) head
+        return forward * (3 if train else 1)
+
+
+CASES = [
+    Case("mnist", 128, 28, 28, 128),
+    Case("digits", 100, 8, 8, 50),
+    Case("imdb", 32, 200, 128, 128, masked=True),
+    Case("long", 16, 1000, 32, 128),
+    Case("batch1", 1, 28, 28, 128),
+    Case("infer1024", 1024, 28, 28, 128),
+]
+TRAIN_CASES = {"mnist", "digits", "imdb", "long"}
+INFER_CASES = {"mnist", "imdb", "long", "batch1", "infer1024"}
+
+
+def make_inputs(case: Case, seed: int = 0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(case.batch, case.steps, case.features)).astype(np.float32)
+    y = rng.integers(0, 10, size=(case.batch,)).astype(np.int64)
+    mask = None
+    if case.masked:
+        lengths = rng.integers(case.steps // 4, case.steps + 1, size=case.batch)
+        mask = np.arange(case.steps)[None, :] < lengths[:, None]
+    return x, y, mask
+
+
+def build_tf_contender(kind: str, case: Case, jit: bool):
+    """A compiled training step and inference function for a TF contender."""
+    import keras
+    import tensorflow as tf
+
+    import tf_lstm
+
+    keras.utils.set_random_seed(0)
+    lstm = tf_lstm.ScanLSTM(case.units) if kind == "scan" else keras.layers.LSTM(case.units)
+    head = keras.layers.Dense(10)
+    x, y, mask = make_inputs(case)
+    x, y = tf.constant(x), tf.constant(y)
+    mask = None if mask is None else tf.constant(mask)
+    head(lstm(x, mask=mask))
+    variables = lstm.trainable_variables + head.trainable_variables
+    optimizer = keras.optimizers.Adam(1e-3)
+    optimizer.build(variables)
+
+    @tf.function(jit_compile=jit)
+    def train_step(x, y, mask):
+        with tf.GradientTape() as tape:
+            logits = head(lstm(x, mask=mask, training=True))
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    @tf.function(jit_compile=jit)
+    def infer(x, mask):
+        return head(lstm(x, mask=mask, training=False))
+
+    return (lambda: train_step(x, y, mask).numpy()), (lambda: infer(x, mask).numpy())
+
+
+def build_torch_contender(case: Case):
+    import numpy as np
+    import torch
+
+    torch.manual_seed(0)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
+    lstm = torch.nn.LSTM(case.features, case.units, batch_first=True)
+    head = torch.nn.Linear(case.units, 10)
+    params = list(lstm.parameters()) + list(head.parameters())
+    optimizer = torch.optim.Adam(params, 1e-3)
+    x, y, mask = make_inputs(case)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    if mask is not None:
+        lengths = torch.from_numpy(mask.sum(axis=1))
+        xt = torch.nn.utils.rnn.pack_padded_sequence(xt, lengths, batch_first=True, enforce_sorted=False)
+
+    def forward():
+        _, (h, _) = lstm(xt)
+        return head(h[-1])
+
+    def train_step():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(forward(), yt)
+        loss.backward()
+        optimizer.step()
+        return loss.detach().item()
+
+    def infer():
+        with torch.no_grad():
+            return forward().numpy()
+
+    return train_step, infer
+
+
+def measure_matmul_peak() -> float:
+    """GFLOP/s of a large float32 matmul on this machine, in this process."""
+    import tensorflow as tf
+
+    a = tf.random.normal([2048, 2048])
+    matmul = tf.function(lambda a: tf.matmul(a, a))
+    matmul(a).numpy()
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        matmul(a).numpy()
+        times.append(time.perf_counter() - start)
+    return 2 * 2048**3 / min(times) / 1e9
+
+
+def time_alternating(functions: dict[str, callable], repeats: int, warmup: int = 2) -> dict[str, float]:
+    for fn in functions.values():
+        for _ in range(warmup):
+            fn()
+    samples = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return {name: 1000 * statistics.median(values) for name, values in samples.items()}
+
+
+def peak_memory_mb(kind: str, case: Case) -> float:
+    """Peak RSS growth of building and running one training step, in a fresh process."""
+    code = (
+        "import resource, sys, json\n"
+        "from benchmarks.lstm_speed import build_tf_contender, build_torch_contender, CASES\n"
+        f"case = [c for c in CASES if c.name == {case.name!r}][0]\n"
+        "import tensorflow as tf\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        f"train, _ = build_torch_contender(case) if {kind!r} == 'torch' else build_tf_contender({kind!r}, case, False)\n"
+        "train(); train()\n"
+        "print(json.dumps((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1], timeout=600)
+    if result.returncode:
+        return float("nan")
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def main(argv):
+    del argv
+    from reproductions.cli import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    try:
+        import torch  # noqa: F401
+
+        have_torch = FLAGS.torch
+    except ImportError:
+        have_torch = False
+    names = FLAGS.cases or (["mnist", "digits", "batch1"] if FLAGS.quick else [c.name for c in CASES])
+    repeats = 5 if FLAGS.quick else FLAGS.repeats
+    peak = measure_matmul_peak()
+    print(f"matmul peak of this machine: {peak:.0f} GFLOP/s (2048x2048 float32)")
+    rows = []
+    for case in (c for c in CASES if c.name in names):
+        for task in ("train", "infer"):
+            if case.name not in (TRAIN_CASES if task == "train" else INFER_CASES):
+                continue
+            functions = {}
+            for kind in ("keras", "scan"):
+                for jit in (False, True):
+                    train, infer = build_tf_contender(kind, case, jit)
+                    functions[f"{kind}{'+xla' if jit else ''}"] = train if task == "train" else infer
+            if have_torch:
+                train, infer = build_torch_contender(case)
+                functions["torch"] = train if task == "train" else infer
+            ms = time_alternating(functions, repeats)
+            keras_best = min(ms["keras"], ms["keras+xla"])
+            flops = case.flops(task == "train")
+            for name, value in ms.items():
+                rows.append(dict(case=case.name, task=task, contender=name, ms=value, ratio_to_keras_best=value / keras_best,
+                                 gflops=flops / value / 1e6, fraction_of_peak=flops / value / 1e6 / peak))
+            print(f"\n{case.name} ({case.batch}x{case.steps}x{case.features}, {case.units} units"
+                  f"{', masked' if case.masked else ''}) {task}: {flops / 1e9:.3f} GFLOP")
+            for row in rows[-len(ms):]:
+                print(f"  {row['contender']:<10} {row['ms']:8.2f} ms   x{row['ratio_to_keras_best']:.2f} of Keras' best"
+                      f"   {row['gflops']:6.1f} GFLOP/s ({100 * row['fraction_of_peak']:.0f}% of peak)")
+    if FLAGS.memory:
+        print("\npeak memory of a training step (RSS growth, fresh process each):")
+        for case in (c for c in CASES if c.name in names and c.name in TRAIN_CASES):
+            for kind in ["keras", "scan"] + (["torch"] if have_torch else []):
+                mb = peak_memory_mb(kind, case)
+                rows.append(dict(case=case.name, task="train_memory", contender=kind, peak_mb=mb))
+                print(f"  {case.name:<8} {kind:<6} {mb:8.1f} MB")
+    out = Path(FLAGS.json_out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(dict(matmul_peak_gflops=peak, rows=rows), indent=2) + "\n")
+    print(f"\nresults written to {out}")
+
+
+if __name__ == "__main__":
+    app.run(main)
