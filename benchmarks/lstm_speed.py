@@ -30,7 +30,9 @@ flags.DEFINE_integer("repeats", 7, "Timed repeats per contender (median reported
 flags.DEFINE_bool("memory", False, "Also measure peak memory of a training step (one subprocess per contender).")
 flags.DEFINE_bool("torch", True, "Include torch.nn.LSTM when torch is installed.")
 flags.DEFINE_string("json_out", "benchmarks/results/lstm_speed.json", "Where to write the results as JSON.")
-flags.DEFINE_list("cases", [], "Run only these cases (default: all; --quick: mnist, digits).")
+flags.DEFINE_list("cases", [], "Run only these cases (default: all; --quick: mnist, digits, batch1).")
+flags.DEFINE_list("scan_methods", ["scan", "scan-while", "scan-unroll"],
+                  "ScanLSTM contenders: scan (tf.scan), scan-while, scan-unroll.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,14 +77,21 @@ def make_inputs(case: Case, seed: int = 0):
 
 
 def build_tf_contender(kind: str, case: Case, jit: bool):
-    """A compiled training step and inference function for a TF contender."""
+    """A compiled training step and inference function for a TF contender.
+
+    `kind` is ``"keras"`` or ``"scan"``/``"scan-<method>"`` (a ScanLSTM method).
+    """
     import keras
     import tensorflow as tf
 
     import tf_lstm
 
     keras.utils.set_random_seed(0)
-    lstm = tf_lstm.ScanLSTM(case.units) if kind == "scan" else keras.layers.LSTM(case.units)
+    if kind == "keras":
+        lstm = keras.layers.LSTM(case.units)
+    else:
+        method = kind.split("-", 1)[1] if "-" in kind else "scan"
+        lstm = tf_lstm.ScanLSTM(case.units, method=method)
     head = keras.layers.Dense(10)
     x, y, mask = make_inputs(case)
     x, y = tf.constant(x), tf.constant(y)
@@ -209,7 +218,7 @@ def main(argv):
             if case.name not in (TRAIN_CASES if task == "train" else INFER_CASES):
                 continue
             functions = {}
-            for kind in ("keras", "scan"):
+            for kind in ("keras", *FLAGS.scan_methods):
                 for jit in (False, True):
                     train, infer = build_tf_contender(kind, case, jit)
                     functions[f"{kind}{'+xla' if jit else ''}"] = train if task == "train" else infer
@@ -230,7 +239,7 @@ def main(argv):
     if FLAGS.memory:
         print("\npeak memory of a training step (RSS growth, fresh process each):")
         for case in (c for c in CASES if c.name in names and c.name in TRAIN_CASES):
-            for kind in ["keras", "scan"] + (["torch"] if have_torch else []):
+            for kind in ["keras", *FLAGS.scan_methods] + (["torch"] if have_torch else []):
                 mb = peak_memory_mb(kind, case)
                 rows.append(dict(case=case.name, task="train_memory", contender=kind, peak_mb=mb))
                 print(f"  {case.name:<8} {kind:<6} {mb:8.1f} MB")

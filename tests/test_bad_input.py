@@ -104,3 +104,15 @@ def test_keras_weights_of_other_units():
 def test_keras_weights_from_unbuilt_layer():
     with pytest.raises(TypeError, match="not built"):
         load_keras_lstm_weights(ScanLSTM(4), keras.layers.LSTM(4))
+
+
+def test_unknown_method():
+    with pytest.raises(ValueError, match="method='fast'"):
+        ScanLSTM(4, method="fast")
+
+
+def test_bptt_is_lstm_only_and_tanh_or_none():
+    with pytest.raises(ValueError, match="method='bptt'"):
+        ScanRNN(2, method="bptt")
+    with pytest.raises(ValueError, match="cell_activation='relu'"):
+        ScanLSTM(4, method="bptt", cell_activation="relu")

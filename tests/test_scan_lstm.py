@@ -139,12 +139,14 @@ def test_equals_keras_lstm_given_its_weights(x, go_backwards):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-def test_gradients_match_finite_differences():
+@pytest.mark.parametrize("method", ["scan", "bptt"])
+@pytest.mark.parametrize("cell_activation", ["tanh", None])
+def test_gradients_match_finite_differences(method, cell_activation):
     rng = np.random.default_rng(3)
     x = tf.constant(rng.normal(size=(2, 4, 2)), tf.float64)
     mask = tf.constant([[True, True, False, True], [True, True, True, False]])
     layer = ScanLSTM(3, gate_order="zifo", forget_bias=0.5, return_sequences=True, dtype="float64",
-                     bias_initializer="random_normal")
+                     bias_initializer="random_normal", method=method, cell_activation=cell_activation)
     layer(x)
     target = tf.constant(rng.normal(size=(2, 4, 3)), tf.float64)
 
@@ -298,3 +300,74 @@ def test_failed_export_leaves_nothing(tmp_path):
         # A signature that does not fit the model fails while tracing.
         export_saved_model(model, tmp_path / "broken", input_signature=[tf.TensorSpec([None, STEPS, 99])])
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("method", ["while", "unroll", "bptt"])
+@pytest.mark.parametrize("mask_kind", [None, "middle", "end"])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_every_method_equals_the_reference(x, method, mask_kind, go_backwards, return_sequences):
+    layer = ScanLSTM(UNITS, gate_order="ijfo", forget_bias=1.0, return_sequences=return_sequences, return_state=True,
+                     go_backwards=go_backwards, method=method, bias_initializer="random_normal")
+    mask = None if mask_kind is None else padding_mask(mask_kind)
+    out, h, c = layer(x, mask=mask)
+    ref_out, ref_h, ref_c = reference_of(layer, x, mask=mask, go_backwards=go_backwards)
+    np.testing.assert_allclose(out, ref_out if return_sequences else ref_h, atol=1e-6)
+    np.testing.assert_allclose(c, ref_c, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["scan", "while", "unroll", "bptt"])
+def test_every_method_under_xla_with_gradients(x, method):
+    layer = ScanLSTM(UNITS, method=method, return_sequences=True)
+    layer(x)
+    reference = ScanLSTM(UNITS, method="scan", return_sequences=True)
+    reference(x)
+    reference.set_weights(layer.get_weights())
+
+    def loss_and_grads(lstm):
+        @tf.function(jit_compile=True)
+        def run(a, m):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(lstm(a, mask=m) ** 2)
+            return loss, tape.gradient(loss, lstm.trainable_variables)
+
+        return run(x, padding_mask("middle"))
+
+    loss, grads = loss_and_grads(layer)
+    expected_loss, expected_grads = loss_and_grads(reference)
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-6)
+    for g, e in zip(grads, expected_grads):
+        np.testing.assert_allclose(g, e, atol=1e-5)
+
+
+def test_while_handles_unknown_lengths_and_unroll_refuses_them(x):
+    spec = tf.TensorSpec([None, None, FEATURES], tf.float32)
+    layer = ScanLSTM(UNITS, method="while")
+    layer(x)
+    expected = layer(x)
+    np.testing.assert_allclose(tf.function(layer, input_signature=[spec])(x), expected, atol=1e-6)
+    unrolled = ScanLSTM(UNITS, method="unroll")
+    unrolled(x)
+    with pytest.raises(ValueError, match="method='unroll' needs the number of time steps"):
+        tf.function(unrolled, input_signature=[spec]).get_concrete_function()
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_bptt_gradients_equal_autodiff_with_state_dropout_and_mask(x, go_backwards):
+    h0, c0 = (tf.constant(a) for a in np.random.default_rng(2).normal(size=(2, BATCH, UNITS)).astype("float32"))
+    results = []
+    for method in ("scan", "bptt"):
+        layer = ScanLSTM(UNITS, method=method, return_sequences=True, return_state=True, go_backwards=go_backwards,
+                         recurrent_dropout=0.3, seed=11, gate_order="ifoc", forget_bias=1.0)
+        layer(x)
+        if results:
+            layer.set_weights(results[0][0])
+        with tf.GradientTape() as tape:
+            tape.watch([h0, c0])
+            out, h, c = layer(x, mask=padding_mask("middle"), initial_state=[h0, c0], training=True)
+            loss = tf.reduce_sum(out**2) + tf.reduce_sum(tf.sin(h)) + tf.reduce_sum(c**3)
+        grads = tape.gradient(loss, [*layer.trainable_variables, h0, c0])
+        results.append((layer.get_weights(), float(loss), [g.numpy() for g in grads]))
+    assert results[0][1] == pytest.approx(results[1][1], rel=1e-6)
+    for expected, got in zip(results[0][2], results[1][2]):
+        np.testing.assert_allclose(got, expected, atol=2e-5, rtol=1e-5)

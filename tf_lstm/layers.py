@@ -9,7 +9,8 @@ import keras
 import tensorflow as tf
 
 from tf_lstm import gates
-from tf_lstm.scan import scan_rnn
+from tf_lstm.bptt import lstm_sequence
+from tf_lstm.scan import METHODS, scan_rnn
 from tf_lstm.steps import linear_rnn_step, lstm_step
 
 
@@ -50,6 +51,7 @@ class _ScanLayer(keras.layers.Layer):
 
     _num_states = 1
     _num_blocks = 1
+    _methods = ("scan", "while", "unroll")
 
     def __init__(
         self,
@@ -66,10 +68,16 @@ class _ScanLayer(keras.layers.Layer):
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
         seed: int | None = None,
+        method: str = "scan",
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.units = _check_positive_int("units", units)
+        if method not in self._methods:
+            raise ValueError(
+                f"method must be one of {self._methods} for {type(self).__name__}, got method={method!r}."
+            )
+        self.method = method
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
@@ -156,7 +164,8 @@ class _ScanLayer(keras.layers.Layer):
             recurrent_mask = self._dropout_mask([batch, self.units], self.recurrent_dropout, inputs.dtype)
 
         projected = self._project(inputs)
-        step = self._step(self._weight(self.recurrent_kernel), recurrent_mask)
+        recurrent_kernel = self._weight(self.recurrent_kernel)
+        step = self._step(recurrent_kernel, recurrent_mask)
         carry = self._initial_carry(initial_state, batch, inputs.dtype)
         outputs, final_carry = scan_rnn(
             step,
@@ -166,6 +175,9 @@ class _ScanLayer(keras.layers.Layer):
             go_backwards=self.go_backwards,
             time_major=True,
             zero_output_for_mask=self.zero_output_for_mask,
+            return_sequences=self.return_sequences,
+            method=self.method,
+            runner=self._runner(recurrent_kernel, recurrent_mask) if self.method == "bptt" else None,
         )
         if self.return_sequences:
             output = outputs if self.time_major else tf.transpose(outputs, [1, 0, 2])
@@ -174,6 +186,9 @@ class _ScanLayer(keras.layers.Layer):
         if self.return_state:
             return [output, *final_carry]
         return output
+
+    def _runner(self, recurrent_kernel, recurrent_mask):
+        raise NotImplementedError  # only layers listing "bptt" in _methods have one
 
     def _project(self, time_major_inputs):
         """``x·W + b`` for every step at once: one matmul before the scan."""
@@ -262,6 +277,7 @@ class _ScanLayer(keras.layers.Layer):
             recurrent_initializer=keras.initializers.serialize(self.recurrent_initializer),
             bias_initializer=keras.initializers.serialize(self.bias_initializer),
             seed=self.seed,
+            method=self.method,
         )
         return config
 
@@ -303,6 +319,10 @@ class ScanLSTM(_ScanLayer):
         recurrent_initializer: initializer of ``W_h``, ``[units, 4·units]``.
         bias_initializer: initializer of ``b``, ``[4·units]``.
         seed: seed of the dropout masks.
+        method: how the recurrence runs: ``"scan"`` (`tf.scan`, the
+            articles' form), ``"while"`` (`tf.while_loop` keeping only h's
+            outputs) or ``"unroll"`` (one graph node per step; needs a known
+            sequence length). Same numbers; see `tf_lstm.scan`.
 
     Call arguments:
         inputs: ``[batch, time, features]`` floats.
@@ -313,6 +333,7 @@ class ScanLSTM(_ScanLayer):
 
     _num_states = 2
     _num_blocks = 4
+    _methods = METHODS
 
     def __init__(
         self,
@@ -330,6 +351,11 @@ class ScanLSTM(_ScanLayer):
             raise TypeError(f"forget_bias must be a number, got forget_bias={forget_bias!r}.")
         self.forget_bias = float(forget_bias)
         self.cell_activation = _activation_or_none("cell_activation", cell_activation)
+        if self.method == "bptt" and self.cell_activation not in (None, keras.activations.tanh):
+            raise ValueError(
+                "method='bptt' has the backward pass of cell_activation='tanh' or None only, got "
+                f"cell_activation={cell_activation!r}; use method='scan' for others."
+            )
 
     def _step(self, recurrent_kernel, recurrent_mask):
         return functools.partial(
@@ -338,6 +364,16 @@ class ScanLSTM(_ScanLayer):
             gate_positions=self.gate_positions,
             forget_bias=self.forget_bias,
             cell_activation=self.cell_activation,
+            recurrent_dropout_mask=recurrent_mask,
+        )
+
+    def _runner(self, recurrent_kernel, recurrent_mask):
+        return functools.partial(
+            lstm_sequence,
+            recurrent_kernel=recurrent_kernel,
+            gate_positions=self.gate_positions,
+            forget_bias=self.forget_bias,
+            tanh_cell=self.cell_activation is not None,
             recurrent_dropout_mask=recurrent_mask,
         )
 
@@ -368,7 +404,7 @@ class ScanRNN(_ScanLayer):
         recurrent_initializer: initializer of ``W_rec``, ``[units, units]``.
         bias_initializer: initializer of ``b``.
         return_sequences, return_state, go_backwards, time_major, dropout,
-        recurrent_dropout, seed: as in `ScanLSTM`; the state is ``[s]``.
+        recurrent_dropout, seed, method: as in `ScanLSTM`; the state is ``[s]``.
     """
 
     _num_states = 1
