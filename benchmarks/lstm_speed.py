@@ -31,8 +31,8 @@ flags.DEFINE_bool("memory", False, "Also measure peak memory of a training step 
 flags.DEFINE_bool("torch", True, "Include torch.nn.LSTM when torch is installed.")
 flags.DEFINE_string("json_out", "benchmarks/results/lstm_speed.json", "Where to write the results as JSON.")
 flags.DEFINE_list("cases", [], "Run only these cases (default: all; --quick: mnist, digits, batch1).")
-flags.DEFINE_list("scan_methods", ["scan", "scan-while", "scan-unroll"],
-                  "ScanLSTM contenders: scan (tf.scan), scan-while, scan-unroll.")
+flags.DEFINE_list("scan_methods", ["scan", "scan-auto", "scan-while", "scan-bptt"],
+                  "ScanLSTM contenders: scan (tf.scan), scan-auto (the default), scan-while, scan-unroll, scan-bptt.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,6 +202,9 @@ def main(argv):
     from reproductions.cli import import_tensorflow_quietly
 
     import_tensorflow_quietly()
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # every contender is its own tf.function: retracing is expected
     try:
         import torch  # noqa: F401
 

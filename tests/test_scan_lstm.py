@@ -302,7 +302,7 @@ def test_failed_export_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("method", ["while", "unroll", "bptt"])
+@pytest.mark.parametrize("method", ["auto", "while", "unroll", "bptt"])
 @pytest.mark.parametrize("mask_kind", [None, "middle", "end"])
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])
@@ -316,7 +316,7 @@ def test_every_method_equals_the_reference(x, method, mask_kind, go_backwards, r
     np.testing.assert_allclose(c, ref_c, atol=1e-6)
 
 
-@pytest.mark.parametrize("method", ["scan", "while", "unroll", "bptt"])
+@pytest.mark.parametrize("method", ["auto", "scan", "while", "unroll", "bptt"])
 def test_every_method_under_xla_with_gradients(x, method):
     layer = ScanLSTM(UNITS, method=method, return_sequences=True)
     layer(x)
@@ -371,3 +371,22 @@ def test_bptt_gradients_equal_autodiff_with_state_dropout_and_mask(x, go_backwar
     assert results[0][1] == pytest.approx(results[1][1], rel=1e-6)
     for expected, got in zip(results[0][2], results[1][2]):
         np.testing.assert_allclose(got, expected, atol=2e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("steps", [8, 100])
+@pytest.mark.parametrize("cell_activation", ["tanh", "relu"])
+def test_auto_picks_a_method_that_works(steps, cell_activation):
+    x = np.random.default_rng(0).normal(size=(2, steps, 3)).astype("float32")
+    auto = ScanLSTM(4, cell_activation=cell_activation, return_sequences=True)
+    scan = ScanLSTM(4, cell_activation=cell_activation, return_sequences=True, method="scan")
+    auto(x)
+    scan(x)
+    scan.set_weights(auto.get_weights())
+    with tf.GradientTape(persistent=True) as tape:
+        a, b = auto(x), scan(x)
+        la, lb = tf.reduce_sum(a**2), tf.reduce_sum(b**2)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    for ga, gb in zip(tape.gradient(la, auto.trainable_variables), tape.gradient(lb, scan.trainable_variables)):
+        np.testing.assert_allclose(ga, gb, atol=1e-4)
+    xla = tf.function(lambda t: auto(t), jit_compile=True)(x)
+    np.testing.assert_allclose(xla, b, atol=1e-5)

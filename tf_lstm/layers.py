@@ -14,6 +14,20 @@ from tf_lstm.scan import METHODS, scan_rnn
 from tf_lstm.steps import linear_rnn_step, lstm_step
 
 
+# Sequences up to this length (known when the graph is built) run unrolled
+# under method="auto": measured fastest on CPU for MNIST-sized sequences.
+UNROLL_MAX_STEPS = 64
+
+
+def _in_xla_context() -> bool:
+    """Whether the graph being built will be compiled by XLA (jit_compile=True)."""
+    try:
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # a TensorFlow without this private module: assume not
+        return False
+    return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
+
+
 def _check_positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {name}={value!r}.")
@@ -51,7 +65,7 @@ class _ScanLayer(keras.layers.Layer):
 
     _num_states = 1
     _num_blocks = 1
-    _methods = ("scan", "while", "unroll")
+    _methods = ("auto", "scan", "while", "unroll")
 
     def __init__(
         self,
@@ -68,7 +82,7 @@ class _ScanLayer(keras.layers.Layer):
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
         seed: int | None = None,
-        method: str = "scan",
+        method: str = "auto",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -163,21 +177,25 @@ class _ScanLayer(keras.layers.Layer):
         if training and self.recurrent_dropout > 0.0:
             recurrent_mask = self._dropout_mask([batch, self.units], self.recurrent_dropout, inputs.dtype)
 
-        projected = self._project(inputs)
+        method, hoist = self._plan(inputs.shape[0], training)
         recurrent_kernel = self._weight(self.recurrent_kernel)
         step = self._step(recurrent_kernel, recurrent_mask)
+        if hoist:
+            step_inputs = self._project(inputs)
+        else:
+            step_inputs, step = inputs, self._projecting(step)
         carry = self._initial_carry(initial_state, batch, inputs.dtype)
         outputs, final_carry = scan_rnn(
             step,
-            projected,
+            step_inputs,
             carry,
             mask=mask,
             go_backwards=self.go_backwards,
             time_major=True,
             zero_output_for_mask=self.zero_output_for_mask,
             return_sequences=self.return_sequences,
-            method=self.method,
-            runner=self._runner(recurrent_kernel, recurrent_mask) if self.method == "bptt" else None,
+            method=method,
+            runner=self._runner(recurrent_kernel, recurrent_mask) if method == "bptt" else None,
         )
         if self.return_sequences:
             output = outputs if self.time_major else tf.transpose(outputs, [1, 0, 2])
@@ -186,6 +204,37 @@ class _ScanLayer(keras.layers.Layer):
         if self.return_state:
             return [output, *final_carry]
         return output
+
+    def _plan(self, steps: int | None, training) -> tuple[str, bool]:
+        """The method to run and whether to hoist the input projection.
+
+        ``method="auto"`` picks what `benchmarks.lstm_speed` measured fastest on
+        CPU: under XLA a while loop (hoisting the projection for training but
+        not for inference, where XLA runs the hoisted form about 2x slower);
+        otherwise the unrolled graph for short sequences of known length, and
+        the hand-written backward pass (or a while loop) for the rest.
+        """
+        if self.method != "auto":
+            return self.method, True
+        if _in_xla_context():
+            return "while", bool(training)
+        if steps is not None and steps <= UNROLL_MAX_STEPS:
+            return "unroll", True
+        return ("bptt" if self._has_bptt() else "while"), True
+
+    def _has_bptt(self) -> bool:
+        return False
+
+    def _projecting(self, step):
+        """`step` taking raw x_t: the projection ``x_t·W + b`` done inside the loop."""
+        kernel = self._weight(self.kernel)
+        bias = None if self.bias is None else self._weight(self.bias)
+
+        def projecting_step(carry, x_t):
+            projected_t = tf.matmul(x_t, kernel)
+            return step(carry, projected_t if bias is None else projected_t + bias)
+
+        return projecting_step
 
     def _runner(self, recurrent_kernel, recurrent_mask):
         raise NotImplementedError  # only layers listing "bptt" in _methods have one
@@ -321,8 +370,10 @@ class ScanLSTM(_ScanLayer):
         seed: seed of the dropout masks.
         method: how the recurrence runs: ``"scan"`` (`tf.scan`, the
             articles' form), ``"while"`` (`tf.while_loop` keeping only h's
-            outputs) or ``"unroll"`` (one graph node per step; needs a known
-            sequence length). Same numbers; see `tf_lstm.scan`.
+            outputs), ``"unroll"`` (one graph node per step; needs a known
+            sequence length), ``"bptt"`` (a hand-written backward pass, see
+            `tf_lstm.bptt`), or ``"auto"`` (the default: the fastest measured
+            for the situation, see `_ScanLayer._plan`). Same numbers.
 
     Call arguments:
         inputs: ``[batch, time, features]`` floats.
@@ -333,7 +384,7 @@ class ScanLSTM(_ScanLayer):
 
     _num_states = 2
     _num_blocks = 4
-    _methods = METHODS
+    _methods = ("auto", *METHODS)
 
     def __init__(
         self,
@@ -366,6 +417,9 @@ class ScanLSTM(_ScanLayer):
             cell_activation=self.cell_activation,
             recurrent_dropout_mask=recurrent_mask,
         )
+
+    def _has_bptt(self) -> bool:
+        return self.cell_activation in (None, keras.activations.tanh)
 
     def _runner(self, recurrent_kernel, recurrent_mask):
         return functools.partial(

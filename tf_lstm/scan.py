@@ -158,10 +158,12 @@ def _run_unrolled(step, elems, inputs, initial_carry, return_sequences):
             "method='unroll' needs the number of time steps to be known when the graph "
             f"is built; got inputs with shape {tuple(inputs.shape)}."
         )
-    flat = tf.nest.flatten(elems)
+    # One unstack, not a slice per step: the gradient of T slices would be T
+    # full-size scatters, that of one unstack is a single stack.
+    per_step = [tf.unstack(e, num=steps) for e in tf.nest.flatten(elems)]
     carry, outputs = initial_carry, []
     for t in range(steps):
-        carry = tuple(step(carry, tf.nest.pack_sequence_as(elems, [e[t] for e in flat])))
+        carry = tuple(step(carry, tf.nest.pack_sequence_as(elems, [e[t] for e in per_step])))
         outputs.append(carry[0])
     if not return_sequences:
         return None, carry
