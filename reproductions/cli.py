@@ -113,7 +113,12 @@ def run(main: Callable[[list[str]], int]) -> None:
         try:
             return main(argv)
         except (UsageError, FileNotFoundError) as error:
-            print(f"error: {error}", file=sys.stderr)
+            print(f"error: {' '.join(str(error).split())}", file=sys.stderr)  # always one line
             return EXIT_USAGE
 
     app.run(guarded, flags_parser=_parse_flags)
+
+
+def run_reproduction(reproduce_from_flags: Callable[[], "Report"]) -> None:
+    """The `__main__` of a reproduction script: run it, print its report, exit with its status."""
+    run(lambda argv: reproduce_from_flags().finish())

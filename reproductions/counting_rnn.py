@@ -189,10 +189,5 @@ def reproduce_from_flags() -> Report:
     )
 
 
-def main(argv) -> int:
-    del argv
-    return reproduce_from_flags().finish()
-
-
 if __name__ == "__main__":
-    cli.run(main)
+    cli.run_reproduction(reproduce_from_flags)

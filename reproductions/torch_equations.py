@@ -223,10 +223,5 @@ def reproduce_from_flags() -> Report:
                      output_dim=FLAGS.output_dim, max_layers=FLAGS.max_layers)
 
 
-def main(argv) -> int:
-    del argv
-    return reproduce_from_flags().finish()
-
-
 if __name__ == "__main__":
-    cli.run(main)
+    cli.run_reproduction(reproduce_from_flags)

@@ -1,12 +1,9 @@
 import json
-import subprocess
-import sys
 
 import pytest
 
 from reproductions.documented import DOCUMENTED, Figure
 from reproductions.report import EXIT_FAIL, EXIT_PASS, Report
-from tests.conftest import ROOT
 
 
 def test_every_documented_figure_names_its_source_and_a_known_kind():
@@ -55,26 +52,3 @@ def test_report_passes_and_exits_0(tmp_path):
 def test_unknown_figure_is_an_error(tmp_path):
     with pytest.raises(KeyError, match="no documented figure 'nope'"):
         Report("counting_rnn", tmp_path).check("nope", 1.0)
-
-
-@pytest.mark.parametrize(
-    "module, argument, expected",
-    [
-        ("reproductions.counting_rnn", "--optimizer=adam", "--optimizer"),
-        ("reproductions.counting_rnn", "--epochs=0", "--epochs"),
-        ("reproductions.digits_lstm", "--seeds=-1", "--seeds"),
-        ("reproductions.digits_lstm", "--no_such_flag=1", "no_such_flag"),
-        ("reproductions", "--only=counting_rnn,nope", "--only"),
-        ("reproductions.counting_rnn", "stray", "unexpected arguments"),
-    ],
-)
-def test_bad_flags_exit_2_with_one_line(tmp_path, module, argument, expected):
-    result = subprocess.run(
-        [sys.executable, "-m", module, argument, f"--output_dir={tmp_path}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
-    )
-    assert result.returncode == 2
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert expected in lines[0]
-    assert list(tmp_path.iterdir()) == []

@@ -51,7 +51,8 @@ def _read_tarball(path: Path):
                 data[split][0].append(text)
                 data[split][1].append(LABELS[name])
     except (tarfile.TarError, OSError, EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise ValueError(f"imdb path {str(path)!r} is not a readable tar archive: {error}") from error
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"imdb path {str(path)!r} is not a readable tar archive: {first_line}") from error
     return data
 
 

@@ -1,0 +1,129 @@
+"""Bad input at every reproduction CLI: one line on stderr, exit status 2, nothing written."""
+
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+from tests.conftest import ROOT
+from tf_lstm.data.mnist import write_idx
+
+
+def _mnist_dir(root, damage):
+    import numpy as np
+
+    root.mkdir()
+    for stem, n in (("train", 4), ("t10k", 2)):
+        write_idx(root / f"{stem}-images-idx3-ubyte.gz", np.zeros((n, 28, 28), np.uint8))
+        write_idx(root / f"{stem}-labels-idx1-ubyte.gz", np.zeros((n,), np.uint8))
+    damage(root)
+    return root
+
+
+def truncated(root):
+    import gzip
+
+    path = root / "train-images-idx3-ubyte.gz"
+    data = gzip.open(path).read()
+    with gzip.open(path, "wb") as handle:
+        handle.write(data[:-50])
+
+
+def not_gzip(root):
+    (root / "t10k-labels-idx1-ubyte.gz").write_bytes(b"plain bytes, not gzip")
+
+
+def missing_labels(root):
+    (root / "train-labels-idx1-ubyte.gz").unlink()
+
+
+def _imdb_tar(root, members):
+    import io
+
+    path = root / "imdb.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _imdb_folder_without_neg(root):
+    (root / "aclImdb" / "train" / "pos").mkdir(parents=True)
+    return root / "aclImdb"
+
+
+def _long_reviews_folder(root):
+    for split in ("train", "test"):
+        for label in ("pos", "neg"):
+            folder = root / "aclImdb" / split / label
+            folder.mkdir(parents=True)
+            (folder / "0_5.txt").write_text("a review of several words that is too long for maxlen")
+    return root / "aclImdb"
+
+
+def _not_gzip_tarball(root):
+    path = root / "imdb.tar.gz"
+    path.write_bytes(b"this is no archive")
+    return path
+
+
+CASES = [
+    # (id, module, arguments (a callable of tmp_path gives the path argument), expected text)
+    ("counting-optimizer", "reproductions.counting_rnn", ["--optimizer=adam"], "--optimizer"),
+    ("counting-epochs", "reproductions.counting_rnn", ["--epochs=0"], "--epochs"),
+    ("counting-lr", "reproductions.counting_rnn", ["--gd_learning_rate=-1"], "--gd_learning_rate"),
+    ("counting-dtype", "reproductions.counting_rnn", ["--rmsprop_dtype=float16"], "--rmsprop_dtype"),
+    ("counting-positional", "reproductions.counting_rnn", ["stray"], "unexpected arguments"),
+    ("digits-seeds", "reproductions.digits_lstm", ["--seeds=0"], "--seeds"),
+    ("digits-epochs", "reproductions.digits_lstm", ["--digits_epochs=-5"], "--digits_epochs"),
+    ("digits-unknown-flag", "reproductions.digits_lstm", ["--no_such_flag=1"], "no_such_flag"),
+    ("digits-not-a-number", "reproductions.digits_lstm", ["--digits_hidden=many"], "--digits_hidden"),
+    ("mnist-no-dir", "reproductions.mnist_lstm", [lambda t: f"--mnist_dir={t / 'nowhere'}"],
+     "--mnist_dir must name an existing directory"),
+    ("mnist-blackout-order", "reproductions.mnist_lstm", ["--blackout_first=20", "--blackout_last=10"],
+     "--blackout_first must be <= --blackout_last"),
+    ("mnist-blackout-range", "reproductions.mnist_lstm", ["--blackout_last=40"], "--blackout_last"),
+    ("mnist-examples", "reproductions.mnist_lstm", ["--train_examples=0"], "--train_examples"),
+    ("mnist-truncated", "reproductions.mnist_lstm", [lambda t: f"--mnist_dir={_mnist_dir(t / 'm', truncated)}"],
+     "train-images-idx3-ubyte.gz holds"),
+    ("mnist-not-gzip", "reproductions.mnist_lstm", [lambda t: f"--mnist_dir={_mnist_dir(t / 'm', not_gzip)}"],
+     "is not a valid gzip file"),
+    ("mnist-missing-file", "reproductions.mnist_lstm",
+     [lambda t: f"--mnist_dir={_mnist_dir(t / 'm', missing_labels)}"], "train-labels-idx1-ubyte[.gz] not found"),
+    ("imdb-no-path", "reproductions.imdb_sentiment", [lambda t: f"--imdb_path={t / 'nope.tar.gz'}"],
+     "--imdb_path must name an existing file or directory"),
+    ("imdb-layer", "reproductions.imdb_sentiment", ["--layer=pytorch"], "--layer"),
+    ("imdb-maxlen", "reproductions.imdb_sentiment", ["--maxlen=0"], "--maxlen"),
+    ("imdb-valid", "reproductions.imdb_sentiment", ["--valid_portion=0.9"], "--valid_portion"),
+    ("imdb-not-gzip", "reproductions.imdb_sentiment", [lambda t: f"--imdb_path={_not_gzip_tarball(t)}"],
+     "is not a readable tar archive"),
+    ("imdb-no-layout", "reproductions.imdb_sentiment",
+     [lambda t: f"--imdb_path={_imdb_tar(t, {'other/readme.txt': 'hello'})}"], "no train reviews found"),
+    ("imdb-folder-layout", "reproductions.imdb_sentiment",
+     [lambda t: f"--imdb_path={_imdb_folder_without_neg(t)}"], "lacks the aclImdb layout"),
+    ("imdb-maxlen-empties", "reproductions.imdb_sentiment",
+     [lambda t: f"--imdb_path={_long_reviews_folder(t)}", "--maxlen=2"], "--maxlen=2 leaves 0 training reviews"),
+    ("torch-hidden", "reproductions.torch_equations", ["--hidden_dim=0"], "--hidden_dim"),
+    ("runner-only", "reproductions", ["--only=counting_rnn,nope"], "--only"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, case):
+    _, module, arguments, expected = case
+    arguments = [a(tmp_path) if callable(a) else a for a in arguments]
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", module, *arguments, f"--output_dir={out}", f"--export_dir={tmp_path / 'model'}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
+    assert "Traceback" not in result.stdout
+    assert not out.exists() and not (tmp_path / "model").exists()
