@@ -28,6 +28,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_bool("quick", False, "Only the MNIST and digits shapes, fewer repeats.")
 flags.DEFINE_integer("repeats", 7, "Timed repeats per contender (median reported).", lower_bound=3)
 flags.DEFINE_bool("memory", False, "Also measure peak memory of a training step (one subprocess per contender).")
+flags.DEFINE_bool("timing", True, "Time the contenders (--notiming with --memory measures memory only).")
 flags.DEFINE_bool("torch", True, "Include torch.nn.LSTM when torch is installed.")
 flags.DEFINE_string("json_out", "benchmarks/results/lstm_speed.json", "Where to write the results as JSON.")
 flags.DEFINE_list("cases", [], "Run only these cases (default: all; --quick: mnist, digits, batch1).")
@@ -179,16 +180,24 @@ def time_alternating(functions: dict[str, callable], repeats: int, warmup: int =
 
 
 def peak_memory_mb(kind: str, case: Case) -> float:
-    """Peak RSS growth of building and running one training step, in a fresh process."""
+    """Peak resident memory growth of building and running two training steps, in a fresh process.
+
+    Linux's high-water mark (VmHWM) is reset after the imports (by writing 5
+    to /proc/self/clear_refs), so the import's own peak does not count.
+    """
     code = (
-        "import resource, sys, json\n"
+        "import json, re\n"
         "from benchmarks.lstm_speed import build_tf_contender, build_torch_contender, CASES\n"
-        f"case = [c for c in CASES if c.name == {case.name!r}][0]\n"
         "import tensorflow as tf\n"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        + ("import torch\n" if kind == "torch" else "")
+        + "def status(key):\n"
+        "    return int(re.search(key + r':\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 1024\n"
+        f"case = [c for c in CASES if c.name == {case.name!r}][0]\n"
+        "open('/proc/self/clear_refs', 'w').write('5')\n"
+        "base = status('VmRSS')\n"
         f"train, _ = build_torch_contender(case) if {kind!r} == 'torch' else build_tf_contender({kind!r}, case, False)\n"
         "train(); train()\n"
-        "print(json.dumps((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024))\n"
+        "print(json.dumps(status('VmHWM') - base))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parents[1], timeout=600)
@@ -216,7 +225,7 @@ def main(argv):
     peak = measure_matmul_peak()
     print(f"matmul peak of this machine: {peak:.0f} GFLOP/s (2048x2048 float32)")
     rows = []
-    for case in (c for c in CASES if c.name in names):
+    for case in (c for c in CASES if c.name in names and FLAGS.timing):
         for task in ("train", "infer"):
             if case.name not in (TRAIN_CASES if task == "train" else INFER_CASES):
                 continue
