@@ -390,3 +390,18 @@ def test_auto_picks_a_method_that_works(steps, cell_activation):
         np.testing.assert_allclose(ga, gb, atol=1e-4)
     xla = tf.function(lambda t: auto(t), jit_compile=True)(x)
     np.testing.assert_allclose(xla, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["auto", "bptt"])
+def test_saved_model_of_a_long_sequence_model(tmp_path, method):
+    # Unknown length at export: auto must not put the BPTT gradient into the SavedModel.
+    from tf_lstm.export import export_saved_model
+
+    inputs = keras.Input((None, FEATURES))
+    model = keras.Model(inputs, keras.layers.Dense(2)(ScanLSTM(UNITS, method=method)(inputs)))
+    x = np.random.default_rng(0).normal(size=(2, 100, FEATURES)).astype("float32")
+    model.compile("adam", "mse")
+    model.fit(x, np.zeros((2, 2), "float32"), verbose=0)
+    export_saved_model(model, tmp_path / "m", input_signature=[tf.TensorSpec([None, None, FEATURES], tf.float32)])
+    serve = tf.saved_model.load(str(tmp_path / "m")).signatures["serving_default"]
+    np.testing.assert_allclose(list(serve(tf.constant(x)).values())[0], model.predict(x, verbose=0), atol=1e-5)

@@ -214,13 +214,18 @@ class _ScanLayer(keras.layers.Layer):
         otherwise the unrolled graph for short sequences of known length, and
         the hand-written backward pass (or a while loop) for the rest.
         """
+        if self.method == "bptt" and not training:
+            # The hand-written pass only changes gradients; its forward is the
+            # while loop's, and without its custom gradient the graph can be
+            # saved (a SavedModel cannot hold that gradient's captures).
+            return "while", True
         if self.method != "auto":
             return self.method, True
         if _in_xla_context():
             return "while", bool(training)
         if steps is not None and steps <= UNROLL_MAX_STEPS:
             return "unroll", True
-        return ("bptt" if self._has_bptt() else "while"), True
+        return ("bptt" if training and self._has_bptt() else "while"), True
 
     def _has_bptt(self) -> bool:
         return False
