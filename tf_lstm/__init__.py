@@ -1,22 +1,31 @@
 """tf_lstm: the LSTM written from scratch with `tf.scan`, checked against the articles."""
 
+from tf_lstm.convert import load_keras_lstm_weights, load_torch_state_dict, to_torch_state_dict
+from tf_lstm.export import export_saved_model
 from tf_lstm.gates import canonical_gate_order, convert_gate_order
 from tf_lstm.layers import ScanLSTM, ScanRNN
 from tf_lstm.multilayer import MultiLayerLSTM
+from tf_lstm.optimizers import ArticleRMSProp
 from tf_lstm.pooling import MaskedMean
 from tf_lstm.scan import scan_rnn
-from tf_lstm.steps import linear_rnn_step, lstm_step
+from tf_lstm.steps import linear_rnn_step, lstm_gates, lstm_step
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArticleRMSProp",
     "MaskedMean",
     "MultiLayerLSTM",
     "ScanLSTM",
     "ScanRNN",
     "canonical_gate_order",
     "convert_gate_order",
+    "export_saved_model",
     "linear_rnn_step",
+    "load_keras_lstm_weights",
+    "load_torch_state_dict",
+    "lstm_gates",
     "lstm_step",
     "scan_rnn",
+    "to_torch_state_dict",
 ]
