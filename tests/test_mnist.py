@@ -129,7 +129,7 @@ def test_short_training_on_real_mnist(data_dir, tmp_path):
     trainer, log, _, _ = train(x, y, seed=0, train_examples=20_000, batch_size=128, learning_rate=1e-3,
                                hidden=128, display_step=10, verbose=False)
     assert len(log) == 15
-    # Measured: 156 steps reach about 0.85-0.9 on the test set.
+    # Measured (seed 0): 156 steps reach 0.8705 on the first 2,000 test images.
     assert trainer.accuracy(test_x[:2000], test_y[:2000]) > 0.8
 
 
