@@ -68,7 +68,7 @@ def main(argv) -> int:
 
     lines = ["| reproduction | status | seconds | figures |", "| --- | --- | --- | --- |"]
     for row in summary:
-        detail = "; ".join(row.get("figures", [])) or row.get("reason", "")
+        detail = ("; ".join(row.get("figures", [])) or row.get("reason", "")).replace("|", "\\|")
         lines.append(f"| {row['reproduction']} | {row['status']} | {row.get('seconds', '')} | {detail} |")
     table = "\n".join(lines)
     print("\n== summary ==\n" + table)
