@@ -118,7 +118,6 @@ def build_tf_contender(kind: str, case: Case, jit: bool):
 
 
 def build_torch_contender(case: Case):
-    import numpy as np
     import torch
 
     torch.manual_seed(0)

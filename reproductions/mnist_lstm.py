@@ -15,7 +15,6 @@ layer on every step's h), and the experiments the article left unfinished
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 

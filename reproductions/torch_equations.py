@@ -139,7 +139,7 @@ def one_step_equations(seed: int, input_dim: int, hidden_dim: int) -> dict[str, 
     W_hi, W_hf, W_hg, W_ho = lstm.weight_hh_l0.detach().chunk(4)
     b_ii, b_if, b_ig, b_io = lstm.bias_ih_l0.detach().chunk(4)
     b_hi, b_hf, b_hg, b_ho = lstm.bias_hh_l0.detach().chunk(4)
-    xt, h, c = torch.from_numpy(x[:, 0]), torch.from_numpy(h0[0]), torch.from_numpy(c0[0])
+    xt, h = torch.from_numpy(x[:, 0]), torch.from_numpy(h0[0])
     theirs = {
         "i": torch.sigmoid(xt @ W_ii.T + b_ii + h @ W_hi.T + b_hi),
         "f": torch.sigmoid(xt @ W_if.T + b_if + h @ W_hf.T + b_hf),

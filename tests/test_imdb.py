@@ -6,7 +6,6 @@ import tarfile
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from tests.conftest import ROOT
 from tf_lstm import MaskedMean

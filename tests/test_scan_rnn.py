@@ -1,6 +1,4 @@
 import numpy as np
-import pytest
-import tensorflow as tf
 
 from tf_lstm import ScanRNN
 from tf_lstm.reference import linear_rnn_reference
