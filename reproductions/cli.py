@@ -24,6 +24,11 @@ flags.DEFINE_string("export_dir", None, "Where to export the trained model as a 
 
 flags.DEFINE_string("tfds_data_dir", None, "TensorFlow Datasets data_dir, for reproductions reading their "
                     "data through TFDS.")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
+                  "tf.distribute strategy of the training reproductions: one device, MirroredStrategy (every GPU, "
+                  "else every logical CPU), or MultiWorkerMirroredStrategy (the cluster from TF_CONFIG).")
+flags.DEFINE_integer("logical_cpus", 0, "Split the CPU into this many logical devices (0: leave it whole), "
+                     "so that --strategy=mirrored has replicas on a machine without GPUs.", lower_bound=0)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,12 +46,43 @@ def input_checks():
         raise UsageError(str(error)) from error
 
 
+_strategy = None
+
+
+def strategy():
+    """The strategy named by --strategy, made once, before any other TensorFlow op (as multi_worker needs)."""
+    global _strategy
+    if _strategy is None:
+        from tf_lstm import distribute
+
+        with input_checks():
+            if FLAGS.logical_cpus:
+                distribute.split_cpu(FLAGS.logical_cpus)
+            _strategy = distribute.make_strategy(FLAGS.strategy)
+    return _strategy
+
+
+def is_chief() -> bool:
+    from tf_lstm import distribute
+
+    return _strategy is None or distribute.is_chief(_strategy)
+
+
 def run_dir(name: str) -> Path:
-    return Path(FLAGS.output_dir) / name
+    """Where a reproduction writes; the non-chief tasks of a cluster write to a ``<task>`` folder inside it."""
+    base = Path(FLAGS.output_dir) / name
+    if is_chief():
+        return base
+    from tf_lstm import distribute
+
+    return base / distribute.task_name(_strategy)
 
 
 def export_dir(name: str) -> Path | None:
+    """The export folder (None: no export); only the chief of a cluster exports."""
     value = FLAGS.export_dir
+    if not is_chief():
+        return None
     if value is None:
         return PROJECT_ROOT / "saved_models" / name
     return None if value.lower() == "none" else Path(value)

@@ -42,8 +42,8 @@ flags.DEFINE_enum("rmsprop_dtype", "float64", ["float32", "float64"],
 flags.DEFINE_integer("data_seed", 1, "numpy.random.seed of the data and initial weights (the article's: 1).", lower_bound=0)
 
 
-def train(optimizer, x, y, w_x: float, w_rec: float, epochs: int, dtype: str = "float32"):
-    """Trains a fresh ScanRNN from (w_x, w_rec) in one compiled loop.
+def train(optimizer, x, y, w_x: float, w_rec: float, epochs: int, dtype: str = "float32", strategy=None):
+    """Trains a fresh ScanRNN from (w_x, w_rec) in one compiled loop, under `strategy` (default: one device).
 
     Returns:
         ``(costs [epochs], final w_x, final w_rec)``; costs[k] is the loss
@@ -53,29 +53,33 @@ def train(optimizer, x, y, w_x: float, w_rec: float, epochs: int, dtype: str = "
     import tensorflow as tf
 
     import tf_lstm
+    from tf_lstm.distribute import distribute_batch, make_train_step
 
-    # tf.scan, as the article's theano.scan. The RMSProp run's final 2-cycle
-    # phase follows rounding: the unrolled graph (method="auto" here) lands
-    # on the other point of the cycle (see the module docstring).
-    layer = tf_lstm.ScanRNN(1, use_bias=False, dtype=dtype, method="scan")
-    inputs = tf.constant(x[:, :, None], dtype)
-    targets = tf.constant(y, dtype)
-    layer(inputs)
-    layer.set_weights([np.array([[w_x]], dtype), np.array([[w_rec]], dtype)])
-    variables = layer.trainable_variables
-    optimizer.build(variables)
+    strategy = strategy or tf.distribute.get_strategy()
+    inputs, targets = x[:, :, None].astype(dtype), y.astype(dtype)
+    with strategy.scope():
+        # tf.scan, as the article's theano.scan. The RMSProp run's final 2-cycle
+        # phase follows rounding: the unrolled graph (method="auto" here) lands
+        # on the other point of the cycle (see the module docstring).
+        layer = tf_lstm.ScanRNN(1, use_bias=False, dtype=dtype, method="scan")
+        layer.build(inputs.shape)
+        layer.set_weights([np.array([[w_x]], dtype), np.array([[w_rec]], dtype)])
+        variables = layer.trainable_variables
+        optimizer.build(variables)
+
+    def squared_errors(xs, ys):
+        return tf.square(ys - layer(xs)[:, 0])
+
+    step = make_train_step(strategy, squared_errors, variables, optimizer, "sum")  # the article's summed cost
 
     @tf.function
-    def run(n):
+    def run(n, *batch):
         costs = tf.TensorArray(dtype, size=n)
         for epoch in tf.range(n):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_sum(tf.square(targets - layer(inputs)[:, 0]))
-            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-            costs = costs.write(epoch, loss)
+            costs = costs.write(epoch, step(*batch))
         return costs.stack()
 
-    costs = run(tf.constant(epochs)).numpy()
+    costs = run(tf.constant(epochs), *distribute_batch(strategy, inputs, targets)).numpy()
     final = [float(v.numpy().squeeze()) for v in variables]
     return costs, final[0], final[1]
 
@@ -90,7 +94,7 @@ def print_log(title: str, costs, w_init, w_final) -> None:
 
 def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_learning_rate: float = 1e-3,
               epochs: int = 2001, data_seed: int = 1, gd_dtype: str = "float32", rmsprop_dtype: str = "float64",
-              run_dir=None) -> Report:
+              run_dir=None, strategy=None) -> Report:
     import keras
     import matplotlib
 
@@ -119,7 +123,7 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
                      rmsprop_dtype))
     for key, title, make_optimizer, lr, dtype in runs:
         start = time.perf_counter()
-        costs, wx_final, wrec_final = train(make_optimizer(), x, y, w_x, w_rec, epochs, dtype)
+        costs, wx_final, wrec_final = train(make_optimizer(), x, y, w_x, w_rec, epochs, dtype, strategy)
         seconds = time.perf_counter() - start
         print_log(f"{title}, learning rate {lr:g}, {dtype} ({seconds:.1f} s)", costs, (w_x, w_rec),
                   (wx_final, wrec_final))
@@ -137,7 +141,7 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
         report.check(f"{key}_final_wrec", wrec_final)
         axes.plot(np.arange(1, len(costs) + 1), costs, label=f"{title} (lr {lr:g}, {dtype})")
         if key == "rmsprop" and dtype == "float64":
-            costs32, wx32, wrec32 = train(make_optimizer(), x, y, w_x, w_rec, epochs, "float32")
+            costs32, wx32, wrec32 = train(make_optimizer(), x, y, w_x, w_rec, epochs, "float32", strategy)
             print_log(f"{title}, learning rate {lr:g}, float32 (not judged)", costs32, (w_x, w_rec), (wx32, wrec32))
             report.record("rmsprop_float32", dict(costs_every_100=[float(c) for c in costs32[99::100]],
                                                   final_wx=wx32, final_wrec=wrec32))
@@ -148,7 +152,7 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
         for multiple in (10, 20, 50):
             large_lr = multiple * gd_learning_rate
             with np.errstate(all="ignore"):
-                costs, *_ = train(keras.optimizers.SGD(large_lr), x, y, w_x, w_rec, epochs, gd_dtype)
+                costs, *_ = train(keras.optimizers.SGD(large_lr), x, y, w_x, w_rec, epochs, gd_dtype, strategy)
             finite = costs[np.isfinite(costs)]
             outcome = dict(
                 learning_rate=large_lr,
@@ -178,7 +182,9 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
 
 
 def reproduce_from_flags() -> Report:
+    strategy = cli.strategy()
     return reproduce(
+        strategy=strategy,
         optimizer=FLAGS.optimizer,
         gd_learning_rate=FLAGS.gd_learning_rate,
         rmsprop_learning_rate=FLAGS.rmsprop_learning_rate,

@@ -51,8 +51,12 @@ def build_model(hidden: int = 50, seed: int | None = None):
     return keras.Model(inputs, outputs, name="digits_lstm")
 
 
-def train_one(seed: int, data, epochs: int = 100, hidden: int = 50, batches: int = 14, verbose: bool = True):
-    """Trains the article's model with one seed.
+def train_one(seed: int, data, epochs: int = 100, hidden: int = 50, batches: int = 14, verbose: bool = True,
+              strategy=None):
+    """Trains the article's model with one seed, under `strategy` (default: one device).
+
+    The loss is summed over the batch, as the article's: under a strategy each
+    replica sums its slice, and the optimizer sums the replicas' gradients.
 
     Returns:
         ``(model, history)``; history has per-epoch ``loss`` (last batch,
@@ -63,14 +67,24 @@ def train_one(seed: int, data, epochs: int = 100, hidden: int = 50, batches: int
     import numpy as np
     import tensorflow as tf
 
+    from tf_lstm.distribute import distribute_batch, make_train_step
+
+    strategy = strategy or tf.distribute.get_strategy()
     x_train, y_train, x_test, y_test = data
     keras.utils.set_random_seed(seed)
-    model = build_model(hidden, seed)
-    loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True, reduction="sum")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001, epsilon=1e-8), loss=loss_fn)
+    with strategy.scope():
+        model = build_model(hidden, seed)
+        optimizer = keras.optimizers.Adam(learning_rate=0.001, epsilon=1e-8)  # TF1's defaults
+        optimizer.build(model.trainable_variables)
 
-    used = 100 * batches
-    last_x, last_y = x_train[used - 100 : used], y_train[used - 100 : used]
+    def per_example_loss(x, y):
+        return keras.losses.categorical_crossentropy(y, model(x, training=True), from_logits=True)
+
+    step = tf.function(make_train_step(strategy, per_example_loss, model.trainable_variables, optimizer, "sum"))
+    # The article's loop: the first `batches` minibatches of 100, in order, every epoch.
+    minibatches = [distribute_batch(strategy, x_train[k : k + 100], y_train[k : k + 100])
+                   for k in range(0, 100 * batches, 100)]
+    last_x, last_y = x_train[100 * batches - 100 : 100 * batches], y_train[100 * batches - 100 : 100 * batches]
 
     @tf.function
     def accuracy(x, y):
@@ -79,22 +93,30 @@ def train_one(seed: int, data, epochs: int = 100, hidden: int = 50, batches: int
 
     @tf.function
     def batch_loss(x, y):
-        return loss_fn(y, model(x, training=False))
+        logits = model(x, training=False)
+        return tf.reduce_sum(keras.losses.categorical_crossentropy(y, logits, from_logits=True))
 
     history = {"loss": [], "acc": [], "val_acc": []}
-
-    class ArticleLog(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            history["loss"].append(float(batch_loss(last_x, last_y)))
-            history["acc"].append(float(accuracy(x_train[:500], y_train[:500])))
-            history["val_acc"].append(float(accuracy(x_test, y_test)))
-            if verbose and (epoch % 10 == 9 or epoch == 0):
-                print(f"[seed {seed}] [{epoch}] loss: {history['loss'][-1]:.4f} acc: {history['acc'][-1]:.4f} "
-                      f"val acc: {history['val_acc'][-1]:.4f}")
-
-    model.fit(x_train[:used], y_train[:used], batch_size=100, epochs=epochs, shuffle=False, verbose=0,
-              callbacks=[ArticleLog()])
+    for epoch in range(epochs):
+        for batch in minibatches:
+            step(*batch)
+        history["loss"].append(float(batch_loss(last_x, last_y)))
+        history["acc"].append(float(accuracy(x_train[:500], y_train[:500])))
+        history["val_acc"].append(float(accuracy(x_test, y_test)))
+        if verbose and (epoch % 10 == 9 or epoch == 0):
+            print(f"[seed {seed}] [{epoch}] loss: {history['loss'][-1]:.4f} acc: {history['acc'][-1]:.4f} "
+                  f"val acc: {history['val_acc'][-1]:.4f}")
     return model, {k: np.asarray(v) for k, v in history.items()}
+
+
+def weights_digest(model) -> str:
+    """SHA-256 of the model's weights, bytes as they are: equal digests mean identical weights."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for weight in model.get_weights():
+        digest.update(weight.tobytes())
+    return digest.hexdigest()
 
 
 def serving_model(model):
@@ -106,7 +128,7 @@ def serving_model(model):
 
 
 def reproduce(seeds: int = 3, seed: int = 0, epochs: int = 100, hidden: int = 50, batches: int = 14,
-              run_dir=None, export_to=None) -> Report:
+              run_dir=None, export_to=None, strategy=None) -> Report:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -117,19 +139,22 @@ def reproduce(seeds: int = 3, seed: int = 0, epochs: int = 100, hidden: int = 50
 
     report = Report(NAME, run_dir or cli.run_dir(NAME))
     data = load_digits()
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    report.record("replicas", replicas)
     print(f"digits: {len(data[0])} train / {len(data[2])} test images of 8x8; "
-          f"{seeds} seed(s) x {epochs} epochs x {batches} batches of 100")
+          f"{seeds} seed(s) x {epochs} epochs x {batches} batches of 100 on {replicas} replica(s)")
     figure, axes = plt.subplots(figsize=(7, 4.5))
     per_seed = []
     first_model = None
     for k in range(seeds):
         start = time.perf_counter()
-        model, history = train_one(seed + k, data, epochs, hidden, batches)
+        model, history = train_one(seed + k, data, epochs, hidden, batches, strategy=strategy)
         seconds = time.perf_counter() - start
         first_model = first_model or model
         per_seed.append(dict(seed=seed + k, test_accuracy=float(history["val_acc"][-1]),
                              train500_accuracy=float(history["acc"][-1]),
-                             last_batch_loss=float(history["loss"][-1]), seconds=seconds))
+                             last_batch_loss=float(history["loss"][-1]), seconds=seconds,
+                             weights_sha256=weights_digest(model)))
         print(f"[seed {seed + k}] test accuracy {history['val_acc'][-1]:.4f}, first-500-train accuracy "
               f"{history['acc'][-1]:.4f} ({seconds:.1f} s)")
         line, = axes.plot(history["acc"], label=f"acc (seed {seed + k})")
@@ -162,7 +187,9 @@ def reproduce(seeds: int = 3, seed: int = 0, epochs: int = 100, hidden: int = 50
 
 
 def reproduce_from_flags() -> Report:
+    strategy = cli.strategy()
     return reproduce(
+        strategy=strategy,
         seeds=FLAGS.seeds,
         seed=FLAGS.seed,
         epochs=FLAGS.digits_epochs,

@@ -15,6 +15,7 @@ layer on every step's h), and the experiments the article left unfinished
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -43,6 +44,8 @@ flags.DEFINE_integer("blackout_first", 10, "First row blacked out in the blackou
                      upper_bound=27)
 flags.DEFINE_integer("blackout_last", 17, "Last row (inclusive) blacked out.", lower_bound=0, upper_bound=27)
 flags.DEFINE_bool("rotated_training", True, "Also train a model on rotated images (one more training run).")
+flags.DEFINE_integer("checkpoint_every", 100, "Save a checkpoint every this many steps (0: never); rerunning the "
+                     "same command with the same --output_dir resumes from the last one.", lower_bound=0)
 cli.existing_path("mnist_dir", "dir")
 flags.register_multi_flags_validator(
     ["blackout_first", "blackout_last"],
@@ -110,37 +113,43 @@ def serving_model(model):
 
 
 class Trainer:
-    """The upstream training loop, compiled: one step, and the minibatch figures after it."""
+    """The upstream network and training loop, compiled, under a `tf.distribute` strategy.
 
-    def __init__(self, model, learning_rate: float):
+    The model, Adam and the step counter live in one `tf.train.Checkpoint`.
+    """
+
+    def __init__(self, hidden: int, seed: int, learning_rate: float, strategy=None):
         import keras
         import tensorflow as tf
 
+        from tf_lstm.distribute import make_train_step
+
+        self.strategy = strategy or tf.distribute.get_strategy()
+        with self.strategy.scope():
+            model = build_model(hidden, seed)
+            self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8)  # TF1's Adam
+            self.optimizer.build(model.trainable_variables)
+            self.steps_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done")
         self.model = model
-        self.optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=1e-8)  # TF1's Adam
-        self.optimizer.build(model.trainable_variables)
+        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=self.optimizer, steps_done=self.steps_done)
 
-        def loss_of(logits, labels):
-            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+        def per_example_loss(x, y):
+            return tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x, training=True)[:, -1])
 
-        @tf.function
-        def step(x, y):
-            with tf.GradientTape() as tape:
-                loss = loss_of(model(x, training=True)[:, -1], y)
-            grads = tape.gradient(loss, model.trainable_variables)
-            self.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        self.step = tf.function(make_train_step(self.strategy, per_example_loss, model.trainable_variables,
+                                                self.optimizer, "mean"))
 
         @tf.function
         def minibatch(x, y):
             logits = model(x, training=False)[:, -1]
             hits = tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.float32)
-            return loss_of(logits, y), tf.reduce_mean(hits)
+            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)), tf.reduce_mean(hits)
 
         @tf.function(reduce_retracing=True)  # called with several batch sizes
         def per_step_probabilities(x):
             return tf.nn.softmax(model(x, training=False), axis=-1)
 
-        self.step, self.minibatch, self.per_step_probabilities = step, minibatch, per_step_probabilities
+        self.minibatch, self.per_step_probabilities = minibatch, per_step_probabilities
 
     def accuracy(self, images, labels, batch: int = 2000) -> float:
         import numpy as np
@@ -152,27 +161,98 @@ class Trainer:
         return hits / len(images)
 
 
+class BatchOrder:
+    """Upstream's `mnist.train.next_batch`: a fresh permutation each epoch, whole batches only.
+
+    The permutation of epoch e is drawn from ``(seed, e)`` alone, so the batch
+    of any step can be found again after a restart.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int):
+        if batch_size > size:
+            raise ValueError(f"--mnist_batch_size={batch_size} is larger than the {size} training images.")
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.per_epoch = size // batch_size
+        self._epoch, self._order = None, None
+
+    def __call__(self, step: int):
+        """Indices of the images of training step `step` (1-based)."""
+        import numpy as np
+
+        epoch, position = divmod(step - 1, self.per_epoch)
+        if epoch != self._epoch:
+            self._epoch, self._order = epoch, np.random.default_rng([self.seed, epoch]).permutation(self.size)
+        return self._order[position * self.batch_size : (position + 1) * self.batch_size]
+
+
+class Progress:
+    """Checkpoints of one training run: `tf.train.CheckpointManager` plus the log so far.
+
+    ``progress.json`` (written aside, then renamed) names the newest
+    checkpoint whose log it holds, so a run killed between the two writes
+    resumes from the one before.
+    """
+
+    def __init__(self, directory: Path, trainer: Trainer, every: int):
+        import tensorflow as tf
+
+        self.directory, self.every = Path(directory), every
+        self.manager = tf.train.CheckpointManager(trainer.checkpoint, str(self.directory), max_to_keep=2)
+        self.trainer = trainer
+
+    def restore(self):
+        """``(log, answers)`` of the newest checkpoint, the trainer restored to it; empty when there is none."""
+        import json
+
+        import numpy as np
+
+        progress = self.directory / "progress.json"
+        if not progress.exists():
+            return [], {}
+        state = json.loads(progress.read_text())
+        self.trainer.checkpoint.restore(state["checkpoint"]).assert_existing_objects_matched()
+        answers = {int(seen): np.asarray(probs, np.float32) for seen, probs in state["answers"].items()}
+        return [tuple(entry) for entry in state["log"]], answers
+
+    def save(self, step: int, log, answers, force: bool = False) -> None:
+        import json
+
+        from reproductions.report import write_atomically
+
+        if not force and step % self.every:
+            return
+        self.trainer.steps_done.assign(step)
+        path = self.manager.save(checkpoint_number=step)
+        state = dict(checkpoint=path, log=log, answers={str(k): v.tolist() for k, v in answers.items()})
+        write_atomically(self.directory / "progress.json", json.dumps(state))
+
+
 def train(images, labels, *, seed: int, train_examples: int, batch_size: int, learning_rate: float, hidden: int,
-          display_step: int, decode=None, label: str = "", verbose: bool = True):
-    """Trains a fresh model as upstream does; returns (trainer, log, decoded answers)."""
+          display_step: int, decode=None, label: str = "", verbose: bool = True, strategy=None,
+          checkpoint_dir: Path | None = None, checkpoint_every: int = 100):
+    """Trains a fresh model as upstream does; returns (trainer, log, decoded answers, seconds).
+
+    With `checkpoint_dir`, saves every `checkpoint_every` steps and at the
+    end, and first resumes from what an earlier, interrupted call saved there.
+    """
     import keras
-    import numpy as np
+
+    from tf_lstm.distribute import distribute_batch
 
     keras.utils.set_random_seed(seed)
-    trainer = Trainer(build_model(hidden, seed), learning_rate)
-    rng = np.random.default_rng(seed)
-    order, cursor = rng.permutation(len(images)), 0
-    log, answers = [], {}
-    step = 1
+    trainer = Trainer(hidden, seed, learning_rate, strategy)
+    batches = BatchOrder(len(images), batch_size, seed)
+    progress = Progress(checkpoint_dir, trainer, checkpoint_every) if checkpoint_dir is not None else None
+    log, answers = progress.restore() if progress else ([], {})
+    step = int(trainer.steps_done.numpy()) + 1
+    if step > 1 and verbose:
+        print(f"{label}resuming after step {step - 1} from {checkpoint_dir}")
     start = time.perf_counter()
     # upstream: `while step * batch_size < training_iters`
     while step * batch_size < train_examples:
-        if cursor + batch_size > len(order):
-            order, cursor = rng.permutation(len(images)), 0
-        index = order[cursor : cursor + batch_size]
-        cursor += batch_size
+        index = batches(step)
         x, y = images[index], labels[index]
-        trainer.step(x, y)
+        trainer.step(*distribute_batch(trainer.strategy, x, y))
         seen = step * batch_size
         if step % display_step == 0:
             loss, acc = (float(v) for v in trainer.minibatch(x, y))
@@ -182,7 +262,11 @@ def train(images, labels, *, seed: int, train_examples: int, batch_size: int, le
                       f"({time.perf_counter() - start:.0f} s)")
         if decode is not None and seen in DECODE_AT:
             answers[seen] = trainer.per_step_probabilities(decode).numpy()
+        if progress:
+            progress.save(step, log, answers)
         step += 1
+    if progress:
+        progress.save(step - 1, log, answers, force=True)
     return trainer, log, answers, time.perf_counter() - start
 
 
@@ -221,7 +305,8 @@ def plot_answers(answers, images, labels):
 def reproduce(*, mnist_dir=None, tfds_data_dir=None, seeds: int = 3, seed: int = 0, train_examples: int = 100_000,
               batch_size: int = 128, learning_rate: float = 1e-3, hidden: int = 128, display_step: int = 10,
               decode_images: int = 3, blackout_first: int = 10, blackout_last: int = 17,
-              rotated_training: bool = True, run_dir=None, export_to=None) -> Report:
+              rotated_training: bool = True, run_dir=None, export_to=None, strategy=None,
+              checkpoint_every: int = 100) -> Report:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -234,7 +319,14 @@ def reproduce(*, mnist_dir=None, tfds_data_dir=None, seeds: int = 3, seed: int =
         test_x, test_y = load_mnist("test", path=mnist_dir, data_dir=tfds_data_dir)
         if len(train_x) == 0 or len(test_x) == 0:
             raise ValueError(f"MNIST data is empty: {len(train_x)} train, {len(test_x)} test images.")
+        if batch_size > len(train_x):
+            raise ValueError(f"--mnist_batch_size={batch_size} is larger than the {len(train_x)} training images.")
     report = Report(NAME, run_dir or cli.run_dir(NAME))
+    settings = dict(seed=seed, seeds=seeds, train_examples=train_examples, batch_size=batch_size,
+                    learning_rate=learning_rate, hidden=hidden, display_step=display_step,
+                    decode_images=decode_images, rotated_training=rotated_training, train_images=len(train_x))
+    checkpoints = claim_checkpoints(report.run_dir / "checkpoints", settings) if checkpoint_every else None
+    checkpoint_dir = (lambda name: checkpoints / name) if checkpoints else (lambda name: None)  # noqa: E731
     steps_total = math.ceil(train_examples / batch_size) - 1
     print(f"MNIST: {len(train_x)} train / {len(test_x)} test images from {mnist_dir or 'TensorFlow Datasets'}; "
           f"{seeds} seed(s) x {steps_total} steps of {batch_size}")
@@ -245,7 +337,8 @@ def reproduce(*, mnist_dir=None, tfds_data_dir=None, seeds: int = 3, seed: int =
         trainer, log, answers, seconds = train(
             train_x, train_y, seed=seed + k, train_examples=train_examples, batch_size=batch_size,
             learning_rate=learning_rate, hidden=hidden, display_step=display_step,
-            decode=decode_x if k == 0 else None, label=f"[seed {seed + k}] ",
+            decode=decode_x if k == 0 else None, label=f"[seed {seed + k}] ", strategy=strategy,
+            checkpoint_dir=checkpoint_dir(f"seed_{seed + k}"), checkpoint_every=checkpoint_every,
         )
         result = dict(seed=seed + k, seconds=seconds, test_accuracy=trainer.accuracy(test_x, test_y),
                       test128_accuracy=trainer.accuracy(test_x[:128], test_y[:128]),
@@ -283,6 +376,7 @@ def reproduce(*, mnist_dir=None, tfds_data_dir=None, seeds: int = 3, seed: int =
         rotated, _, _, _ = train(
             rotate90(train_x), train_y, seed=seed, train_examples=train_examples, batch_size=batch_size,
             learning_rate=learning_rate, hidden=hidden, display_step=display_step, label="[rotated] ",
+            strategy=strategy, checkpoint_dir=checkpoint_dir(f"rotated_seed_{seed}"), checkpoint_every=checkpoint_every,
         )
         experiments["rotated-trained model, rotated test images"] = rotated.accuracy(rotate90(test_x), test_y)
         experiments["rotated-trained model, normal test images"] = rotated.accuracy(test_x, test_y)
@@ -297,11 +391,35 @@ def reproduce(*, mnist_dir=None, tfds_data_dir=None, seeds: int = 3, seed: int =
         path = export_saved_model(serving_model(first.model), export_to)
         print(f"exported the seed-{seed} model to {path}")
         report.record("export_dir", str(path))
+    if checkpoints:  # finished: a rerun starts afresh, as Keras' BackupAndRestore does
+        shutil.rmtree(checkpoints)
     return report
 
 
+def claim_checkpoints(directory: Path, settings: dict) -> Path:
+    """The checkpoint folder of a run with `settings`; refuses one left by a run with other settings."""
+    import json
+
+    from reproductions.report import write_atomically
+
+    claim = directory / "settings.json"
+    if claim.exists():
+        earlier = json.loads(claim.read_text())
+        if earlier != settings:
+            changed = {key: (earlier.get(key), value) for key, value in settings.items() if earlier.get(key) != value}
+            raise cli.UsageError(f"{directory} holds the checkpoints of an unfinished run with other settings "
+                                 f"(earlier, now: {changed}); rerun with those settings to resume it, or pass "
+                                 "another --output_dir, or delete that folder.")
+    else:
+        write_atomically(claim, json.dumps(settings))
+    return directory
+
+
 def reproduce_from_flags() -> Report:
+    strategy = cli.strategy()
     return reproduce(
+        strategy=strategy,
+        checkpoint_every=FLAGS.checkpoint_every,
         mnist_dir=resolve_mnist_dir(FLAGS.mnist_dir),
         tfds_data_dir=FLAGS.tfds_data_dir,
         seeds=FLAGS.seeds,

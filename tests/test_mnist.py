@@ -91,10 +91,10 @@ def test_black_out_rows_is_inclusive_and_copies():
 
 
 def test_per_step_decoding_on_a_tiny_model():
-    from reproductions.mnist_lstm import Trainer, build_model, serving_model
+    from reproductions.mnist_lstm import Trainer, serving_model
 
-    model = build_model(hidden=8, seed=0)
-    trainer = Trainer(model, 1e-3)
+    trainer = Trainer(hidden=8, seed=0, learning_rate=1e-3)
+    model = trainer.model
     x = np.random.default_rng(0).random((4, 28, 28), dtype=np.float32)
     probs = trainer.per_step_probabilities(x).numpy()
     assert probs.shape == (4, 28, 10)

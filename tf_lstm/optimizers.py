@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -62,6 +63,11 @@ class ArticleRMSProp(keras.optimizers.Optimizer):
         grads = list(grads)
         present = [g for g in grads if g is not None]
         if present:
+            # Under tf.distribute each replica holds its share of g, and the
+            # shares are summed after this method: the norm is of their sum.
+            context = tf.distribute.get_replica_context()
+            if context is not None and context.num_replicas_in_sync > 1:
+                present = context.all_reduce(tf.distribute.ReduceOp.SUM, present)
             norm = ops.sqrt(sum(ops.sum(ops.square(g)) for g in present))
             scale = self.rescale / ops.maximum(self.rescale, ops.sqrt(norm))
             grads = [None if g is None else g * ops.cast(scale, g.dtype) for g in grads]
