@@ -27,6 +27,8 @@ flags.DEFINE_string("tfds_data_dir", None, "TensorFlow Datasets data_dir, for re
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
                   "tf.distribute strategy of the training reproductions: one device, MirroredStrategy (every GPU, "
                   "else every logical CPU), or MultiWorkerMirroredStrategy (the cluster from TF_CONFIG).")
+flags.DEFINE_bool("deterministic", False, "Make TensorFlow's ops deterministic (tf.config.experimental."
+                  "enable_op_determinism): needed for bit-equal reruns on GPUs; CPU runs here already are.")
 flags.DEFINE_integer("logical_cpus", 0, "Split the CPU into this many logical devices (0: leave it whole), "
                      "so that --strategy=mirrored has replicas on a machine without GPUs.", lower_bound=0)
 
@@ -56,6 +58,10 @@ def strategy():
         from tf_lstm import distribute
 
         with input_checks():
+            if FLAGS.deterministic:
+                import tensorflow as tf
+
+                tf.config.experimental.enable_op_determinism()
             if FLAGS.logical_cpus:
                 distribute.split_cpu(FLAGS.logical_cpus)
             _strategy = distribute.make_strategy(FLAGS.strategy)

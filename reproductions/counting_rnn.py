@@ -42,8 +42,8 @@ flags.DEFINE_enum("rmsprop_dtype", "float64", ["float32", "float64"],
 flags.DEFINE_integer("data_seed", 1, "numpy.random.seed of the data and initial weights (the article's: 1).", lower_bound=0)
 
 
-def train(optimizer, x, y, w_x: float, w_rec: float, epochs: int, dtype: str = "float32", strategy=None):
-    """Trains a fresh ScanRNN from (w_x, w_rec) in one compiled loop, under `strategy` (default: one device).
+def train(make_optimizer, x, y, w_x: float, w_rec: float, epochs: int, dtype: str = "float32", strategy=None):
+    """Trains a fresh ScanRNN from (w_x, w_rec) with `make_optimizer()` in one compiled loop, under `strategy`.
 
     Returns:
         ``(costs [epochs], final w_x, final w_rec)``; costs[k] is the loss
@@ -65,6 +65,7 @@ def train(optimizer, x, y, w_x: float, w_rec: float, epochs: int, dtype: str = "
         layer.build(inputs.shape)
         layer.set_weights([np.array([[w_x]], dtype), np.array([[w_rec]], dtype)])
         variables = layer.trainable_variables
+        optimizer = make_optimizer()  # in scope: Keras optimizers keep the strategy they are made in
         optimizer.build(variables)
 
     def squared_errors(xs, ys):
@@ -123,7 +124,7 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
                      rmsprop_dtype))
     for key, title, make_optimizer, lr, dtype in runs:
         start = time.perf_counter()
-        costs, wx_final, wrec_final = train(make_optimizer(), x, y, w_x, w_rec, epochs, dtype, strategy)
+        costs, wx_final, wrec_final = train(make_optimizer, x, y, w_x, w_rec, epochs, dtype, strategy)
         seconds = time.perf_counter() - start
         print_log(f"{title}, learning rate {lr:g}, {dtype} ({seconds:.1f} s)", costs, (w_x, w_rec),
                   (wx_final, wrec_final))
@@ -141,7 +142,7 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
         report.check(f"{key}_final_wrec", wrec_final)
         axes.plot(np.arange(1, len(costs) + 1), costs, label=f"{title} (lr {lr:g}, {dtype})")
         if key == "rmsprop" and dtype == "float64":
-            costs32, wx32, wrec32 = train(make_optimizer(), x, y, w_x, w_rec, epochs, "float32", strategy)
+            costs32, wx32, wrec32 = train(make_optimizer, x, y, w_x, w_rec, epochs, "float32", strategy)
             print_log(f"{title}, learning rate {lr:g}, float32 (not judged)", costs32, (w_x, w_rec), (wx32, wrec32))
             report.record("rmsprop_float32", dict(costs_every_100=[float(c) for c in costs32[99::100]],
                                                   final_wx=wx32, final_wrec=wrec32))
@@ -152,7 +153,7 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
         for multiple in (10, 20, 50):
             large_lr = multiple * gd_learning_rate
             with np.errstate(all="ignore"):
-                costs, *_ = train(keras.optimizers.SGD(large_lr), x, y, w_x, w_rec, epochs, gd_dtype, strategy)
+                costs, *_ = train(lambda: keras.optimizers.SGD(large_lr), x, y, w_x, w_rec, epochs, gd_dtype, strategy)
             finite = costs[np.isfinite(costs)]
             outcome = dict(
                 learning_rate=large_lr,

@@ -17,7 +17,7 @@ import time
 from absl import flags
 
 from reproductions import cli
-from reproductions.report import Report
+from reproductions.report import Report, weights_digest
 
 FLAGS = flags.FLAGS
 NAME = "digits_lstm"
@@ -107,16 +107,6 @@ def train_one(seed: int, data, epochs: int = 100, hidden: int = 50, batches: int
             print(f"[seed {seed}] [{epoch}] loss: {history['loss'][-1]:.4f} acc: {history['acc'][-1]:.4f} "
                   f"val acc: {history['val_acc'][-1]:.4f}")
     return model, {k: np.asarray(v) for k, v in history.items()}
-
-
-def weights_digest(model) -> str:
-    """SHA-256 of the model's weights, bytes as they are: equal digests mean identical weights."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for weight in model.get_weights():
-        digest.update(weight.tobytes())
-    return digest.hexdigest()
 
 
 def serving_model(model):

@@ -170,13 +170,17 @@ def evaluate_by_length(classifier, sequences, labels, batch_size: int = 64) -> f
 
 def train_and_test(layer: str, data: dict, *, seed: int, batch_size: int, max_epochs: int, patience: int,
                    vocabulary_size: int, embedding_dim: int, units: int, dropout: float, backup_dir: Path,
-                   extra_callbacks=()):
+                   extra_callbacks=(), strategy=None):
     import keras
+    import tensorflow as tf
 
-    classifier = build_classifier(layer, vocabulary_size=vocabulary_size, embedding_dim=embedding_dim, units=units,
-                                  dropout=dropout, seed=seed)
-    classifier.compile(optimizer=keras.optimizers.Adadelta(learning_rate=1.0, rho=0.95, epsilon=1e-6),
-                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    # Keras' fit splits each batch over the strategy's replicas and scales the
+    # mean loss by their count itself.
+    with (strategy or tf.distribute.get_strategy()).scope():
+        classifier = build_classifier(layer, vocabulary_size=vocabulary_size, embedding_dim=embedding_dim,
+                                      units=units, dropout=dropout, seed=seed)
+        classifier.compile(optimizer=keras.optimizers.Adadelta(learning_rate=1.0, rho=0.95, epsilon=1e-6),
+                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     epoch_seconds = []
 
     class EpochTimer(keras.callbacks.Callback):
@@ -214,7 +218,7 @@ def train_and_test(layer: str, data: dict, *, seed: int, batch_size: int, max_ep
 def reproduce(*, imdb_path=None, tfds_data_dir=None, layer: str = "both", seed: int = 0, maxlen: int = 100,
               vocabulary_size: int = 10_000, embedding_dim: int = 128, units: int = 128, batch_size: int = 16,
               max_epochs: int = 30, patience: int = 10, valid_portion: float = 0.05, dropout: float = 0.5,
-              test_limit: int = 0, run_dir=None, export_to=None) -> Report:
+              test_limit: int = 0, run_dir=None, export_to=None, strategy=None) -> Report:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -238,7 +242,7 @@ def reproduce(*, imdb_path=None, tfds_data_dir=None, layer: str = "both", seed: 
         classifiers[name], results[name] = train_and_test(
             name, data, seed=seed, batch_size=batch_size, max_epochs=max_epochs, patience=patience,
             vocabulary_size=vocabulary_size, embedding_dim=embedding_dim, units=units, dropout=dropout,
-            backup_dir=report.run_dir / f"backup_{name}",
+            backup_dir=report.run_dir / f"backup_{name}", strategy=strategy,
         )
         axes.plot(results[name]["history"]["val_accuracy"], label=f"{name}: validation accuracy")
         axes.plot(results[name]["history"]["accuracy"], "--", label=f"{name}: training accuracy")
@@ -275,7 +279,9 @@ def reproduce(*, imdb_path=None, tfds_data_dir=None, layer: str = "both", seed: 
 
 
 def reproduce_from_flags() -> Report:
+    strategy = cli.strategy()
     return reproduce(
+        strategy=strategy,
         imdb_path=resolve_imdb_path(FLAGS.imdb_path), tfds_data_dir=FLAGS.tfds_data_dir, layer=FLAGS.layer,
         seed=FLAGS.seed, maxlen=FLAGS.maxlen, vocabulary_size=FLAGS.vocabulary_size,
         embedding_dim=FLAGS.embedding_dim, units=FLAGS.imdb_units, batch_size=FLAGS.imdb_batch_size,

@@ -22,7 +22,7 @@ from pathlib import Path
 from absl import flags
 
 from reproductions import cli
-from reproductions.report import Report
+from reproductions.report import Report, weights_digest
 
 FLAGS = flags.FLAGS
 NAME = "mnist_lstm"
@@ -344,7 +344,7 @@ def reproduce(*, mnist_dir=None, tfds_data_dir=None, seeds: int = 3, seed: int =
                       test128_accuracy=trainer.accuracy(test_x[:128], test_y[:128]),
                       final_minibatch_loss=log[-1][1] if log else float("nan"),
                       final_minibatch_accuracy=log[-1][2] if log else float("nan"),
-                      final_iter=log[-1][0] if log else 0)
+                      final_iter=log[-1][0] if log else 0, weights_sha256=weights_digest(trainer.model))
         print(f"[seed {seed + k}] Testing Accuracy (first 128): {result['test128_accuracy']:.6f}, "
               f"(all 10,000): {result['test_accuracy']:.4f} ({seconds:.0f} s training)")
         per_seed.append(result)

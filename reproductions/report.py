@@ -34,6 +34,16 @@ def write_atomically(path: Path, data: bytes | str) -> None:
         raise
 
 
+def weights_digest(model) -> str:
+    """SHA-256 of a model's weights, bytes as they are: equal digests mean identical weights."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for weight in model.get_weights():
+        digest.update(weight.tobytes())
+    return digest.hexdigest()
+
+
 def save_figure(figure, path: Path) -> Path:
     """Saves a matplotlib figure as PNG atomically, then closes it."""
     import io

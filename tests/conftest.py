@@ -5,6 +5,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pytest  # noqa: E402
 
+from tf_lstm.distribute import split_cpu  # noqa: E402
+
+# Two logical CPUs, so MirroredStrategy has two replicas here (tests/test_distribute.py);
+# it must happen before TensorFlow's first op. Ops go to /cpu:0 unless a test says otherwise.
+split_cpu(2)
+LOGICAL_CPUS = ["/cpu:0", "/cpu:1"]
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 

@@ -21,7 +21,7 @@ def test_data_and_initial_weights_are_the_articles():
 
 def test_first_gd_costs_are_the_articles():
     x, y, w_x, w_rec = counting_data()
-    costs, _, _ = train(keras.optimizers.SGD(1e-5), x, y, w_x, w_rec, epochs=100)
+    costs, _, _ = train(lambda: keras.optimizers.SGD(1e-5), x, y, w_x, w_rec, epochs=100)
     # The loss before the first update is that of the initial weights.
     expected_first = np.sum((y - linear_rnn_reference(x, w_x, w_rec)) ** 2)
     np.testing.assert_allclose(costs[0], expected_first, rtol=1e-5)
