@@ -71,23 +71,22 @@ def lstm_sequence(
             f = f + tf.cast(forget_bias, f.dtype)
         return tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
 
+    # Both loops read their per-step inputs as slices of the whole tensors
+    # (x[t]), not through TensorArrays: unstacking a tensor into a TensorArray
+    # copies all of it, and the backward pass would make four such copies.
     @tf.custom_gradient
     def run(projected, recurrent_kernel, h0, c0):
         steps = tf.shape(projected)[0]
-        p_in = tf.TensorArray(projected.dtype, size=steps, element_shape=projected.shape[1:]).unstack(projected)
-        # The mask is read again by the backward pass.
-        m_in = (tf.TensorArray(tf.bool, size=steps, element_shape=mask_in.shape[1:], clear_after_read=False)
-                .unstack(mask_in) if has_mask else None)
         spec = dict(dtype=projected.dtype, size=steps)
         hs, cs, gs = (tf.TensorArray(element_shape=s, **spec) for s in (h0.shape, c0.shape, projected.shape[1:]))
 
         def body(t, h, c, hs, cs, gs):
             h_in = h if dropout is None else h * dropout
-            i, f, g, o = activations(p_in.read(t) + tf.matmul(h_in, recurrent_kernel))
+            i, f, g, o = activations(projected[t] + tf.matmul(h_in, recurrent_kernel))
             c_new = f * c + i * g
             h_new = o * (tf.tanh(c_new) if tanh_cell else c_new)
             if has_mask:
-                keep = m_in.read(t)[:, None]
+                keep = mask_in[t][:, None]
                 c_new = tf.where(keep, c_new, c)
                 h_new = tf.where(keep, h_new, h)
             gates = tf.concat([(i, f, g, o)[k] for k in inverse], axis=-1)  # stored in the kernel's block order
@@ -99,28 +98,23 @@ def lstm_sequence(
         outputs, cells, gate_values = hs.stack(), cs.stack(), gs.stack()
 
         def grad(d_outputs, d_h_last, d_c_last):
-            d_outputs = tf.zeros_like(outputs) if d_outputs is None else d_outputs
             dh = tf.zeros_like(h0) if d_h_last is None else d_h_last
             dc = tf.zeros_like(c0) if d_c_last is None else d_c_last
-            h_prev_all = tf.concat([h0[None], outputs[:-1]], axis=0)
-            c_prev_all = tf.concat([c0[None], cells[:-1]], axis=0)
-            d_out = tf.TensorArray(outputs.dtype, size=steps, element_shape=h0.shape).unstack(d_outputs)
-            c_arr = tf.TensorArray(cells.dtype, size=steps, element_shape=c0.shape).unstack(cells)
-            c_prev = tf.TensorArray(cells.dtype, size=steps, element_shape=c0.shape).unstack(c_prev_all)
-            g_arr = tf.TensorArray(gate_values.dtype, size=steps, element_shape=gate_values.shape[1:]).unstack(gate_values)
             dz_out = tf.TensorArray(gate_values.dtype, size=steps, element_shape=gate_values.shape[1:])
             kernel_t = tf.transpose(recurrent_kernel)
 
             def back(t, dh, dc, dz_out):
-                dh = dh + d_out.read(t)
-                blocks = tf.split(g_arr.read(t), 4, axis=-1)
+                if d_outputs is not None:  # None when only the last state is used
+                    dh = dh + d_outputs[t]
+                blocks = tf.split(gate_values[t], 4, axis=-1)
                 i, f, g, o = (blocks[p] for p in order)
-                c_t = c_arr.read(t)
+                c_t = cells[t]
+                c_prev = tf.where(t > 0, cells[tf.maximum(t - 1, 0)], c0)
                 s = tf.tanh(c_t) if tanh_cell else c_t
                 dc_new = dc + (dh * o * (1.0 - s * s) if tanh_cell else dh * o)
                 dz = [None] * 4
                 dz[order[0]] = dc_new * g * i * (1.0 - i)
-                dz[order[1]] = dc_new * c_prev.read(t) * f * (1.0 - f)
+                dz[order[1]] = dc_new * c_prev * f * (1.0 - f)
                 dz[order[2]] = dc_new * i * (1.0 - g * g)
                 dz[order[3]] = dh * s * o * (1.0 - o)
                 dz = tf.concat(dz, axis=-1)
@@ -129,7 +123,7 @@ def lstm_sequence(
                     dh_prev = dh_prev * dropout
                 dc_prev = dc_new * f
                 if has_mask:
-                    keep = m_in.read(t)[:, None]
+                    keep = mask_in[t][:, None]
                     dz = tf.where(keep, dz, tf.zeros_like(dz))
                     dh_prev = tf.where(keep, dh_prev, dh)
                     dc_prev = tf.where(keep, dc_prev, dc)
@@ -139,10 +133,16 @@ def lstm_sequence(
                 lambda t, *_: t >= 0, back, (steps - 1, dh, dc, dz_out), maximum_iterations=steps
             )
             dz_all = dz_out.stack()
-            h_in_prev = h_prev_all if dropout is None else h_prev_all * dropout
+            # dW_h = Σ_t h_{t−1}ᵀ·dz_t, as h0ᵀ·dz_0 plus one matmul over steps 1…T−1
+            # (no concatenated copy of [h0, h_1 … h_{T−1}]).
             units = tf.shape(h0)[-1]
-            d_kernel = tf.matmul(tf.reshape(h_in_prev, [-1, units]), tf.reshape(dz_all, [-1, 4 * units]),
-                                 transpose_a=True)
+            h_prev, dz_rest = outputs[:-1], dz_all[1:]
+            if dropout is not None:
+                h_prev, first = h_prev * dropout, h0 * dropout
+            else:
+                first = h0
+            d_kernel = tf.matmul(first, dz_all[0], transpose_a=True) + tf.matmul(
+                tf.reshape(h_prev, [-1, units]), tf.reshape(dz_rest, [-1, 4 * units]), transpose_a=True)
             return dz_all, d_kernel, dh0, dc0
 
         return (outputs, h_last, c_last), grad
