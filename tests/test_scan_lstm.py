@@ -269,7 +269,7 @@ def test_keras_file_round_trip(tmp_path, x):
     model = _classifier(**{k: v for k, v in OPTIONS.items() if k not in ("return_sequences", "kernel_initializer", "recurrent_initializer")})
     expected = model.predict(x, verbose=0)
     model.save(tmp_path / "model.keras")
-    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)  # no arbitrary code on load
     np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, atol=1e-6)
     assert loaded.layers[1].get_config() == model.layers[1].get_config()
 
