@@ -7,8 +7,9 @@ median of the repeats is reported in milliseconds and as a ratio to the best
 mode of keras.layers.LSTM on the same case. Shared, noisy machines make
 absolute times unreliable; the ratios are what to read. Also printed: the
 FLOP count of a step and the fraction of this machine's measured matmul peak
-each contender reaches. `--memory` adds the peak resident memory of one
-training step, each contender in a fresh subprocess.
+each contender reaches. `--memory` adds the peak memory of a training step
+(TensorFlow's allocator and the resident set, see `peak_memory_mb`), each
+contender in fresh subprocesses.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ def build_tf_contender(kind: str, case: Case, jit: bool):
     x, y, mask = make_inputs(case)
     x, y = tf.constant(x), tf.constant(y)
     mask = None if mask is None else tf.constant(mask)
-    head(lstm(x, mask=mask))
+    # Built from shapes, not by an eager call: the memory measured is the training step's alone.
+    lstm.build(x.shape)
+    head.build((None, case.units))
     variables = lstm.trainable_variables + head.trainable_variables
     optimizer = keras.optimizers.Adam(1e-3)
     optimizer.build(variables)
@@ -178,31 +181,52 @@ def time_alternating(functions: dict[str, callable], repeats: int, warmup: int =
     return {name: 1000 * statistics.median(values) for name, values in samples.items()}
 
 
-def peak_memory_mb(kind: str, case: Case) -> float:
-    """Peak resident memory growth of building and running two training steps, in a fresh process.
+def peak_memory_mb(kind: str, case: Case) -> dict[str, float]:
+    """Peak memory of a training step, each measure in a fresh process.
 
-    Linux's high-water mark (VmHWM) is reset after the imports (by writing 5
-    to /proc/self/clear_refs), so the import's own peak does not count.
+    - ``tensor_mb``: the peak of TensorFlow's own allocator over one training
+      step, after a first one has traced it (TF contenders only; their
+      processes run with ``TF_CPU_ALLOCATOR_USE_BFC=true`` so that the CPU
+      allocator keeps statistics). This is what the step's tensors need.
+    - ``rss_mb``: the growth of the resident set over the first two steps,
+      tracing and graph building included (the default allocator; Linux's
+      high-water mark is reset once the model is built, by writing 5 to
+      /proc/self/clear_refs, so the imports and the weights do not count).
     """
-    code = (
+    build = (f"train, _ = build_torch_contender(case) if {kind!r} == 'torch' "
+             f"else build_tf_contender({kind!r}, case, False)\n")
+    prelude = (
         "import json, re\n"
         "from benchmarks.lstm_speed import build_tf_contender, build_torch_contender, CASES\n"
         "import tensorflow as tf\n"
         + ("import torch\n" if kind == "torch" else "")
-        + "def status(key):\n"
+        + f"case = [c for c in CASES if c.name == {case.name!r}][0]\n"
+        + build
+    )
+    rss = (
+        "def status(key):\n"
         "    return int(re.search(key + r':\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 1024\n"
-        f"case = [c for c in CASES if c.name == {case.name!r}][0]\n"
         "open('/proc/self/clear_refs', 'w').write('5')\n"
         "base = status('VmRSS')\n"
-        f"train, _ = build_torch_contender(case) if {kind!r} == 'torch' else build_tf_contender({kind!r}, case, False)\n"
         "train(); train()\n"
         "print(json.dumps(status('VmHWM') - base))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parents[1], timeout=600)
-    if result.returncode:
-        return float("nan")
-    return float(result.stdout.strip().splitlines()[-1])
+    tensor = (
+        "train()\n"
+        "tf.config.experimental.reset_memory_stats('CPU:0')\n"
+        "base = tf.config.experimental.get_memory_info('CPU:0')['current']\n"
+        "train()\n"
+        "print(json.dumps((tf.config.experimental.get_memory_info('CPU:0')['peak'] - base) / 2**20))\n"
+    )
+    result = {"tensor_mb": float("nan"), "rss_mb": float("nan")}
+    for key, code, env in (("rss_mb", rss, {}), ("tensor_mb", tensor, {"TF_CPU_ALLOCATOR_USE_BFC": "true"})):
+        if key == "tensor_mb" and kind == "torch":
+            continue
+        done = subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[1], timeout=600, env={**os.environ, **env})
+        if done.returncode == 0:
+            result[key] = float(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main(argv):
@@ -248,12 +272,15 @@ def main(argv):
                 print(f"  {row['contender']:<10} {row['ms']:8.2f} ms   x{row['ratio_to_keras_best']:.2f} of Keras' best"
                       f"   {row['gflops']:6.1f} GFLOP/s ({100 * row['fraction_of_peak']:.0f}% of peak)")
     if FLAGS.memory:
-        print("\npeak memory of a training step (RSS growth, fresh process each):")
+        print("\npeak memory of a training step (fresh processes; tensors: TF's allocator, rss: resident-set growth):")
         for case in (c for c in CASES if c.name in names and c.name in TRAIN_CASES):
-            for kind in ["keras", *FLAGS.scan_methods] + (["torch"] if have_torch else []):
-                mb = peak_memory_mb(kind, case)
-                rows.append(dict(case=case.name, task="train_memory", contender=kind, peak_mb=mb))
-                print(f"  {case.name:<8} {kind:<6} {mb:8.1f} MB")
+            measured = {kind: peak_memory_mb(kind, case)
+                        for kind in ["keras", *FLAGS.scan_methods] + (["torch"] if have_torch else [])}
+            for kind, mb in measured.items():
+                ratio = mb["tensor_mb"] / measured["keras"]["tensor_mb"]
+                rows.append(dict(case=case.name, task="train_memory", contender=kind, **mb, tensor_ratio_to_keras=ratio))
+                print(f"  {case.name:<8} {kind:<10} tensors {mb['tensor_mb']:7.1f} MB (x{ratio:.2f} of Keras)"
+                      f"   rss {mb['rss_mb']:7.1f} MB")
     out = Path(FLAGS.json_out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(dict(matmul_peak_gflops=peak, rows=rows), indent=2) + "\n")

@@ -2,13 +2,21 @@
 
 Autodiff through a loop differentiates every step on its own: per step, the
 backward pass multiplies by the recurrent kernel *and* accumulates that
-kernel's gradient with a small matmul. Written out by hand, the per-step
-work shrinks to the one matmul that carries the gradient back in time,
-``dh_{t−1} = dz_t·W_hᵀ``; the kernel's gradient is one large matmul after
-the loop, ``dW_h = Σ_t h_{t−1}ᵀ·dz_t = H_prevᵀ·DZ``, and the gradient of the
-input projection is ``DZ`` itself (the matmul ``x·W_x`` outside the loop gets
-its gradient from autodiff, again as one large matmul). cuDNN's LSTM is built
-the same way.
+kernel's gradient with a small matmul, and it keeps every intermediate of
+every step alive until the backward pass reaches it. Written out by hand, the
+per-step work shrinks to the one matmul that carries the gradient back in
+time, ``dh_{t−1} = dz_t·W_hᵀ``; everything else is done a chunk of steps at a
+time, as large matmuls and elementwise ops over ``[chunk, batch, ·]``.
+
+Memory. The forward pass keeps only ``h`` and ``c`` of every step
+(``2·units`` numbers per step and sequence), not the ``4·units`` gate values
+nor the input projection ``x·W_x + b``: the backward pass recomputes a
+chunk's gates from the stored ``h_{t−1}`` with one matmul
+``[x_t, h_{t−1}]·[W_x; W_h]`` over the whole chunk (cheap next to the
+per-step matmuls, which are too small to use the machine well), and the
+input projection of the forward pass is likewise made a chunk at a time. So
+no tensor of ``[time, batch, 4·units]`` ever exists; Keras' LSTM keeps
+about ``8·units + features`` numbers per step for its autodiff.
 
 With ``z = x·W_x + b + h·W_h`` split into gates and
 
@@ -22,47 +30,84 @@ the backward step, given dh = ∂L/∂h_t and dc = ∂L/∂c_t from later steps:
     dz_g = dc·i·(1−g²)      dz_f = dc·c_{t−1}·f(1−f)
     dc_{t−1} = dc·f         dh_{t−1} = dz·W_hᵀ
 
-and a masked step passes dh and dc through untouched with dz = 0.
+Every factor that multiplies dh or dc above depends on the forward values
+only, so a chunk's factors are computed at once before its steps run; a
+masked step has zero factors (dz = 0) and passes dh and dc through. After a
+chunk: ``dx = DZ·W_xᵀ``, ``dW_x += Xᵀ·DZ``, ``dW_h += H_prevᵀ·DZ``,
+``db += Σ DZ``. cuDNN's LSTM is built the same way.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
+from tf_lstm.scan import in_xla_context
+
+# Rows (steps × batch) per chunk: enough for a chunk's matmuls to run near the
+# machine's peak, few enough that its [chunk, batch, 4·units] buffers stay
+# near a megabyte (a whole chunk of MNIST's batch of 128 would be 7 MB each).
+CHUNK_ROWS = 512
+# Chunks in flight at once. The work of a chunk that does not wait for the
+# carried state (its projection and gate factors) can start while the
+# previous chunk's steps run: two at a time keep both cores of a small
+# machine busy; TensorFlow's default of ten held ten chunks' buffers at once
+# (IMDB shape: 30 MB at the peak instead of 15, no faster).
+OUTER_PARALLEL = 2
+
 
 def lstm_sequence(
-    projected: tf.Tensor,
+    inputs: tf.Tensor,
     mask: tf.Tensor | None,
     initial_carry: tuple[tf.Tensor, tf.Tensor],
     *,
+    kernel: tf.Tensor,
+    bias: tf.Tensor | None,
     recurrent_kernel: tf.Tensor,
     gate_positions: dict[str, int],
     forget_bias: float = 0.0,
     tanh_cell: bool = True,
     recurrent_dropout_mask: tf.Tensor | None = None,
+    return_sequences: bool = True,
+    chunk_steps: int | None = None,
 ):
-    """Runs the LSTM over time-major `projected` ``[T, B, 4U]`` (``x·W_x + b``).
+    """Runs the LSTM over time-major `inputs` ``[T, B, F]``.
 
     Args:
-        projected: the input projection of every step, time-major.
-        recurrent_kernel: ``[U, 4U]``, blocks in the order of `gate_positions`.
-        initial_carry: ``(h0, c0)``, each ``[B, U]``.
+        inputs: the raw inputs x of every step, time-major.
         mask: boolean ``[T, B]``; False carries the state through.
-        gate_positions: block index of ``"i"``, ``"f"``, ``"g"``, ``"o"``.
+        initial_carry: ``(h0, c0)``, each ``[B, U]``.
+        kernel: ``W_x``, ``[F, 4U]``; bias: ``[4U]`` or None;
+        recurrent_kernel: ``W_h``, ``[U, 4U]``; blocks in the order of
+            `gate_positions` (block index of ``"i"``, ``"f"``, ``"g"``, ``"o"``).
         forget_bias: added to the forget gate's pre-activation.
         tanh_cell: whether h = o·tanh(c) (else h = o·c, article C).
         recurrent_dropout_mask: ``[B, U]``, multiplies h before ``·W_h``.
+        return_sequences: return the outputs of every step (else None).
+        chunk_steps: steps per chunk; None: ``CHUNK_ROWS // batch``, at least 1.
 
     Returns:
-        ``(outputs [T, B, U], (h_T, c_T))``, with gradients for `projected`,
-        `recurrent_kernel` and the initial carry.
+        ``(outputs [T, B, U] or None, (h_T, c_T))``, with gradients for `inputs`, the
+        three weights and the initial carry.
     """
+    if chunk_steps is None:
+        batch = inputs.shape[1]
+        chunk_steps = max(1, CHUNK_ROWS // batch) if batch else tf.maximum(1, CHUNK_ROWS // tf.shape(inputs)[1])
+    elif isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int) or chunk_steps <= 0:
+        raise ValueError(f"chunk_steps must be a positive integer, got chunk_steps={chunk_steps!r}.")
     h0, c0 = initial_carry
     order = [gate_positions[k] for k in "ifgo"]  # block index of i, f, g, o
-    inverse = sorted(range(4), key=lambda k: order[k])  # gate (in ifgo) of each block
     dropout = recurrent_dropout_mask
     has_mask = mask is not None
     mask_in = mask if has_mask else tf.zeros([0], tf.bool)
+    if bias is None:
+        bias = tf.zeros([recurrent_kernel.shape[-1]], recurrent_kernel.dtype)
+
+    static_steps = inputs.shape[0]
+    # One chunk of the whole sequence, without a loop over chunks, where XLA
+    # compiles it (its shapes must be static) or the sequence fits in one.
+    single_chunk = in_xla_context() or (
+        static_steps is not None and isinstance(chunk_steps, int) and static_steps <= chunk_steps
+    )
 
     def activations(z):
         blocks = tf.split(z, 4, axis=-1)
@@ -71,81 +116,164 @@ def lstm_sequence(
             f = f + tf.cast(forget_bias, f.dtype)
         return tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
 
-    # Both loops read their per-step inputs as slices of the whole tensors
-    # (x[t]), not through TensorArrays: unstacking a tensor into a TensorArray
-    # copies all of it, and the backward pass would make four such copies.
+    def recurrent_input(h):
+        return h if dropout is None else h * dropout
+
+    def chunk_bounds(k, count, steps):
+        """``(start, length)`` of chunk `k` of `count`: whole chunks from the end, the first one short."""
+        end = steps - (count - 1 - k) * chunk_steps
+        start = tf.maximum(end - chunk_steps, 0)
+        return start, end - start
+
+    def window(tensor, start, length):
+        """``tensor[start:start + length]``, as a slice XLA can compile (`length` known to it)."""
+        size = tf.concat([[length], tf.shape(tensor)[1:]], 0)
+        begin = tf.concat([[start], tf.zeros([tf.rank(tensor) - 1], tf.int32)], 0)
+        return tf.slice(tensor, begin, size)
+
+    def shifted(states, initial, start, length):
+        """``states[start−1 : start+length−1]``, with `initial` as the state before step 0."""
+        if isinstance(start, int) and start == 0:  # the first chunk; `states` may be empty
+            before = initial
+        else:
+            before = tf.where(start > 0, states[tf.maximum(start - 1, 0)], initial)
+        rest = window(states, start, tf.maximum(length - 1, 0))
+        return tf.concat([before[None], rest], 0)[:length]
+
+    def project(x, kernel, bias):
+        flat = tf.reshape(x, [-1, tf.shape(x)[-1]])
+        z = tf.matmul(flat, kernel) + bias
+        return tf.reshape(z, tf.concat([tf.shape(x)[:-1], tf.shape(kernel)[-1:]], 0))
+
     @tf.custom_gradient
-    def run(projected, recurrent_kernel, h0, c0):
-        steps = tf.shape(projected)[0]
-        spec = dict(dtype=projected.dtype, size=steps)
-        hs, cs, gs = (tf.TensorArray(element_shape=s, **spec) for s in (h0.shape, c0.shape, projected.shape[1:]))
+    def run(x, kernel, bias, recurrent_kernel, h0, c0):
+        steps = static_steps if static_steps is not None else tf.shape(x)[0]
+        count = 1 if single_chunk else (steps + chunk_steps - 1) // chunk_steps
+        spec = dict(dtype=x.dtype, size=steps)
+        hs, cs = (tf.TensorArray(element_shape=s, **spec) for s in (h0.shape, c0.shape))
 
-        def body(t, h, c, hs, cs, gs):
-            h_in = h if dropout is None else h * dropout
-            i, f, g, o = activations(projected[t] + tf.matmul(h_in, recurrent_kernel))
-            c_new = f * c + i * g
-            h_new = o * (tf.tanh(c_new) if tanh_cell else c_new)
-            if has_mask:
-                keep = mask_in[t][:, None]
-                c_new = tf.where(keep, c_new, c)
-                h_new = tf.where(keep, h_new, h)
-            gates = tf.concat([(i, f, g, o)[k] for k in inverse], axis=-1)  # stored in the kernel's block order
-            return t + 1, h_new, c_new, hs.write(t, h_new), cs.write(t, c_new), gs.write(t, gates)
+        def forward_chunk(start, length, h, c, hs, cs):
+            z_in = project(window(x, start, length), kernel, bias)
 
-        _, h_last, c_last, hs, cs, gs = tf.while_loop(
-            lambda t, *_: t < steps, body, (tf.constant(0), h0, c0, hs, cs, gs), maximum_iterations=steps
-        )
-        outputs, cells, gate_values = hs.stack(), cs.stack(), gs.stack()
-
-        def grad(d_outputs, d_h_last, d_c_last):
-            dh = tf.zeros_like(h0) if d_h_last is None else d_h_last
-            dc = tf.zeros_like(c0) if d_c_last is None else d_c_last
-            dz_out = tf.TensorArray(gate_values.dtype, size=steps, element_shape=gate_values.shape[1:])
-            kernel_t = tf.transpose(recurrent_kernel)
-
-            def back(t, dh, dc, dz_out):
-                if d_outputs is not None:  # None when only the last state is used
-                    dh = dh + d_outputs[t]
-                blocks = tf.split(gate_values[t], 4, axis=-1)
-                i, f, g, o = (blocks[p] for p in order)
-                c_t = cells[t]
-                c_prev = tf.where(t > 0, cells[tf.maximum(t - 1, 0)], c0)
-                s = tf.tanh(c_t) if tanh_cell else c_t
-                dc_new = dc + (dh * o * (1.0 - s * s) if tanh_cell else dh * o)
-                dz = [None] * 4
-                dz[order[0]] = dc_new * g * i * (1.0 - i)
-                dz[order[1]] = dc_new * c_prev * f * (1.0 - f)
-                dz[order[2]] = dc_new * i * (1.0 - g * g)
-                dz[order[3]] = dh * s * o * (1.0 - o)
-                dz = tf.concat(dz, axis=-1)
-                dh_prev = tf.matmul(dz, kernel_t)
-                if dropout is not None:
-                    dh_prev = dh_prev * dropout
-                dc_prev = dc_new * f
+            def body(j, h, c, hs, cs):
+                t = start + j
+                i, f, g, o = activations(z_in[j] + tf.matmul(recurrent_input(h), recurrent_kernel))
+                c_new = f * c + i * g
+                h_new = o * (tf.tanh(c_new) if tanh_cell else c_new)
                 if has_mask:
                     keep = mask_in[t][:, None]
-                    dz = tf.where(keep, dz, tf.zeros_like(dz))
-                    dh_prev = tf.where(keep, dh_prev, dh)
-                    dc_prev = tf.where(keep, dc_prev, dc)
-                return t - 1, dh_prev, dc_prev, dz_out.write(t, dz)
+                    c_new = tf.where(keep, c_new, c)
+                    h_new = tf.where(keep, h_new, h)
+                return j + 1, h_new, c_new, hs.write(t, h_new), cs.write(t, c_new)
 
-            _, dh0, dc0, dz_out = tf.while_loop(
-                lambda t, *_: t >= 0, back, (steps - 1, dh, dc, dz_out), maximum_iterations=steps
+            _, h, c, hs, cs = tf.while_loop(
+                lambda j, *_: j < length, body, (tf.constant(0), h, c, hs, cs), maximum_iterations=length
             )
-            dz_all = dz_out.stack()
-            # dW_h = Σ_t h_{t−1}ᵀ·dz_t, as h0ᵀ·dz_0 plus one matmul over steps 1…T−1
-            # (no concatenated copy of [h0, h_1 … h_{T−1}]).
-            units = tf.shape(h0)[-1]
-            h_prev, dz_rest = outputs[:-1], dz_all[1:]
-            if dropout is not None:
-                h_prev, first = h_prev * dropout, h0 * dropout
+            return h, c, hs, cs
+
+        if single_chunk:
+            h_last, c_last, hs, cs = forward_chunk(0, steps, h0, c0, hs, cs)
+        else:
+            _, h_last, c_last, hs, cs = tf.while_loop(
+                lambda k, *_: k < count,
+                lambda k, *state: (k + 1, *forward_chunk(*chunk_bounds(k, count, steps), *state)),
+                (tf.constant(0), h0, c0, hs, cs),
+                maximum_iterations=count,
+                parallel_iterations=OUTER_PARALLEL,
+            )
+        outputs = _stack(hs, steps, tf.shape(h0), h0.dtype)
+        cells = _stack(cs, steps, tf.shape(c0), c0.dtype)
+
+        def grad(*d_results):
+            d_outputs, d_h_last, d_c_last = d_results if return_sequences else (None, *d_results)
+            dh = tf.zeros_like(h0) if d_h_last is None else d_h_last
+            dc = tf.zeros_like(c0) if d_c_last is None else d_c_last
+            kernel_t, recurrent_t = tf.transpose(kernel), tf.transpose(recurrent_kernel)
+
+            def backward_chunk(start, length, dh, dc, d_kernel, d_bias, d_recurrent):
+                x_c = window(x, start, length)
+                # h_{t−1} and c_{t−1} of the chunk's steps: the stored states shifted by one.
+                h_prev, c_prev = (shifted(states, initial, start, length) for states, initial in ((outputs, h0), (cells, c0)))
+                h_prev_in = recurrent_input(h_prev)
+                i, f, g, o = activations(project(x_c, kernel, bias) + project(h_prev_in, recurrent_kernel, 0.0))
+                s = tf.tanh(window(cells, start, length)) if tanh_cell else window(cells, start, length)
+                from_h_to_c = o * (1.0 - s * s) if tanh_cell else o
+                factors = [None] * 4  # ∂z/∂(dc or dh) of each block, in the kernel's block order
+                factors[order[0]] = g * i * (1.0 - i)
+                factors[order[1]] = c_prev * f * (1.0 - f)
+                factors[order[2]] = i * (1.0 - g * g)
+                factors[order[3]] = s * o * (1.0 - o)
+                factors = tf.concat(factors, axis=-1)
+                if has_mask:
+                    keep_c = window(mask_in, start, length)[:, :, None]
+                    factors = tf.where(keep_c, factors, tf.zeros_like(factors))
+                d_out_c = None if d_outputs is None else window(d_outputs, start, length)
+                dzs = tf.TensorArray(x.dtype, size=length, element_shape=factors.shape[1:])
+
+                def body(j, dh, dc, dzs):
+                    if d_out_c is not None:  # None when only the last state is used
+                        dh = dh + d_out_c[j]
+                    dc_new = dc + dh * from_h_to_c[j]
+                    by_block = [None] * 4
+                    for gate, p in zip("ifgo", order):
+                        by_block[p] = dh if gate == "o" else dc_new
+                    dz = tf.concat(by_block, axis=-1) * factors[j]
+                    dh_prev = recurrent_input(tf.matmul(dz, recurrent_t))
+                    dc_prev = dc_new * f[j]
+                    if has_mask:
+                        keep = mask_in[start + j][:, None]
+                        dh_prev = tf.where(keep, dh_prev, dh)
+                        dc_prev = tf.where(keep, dc_prev, dc)
+                    return j - 1, dh_prev, dc_prev, dzs.write(j, dz)
+
+                _, dh, dc, dzs = tf.while_loop(
+                    lambda j, *_: j >= 0, body, (length - 1, dh, dc, dzs), maximum_iterations=length
+                )
+                dz_c = tf.reshape(_stack(dzs, length, tf.shape(factors)[1:], x.dtype), [-1, tf.shape(factors)[-1]])
+                x_flat = tf.reshape(x_c, [-1, tf.shape(x_c)[-1]])
+                h_flat = tf.reshape(h_prev_in, [-1, tf.shape(h_prev_in)[-1]])
+                dx_c = tf.reshape(tf.matmul(dz_c, kernel_t), tf.shape(x_c))
+                return dx_c, (
+                    dh, dc,
+                    d_kernel + tf.matmul(x_flat, dz_c, transpose_a=True),
+                    d_bias + tf.reduce_sum(dz_c, axis=0),
+                    d_recurrent + tf.matmul(h_flat, dz_c, transpose_a=True),
+                )
+
+            state = (dh, dc, tf.zeros_like(kernel), tf.zeros_like(bias), tf.zeros_like(recurrent_kernel))
+            if single_chunk:
+                dx, state = backward_chunk(0, steps, *state)
             else:
-                first = h0
-            d_kernel = tf.matmul(first, dz_all[0], transpose_a=True) + tf.matmul(
-                tf.reshape(h_prev, [-1, units]), tf.reshape(dz_rest, [-1, 4 * units]), transpose_a=True)
-            return dz_all, d_kernel, dh0, dc0
+                def chunk_body(k, dxs, state):
+                    dx_c, state = backward_chunk(*chunk_bounds(k, count, steps), *state)
+                    return k - 1, dxs.write(k, dx_c), state
 
-        return (outputs, h_last, c_last), grad
+                dxs = tf.TensorArray(x.dtype, size=count, infer_shape=False,
+                                     element_shape=tf.TensorShape([None]).concatenate(x.shape[1:]))
+                _, dxs, state = tf.while_loop(
+                    lambda k, *_: k >= 0, chunk_body, (count - 1, dxs, state), maximum_iterations=count,
+                    parallel_iterations=OUTER_PARALLEL,
+                )
+                dx = _stack(dxs, count, tf.shape(x)[1:], x.dtype, concat=True)
+            dh0, dc0, d_kernel, d_bias, d_recurrent = state
+            return dx, d_kernel, d_bias, d_recurrent, dh0, dc0
 
-    outputs, h_last, c_last = run(projected, recurrent_kernel, h0, c0)
+        # Without return_sequences the outputs stay inside: returned, they would
+        # get a gradient of zeros, [T, B, U] of them added step by step.
+        results = (outputs, h_last, c_last) if return_sequences else (h_last, c_last)
+        return results, grad
+
+    results = run(inputs, kernel, bias, recurrent_kernel, h0, c0)
+    if not return_sequences:
+        return None, tuple(results)
+    outputs, h_last, c_last = results
     return outputs, (h_last, c_last)
+
+
+def _stack(array: tf.TensorArray, size, element_shape, dtype, *, concat: bool = False) -> tf.Tensor:
+    """``array.stack()`` (or ``concat()``), also when it is empty and its element shape is only known at run time."""
+    join = array.concat if concat else array.stack
+    empty = lambda: tf.zeros(tf.concat([[0], element_shape], 0), dtype)  # noqa: E731
+    if isinstance(size, int):
+        return join() if size else empty()
+    return tf.cond(size > 0, join, empty)

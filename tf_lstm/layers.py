@@ -10,22 +10,13 @@ import tensorflow as tf
 
 from tf_lstm import gates
 from tf_lstm.bptt import lstm_sequence
-from tf_lstm.scan import METHODS, scan_rnn
+from tf_lstm.scan import METHODS, in_xla_context, scan_rnn
 from tf_lstm.steps import linear_rnn_step, lstm_step
 
 
 # Sequences up to this length (known when the graph is built) run unrolled
 # under method="auto": measured fastest on CPU for MNIST-sized sequences.
 UNROLL_MAX_STEPS = 64
-
-
-def _in_xla_context() -> bool:
-    """Whether the graph being built will be compiled by XLA (jit_compile=True)."""
-    try:
-        from tensorflow.python.ops import control_flow_util
-    except ImportError:  # a TensorFlow without this private module: assume not
-        return False
-    return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
 
 
 def _check_positive_int(name: str, value: Any) -> int:
@@ -219,13 +210,17 @@ class _ScanLayer(keras.layers.Layer):
             # while loop's, and without its custom gradient the graph can be
             # saved (a SavedModel cannot hold that gradient's captures).
             return "while", True
+        if self.method == "bptt":
+            return "bptt", False  # its runner projects the inputs itself, a chunk at a time
         if self.method != "auto":
             return self.method, True
-        if _in_xla_context():
+        if in_xla_context():
             return "while", bool(training)
         if steps is not None and steps <= UNROLL_MAX_STEPS:
             return "unroll", True
-        return ("bptt" if training and self._has_bptt() else "while"), True
+        if training and self._has_bptt():
+            return "bptt", False
+        return "while", True
 
     def _has_bptt(self) -> bool:
         return False
@@ -429,6 +424,8 @@ class ScanLSTM(_ScanLayer):
     def _runner(self, recurrent_kernel, recurrent_mask):
         return functools.partial(
             lstm_sequence,
+            kernel=self._weight(self.kernel),
+            bias=None if self.bias is None else self._weight(self.bias),
             recurrent_kernel=recurrent_kernel,
             gate_positions=self.gate_positions,
             forget_bias=self.forget_bias,

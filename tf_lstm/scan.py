@@ -25,6 +25,15 @@ Carry = tuple[tf.Tensor, ...]
 METHODS = ("scan", "while", "unroll", "bptt")
 
 
+def in_xla_context() -> bool:
+    """Whether the graph being built will be compiled by XLA (jit_compile=True)."""
+    try:
+        from tensorflow.python.ops import control_flow_util
+    except ImportError:  # a TensorFlow without this private module: assume not
+        return False
+    return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
+
+
 def scan_rnn(
     step: Callable[[Carry, tf.Tensor], Carry],
     inputs: tf.Tensor,
@@ -60,7 +69,7 @@ def scan_rnn(
             first element returned is None.
         method: ``"scan"``, ``"while"``, ``"unroll"`` or ``"bptt"`` (see the module).
         runner: for ``"bptt"``: ``(time-major inputs, time-major mask or None,
-            initial_carry) -> (outputs, final_carry)``.
+            initial_carry, return_sequences=…) -> (outputs or None, final_carry)``.
 
     Returns:
         ``(outputs, final_carry)``: outputs are ``carry[0]`` of every step,
@@ -81,8 +90,8 @@ def scan_rnn(
     if method == "bptt":
         if runner is None:
             raise ValueError("method='bptt' needs a runner (a whole-sequence function).")
-        outputs, final_carry = runner(inputs, mask, initial_carry)
-        return _finish(outputs if return_sequences else None, final_carry, mask, zero_output_for_mask, time_major)
+        outputs, final_carry = runner(inputs, mask, initial_carry, return_sequences=return_sequences)
+        return _finish(outputs, final_carry, mask, zero_output_for_mask, time_major)
 
     if mask is not None:
         plain_step = step

@@ -1,0 +1,106 @@
+"""The chunked hand-written backward pass (`tf_lstm.bptt`) against autodiff through `tf.scan`."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_lstm import ScanLSTM, bptt
+
+BATCH, STEPS, FEATURES, UNITS = 3, 10, 5, 4
+
+
+def _data(steps=STEPS, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(BATCH, steps, FEATURES)).astype("float32")
+    mask = np.ones((BATCH, steps), bool)
+    mask[0, 2:5] = False
+    mask[1, steps - 3:] = False
+    h0, c0 = rng.normal(size=(2, BATCH, UNITS)).astype("float32")
+    return x, mask[:, :steps], h0, c0
+
+
+def _loss_and_grads(method, x, mask, h0, c0, weights=None, *, use_bias=True, tanh=True, wrap=None,
+                    return_sequences=True, **kwargs):
+    layer = ScanLSTM(UNITS, method=method, return_sequences=return_sequences, return_state=True, use_bias=use_bias,
+                     bias_initializer="random_normal", gate_order="zifo", forget_bias=0.5,
+                     cell_activation="tanh" if tanh else None, seed=5, **kwargs)
+    layer.build((None, None, FEATURES))
+    if weights is not None:
+        layer.set_weights(weights)
+
+    def run(x, mask, h0, c0):
+        with tf.GradientTape() as tape:
+            tape.watch([x, h0, c0])
+            out, h, c = layer(x, mask=mask, initial_state=[h0, c0], training=True)
+            loss = tf.reduce_sum(tf.sin(out)) + tf.reduce_sum(h**2) + tf.reduce_sum(c * 0.3)
+        return loss, tape.gradient(loss, [x, h0, c0, *layer.trainable_variables])
+
+    run = run if wrap is None else wrap(run)
+    loss, grads = run(*(tf.constant(a) for a in (x, mask, h0, c0)))
+    return layer.get_weights(), float(loss), [g.numpy() for g in grads]
+
+
+@pytest.mark.parametrize("chunk_steps", [1, 3, 4, 10, 32])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("tanh", [True, False])
+def test_every_chunking_gives_autodiff_gradients(monkeypatch, chunk_steps, go_backwards, tanh):
+    monkeypatch.setattr(bptt, "CHUNK_ROWS", chunk_steps * BATCH)
+    data = _data()
+    weights, loss, expected = _loss_and_grads("scan", *data, go_backwards=go_backwards, tanh=tanh,
+                                              recurrent_dropout=0.25)
+    _, got_loss, got = _loss_and_grads("bptt", *data, weights, go_backwards=go_backwards, tanh=tanh,
+                                       recurrent_dropout=0.25)
+    assert got_loss == pytest.approx(loss, rel=1e-6)
+    # x, h0, c0, kernel, recurrent kernel, bias
+    assert len(got) == 6
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_last_state_only(monkeypatch, go_backwards):
+    # Without return_sequences the outputs are not a result of the custom gradient.
+    monkeypatch.setattr(bptt, "CHUNK_ROWS", 3 * BATCH)
+    data = _data()
+    weights, loss, expected = _loss_and_grads("scan", *data, return_sequences=False, go_backwards=go_backwards)
+    _, got_loss, got = _loss_and_grads("bptt", *data, weights, return_sequences=False, go_backwards=go_backwards,
+                                       wrap=tf.function)
+    assert got_loss == pytest.approx(loss, rel=1e-6)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_unknown_length_graph_and_xla_without_bias(monkeypatch, jit):
+    monkeypatch.setattr(bptt, "CHUNK_ROWS", 4 * BATCH)  # with an unknown batch: chunks of 4 steps, known at run time
+    data = _data(steps=9)
+    spec = [tf.TensorSpec([None, None, FEATURES]), tf.TensorSpec([None, None], tf.bool),
+            tf.TensorSpec([None, UNITS]), tf.TensorSpec([None, UNITS])]
+    wrap = (lambda f: tf.function(f, jit_compile=True)) if jit else (lambda f: tf.function(f, input_signature=spec))
+    weights, loss, expected = _loss_and_grads("scan", *data, use_bias=False)
+    _, got_loss, got = _loss_and_grads("bptt", *data, weights, use_bias=False, wrap=wrap)
+    assert got_loss == pytest.approx(loss, rel=1e-6)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=2e-5)
+
+
+def test_empty_sequence_passes_the_state_gradient_through():
+    x, mask, h0, c0 = _data(steps=0)
+    spec = [tf.TensorSpec([None, None, FEATURES]), tf.TensorSpec([None, None], tf.bool),
+            tf.TensorSpec([None, UNITS]), tf.TensorSpec([None, UNITS])]
+    _, loss, (dx, dh0, dc0, d_kernel, d_recurrent, d_bias) = _loss_and_grads(
+        "bptt", x, mask, h0, c0, wrap=lambda f: tf.function(f, input_signature=spec))
+    assert loss == pytest.approx(float(np.sum(h0**2) + np.sum(c0 * 0.3)), rel=1e-5)
+    assert dx.shape == (BATCH, 0, FEATURES)
+    np.testing.assert_allclose(dh0, 2 * h0, rtol=1e-6)
+    np.testing.assert_allclose(dc0, np.full_like(c0, 0.3), rtol=1e-6)
+    for g in (d_kernel, d_recurrent, d_bias):
+        np.testing.assert_array_equal(g, np.zeros_like(g))
+
+
+def test_chunk_steps_must_be_a_positive_integer():
+    x = tf.zeros([2, 1, 3])
+    zeros = tf.zeros([1, 2])
+    with pytest.raises(ValueError, match="chunk_steps must be a positive integer, got chunk_steps=0"):
+        bptt.lstm_sequence(x, None, (zeros, zeros), kernel=tf.zeros([3, 8]), bias=None,
+                           recurrent_kernel=tf.zeros([2, 8]), gate_positions=dict(i=0, f=1, g=2, o=3), chunk_steps=0)
