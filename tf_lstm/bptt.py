@@ -11,9 +11,9 @@ time, as large matmuls and elementwise ops over ``[chunk, batch, ·]``.
 Memory. The forward pass keeps only ``h`` and ``c`` of every step
 (``2·units`` numbers per step and sequence), not the ``4·units`` gate values
 nor the input projection ``x·W_x + b``: the backward pass recomputes a
-chunk's gates from the stored ``h_{t−1}`` with one matmul
-``[x_t, h_{t−1}]·[W_x; W_h]`` over the whole chunk (cheap next to the
-per-step matmuls, which are too small to use the machine well), and the
+chunk's gates from the stored ``h_{t−1}`` with two matmuls over the whole
+chunk, ``X·W_x + H_prev·W_h`` (cheap next to the per-step matmuls, which are
+too small to use the machine well), and the
 input projection of the forward pass is likewise made a chunk at a time. So
 no tensor of ``[time, batch, 4·units]`` ever exists; Keras' LSTM keeps
 about ``8·units + features`` numbers per step for its autodiff.
@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tf_lstm import checks
 from tf_lstm.scan import in_xla_context
 
 # Rows (steps × batch) per chunk: enough for a chunk's matmuls to run near the
@@ -92,8 +93,8 @@ def lstm_sequence(
     if chunk_steps is None:
         batch = inputs.shape[1]
         chunk_steps = max(1, CHUNK_ROWS // batch) if batch else tf.maximum(1, CHUNK_ROWS // tf.shape(inputs)[1])
-    elif isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int) or chunk_steps <= 0:
-        raise ValueError(f"chunk_steps must be a positive integer, got chunk_steps={chunk_steps!r}.")
+    else:
+        checks.positive_int("chunk_steps", chunk_steps)
     h0, c0 = initial_carry
     order = [gate_positions[k] for k in "ifgo"]  # block index of i, f, g, o
     dropout = recurrent_dropout_mask
@@ -140,9 +141,11 @@ def lstm_sequence(
         rest = window(states, start, tf.maximum(length - 1, 0))
         return tf.concat([before[None], rest], 0)[:length]
 
-    def project(x, kernel, bias):
+    def project(x, kernel, bias=None):
         flat = tf.reshape(x, [-1, tf.shape(x)[-1]])
-        z = tf.matmul(flat, kernel) + bias
+        z = tf.matmul(flat, kernel)
+        if bias is not None:
+            z = z + bias
         return tf.reshape(z, tf.concat([tf.shape(x)[:-1], tf.shape(kernel)[-1:]], 0))
 
     @tf.custom_gradient
@@ -195,8 +198,9 @@ def lstm_sequence(
                 # h_{t−1} and c_{t−1} of the chunk's steps: the stored states shifted by one.
                 h_prev, c_prev = (shifted(states, initial, start, length) for states, initial in ((outputs, h0), (cells, c0)))
                 h_prev_in = recurrent_input(h_prev)
-                i, f, g, o = activations(project(x_c, kernel, bias) + project(h_prev_in, recurrent_kernel, 0.0))
-                s = tf.tanh(window(cells, start, length)) if tanh_cell else window(cells, start, length)
+                i, f, g, o = activations(project(x_c, kernel, bias) + project(h_prev_in, recurrent_kernel))
+                c_c = window(cells, start, length)
+                s = tf.tanh(c_c) if tanh_cell else c_c
                 from_h_to_c = o * (1.0 - s * s) if tanh_cell else o
                 factors = [None] * 4  # ∂z/∂(dc or dh) of each block, in the kernel's block order
                 factors[order[0]] = g * i * (1.0 - i)

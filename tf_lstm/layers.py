@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from tf_lstm import gates
+from tf_lstm import checks, gates
 from tf_lstm.bptt import lstm_sequence
 from tf_lstm.scan import METHODS, in_xla_context, scan_rnn
 from tf_lstm.steps import linear_rnn_step, lstm_step
@@ -17,18 +17,6 @@ from tf_lstm.steps import linear_rnn_step, lstm_step
 # Sequences up to this length (known when the graph is built) run unrolled
 # under method="auto": measured fastest on CPU for MNIST-sized sequences.
 UNROLL_MAX_STEPS = 64
-
-
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {name}={value!r}.")
-    return value
-
-
-def _check_rate(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a float in [0, 1), got {name}={value!r}.")
-    return float(value)
 
 
 def _activation_or_none(name: str, value: Any):
@@ -77,7 +65,7 @@ class _ScanLayer(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.units = _check_positive_int("units", units)
+        self.units = checks.positive_int("units", units)
         if method not in self._methods:
             raise ValueError(
                 f"method must be one of {self._methods} for {type(self).__name__}, got method={method!r}."
@@ -91,8 +79,8 @@ class _ScanLayer(keras.layers.Layer):
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
         self.time_major = bool(time_major)
-        self.dropout = _check_rate("dropout", dropout)
-        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = checks.rate("dropout", dropout)
+        self.recurrent_dropout = checks.rate("recurrent_dropout", recurrent_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         # keras.layers.Bidirectional reads these three and sets the last.

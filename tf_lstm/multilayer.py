@@ -7,8 +7,8 @@ import math
 import keras
 import tensorflow as tf
 
-from tf_lstm import gates
-from tf_lstm.layers import ScanLSTM, _check_positive_int, _check_rate
+from tf_lstm import checks, gates
+from tf_lstm.layers import ScanLSTM
 
 
 @keras.saving.register_keras_serializable(package="tf_lstm")
@@ -51,11 +51,11 @@ class MultiLayerLSTM(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.hidden_size = _check_positive_int("hidden_size", hidden_size)
-        self.num_layers = _check_positive_int("num_layers", num_layers)
+        self.hidden_size = checks.positive_int("hidden_size", hidden_size)
+        self.num_layers = checks.positive_int("num_layers", num_layers)
         self.bidirectional = bool(bidirectional)
         self.batch_first = bool(batch_first)
-        self.dropout = _check_rate("dropout", dropout)
+        self.dropout = checks.rate("dropout", dropout)
         self.gate_order = gate_order
         gates.canonical_gate_order(gate_order)
         self.seed = seed

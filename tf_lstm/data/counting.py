@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tf_lstm import checks
+
 
 def counting_data(num_samples: int = 20, seq_len: int = 10, seed: int = 1):
     """The data and initial weights, drawn exactly as the article draws them.
@@ -16,9 +18,8 @@ def counting_data(num_samples: int = 20, seq_len: int = 10, seed: int = 1):
     Returns:
         ``(x [num_samples, seq_len] float32, y [num_samples] float32, w_x, w_rec)``.
     """
-    for name, value in (("num_samples", num_samples), ("seq_len", seq_len)):
-        if not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {name}={value!r}.")
+    checks.positive_int("num_samples", num_samples)
+    checks.positive_int("seq_len", seq_len)
     np.random.seed(seed)
     x = np.zeros((num_samples, seq_len))
     for row in range(num_samples):
