@@ -2,9 +2,17 @@ r"""Training-step and inference speed of ScanLSTM against keras.layers.LSTM (and
 
     python -m benchmarks.lstm_speed [--quick] [--memory]
 
-In one process, contenders alternate (A B A B …) after a warm-up, and the
-median of the repeats is reported in milliseconds and as a ratio to the best
-mode of keras.layers.LSTM on the same case. Shared, noisy machines make
+In one process, every contender in every mode runs once per repeat after a
+warm-up, in an order rotated from one repeat to the next, so that drifts of
+a shared machine fall on all of them alike. Each row gives min / median /
+max of the repeats in milliseconds. Each peer is taken in its best mode:
+keras.layers.LSTM with and without `jit_compile`, with and without
+`unroll=True` (where the sequence is short enough to unroll, see
+`UNROLL_MAX_STEPS`), and torch.nn.LSTM's fused CPU kernel. ScanLSTM `auto`'s
+best mode is compared with Keras' best and with the best peer (the fastest
+of Keras and torch); each ratio comes with the range of the per-repeat ratios
+(the two contenders of a repeat ran back to back), and a range that spans 1.0
+is reported as "on par", not as a win or a loss. Shared, noisy machines make
 absolute times unreliable; the ratios are what to read. Also printed: the
 FLOP count of a step and the fraction of this machine's measured matmul peak
 each contender reaches. `--memory` adds the peak memory of a training step
@@ -33,7 +41,7 @@ flags.DEFINE_bool("timing", True, "Time the contenders (--notiming with --memory
 flags.DEFINE_bool("torch", True, "Include torch.nn.LSTM when torch is installed.")
 flags.DEFINE_string("json_out", "benchmarks/results/lstm_speed.json", "Where to write the results as JSON.")
 flags.DEFINE_list("cases", [], "Run only these cases (default: all; --quick: mnist, digits, batch1).")
-flags.DEFINE_list("scan_methods", ["scan", "scan-auto", "scan-while", "scan-bptt"],
+flags.DEFINE_list("scan_methods", ["scan-auto", "scan", "scan-while", "scan-bptt"],
                   "ScanLSTM contenders: scan (tf.scan), scan-auto (the default), scan-while, scan-unroll, scan-bptt.")
 
 
@@ -61,6 +69,9 @@ CASES = [
     Case("batch1", 1, 28, 28, 128),
     Case("infer1024", 1024, 28, 28, 128),
 ]
+# keras.layers.LSTM(unroll=True) is tried up to this length; Keras documents unrolling as "only suitable
+# for short sequences", and at 1,000 steps its graph takes minutes to build and compile.
+UNROLL_MAX_STEPS = 200
 TRAIN_CASES = {"mnist", "digits", "imdb", "long"}
 INFER_CASES = {"mnist", "imdb", "long", "batch1", "infer1024"}
 
@@ -81,7 +92,7 @@ def make_inputs(case: Case, seed: int = 0):
 def build_tf_contender(kind: str, case: Case, jit: bool):
     """A compiled training step and inference function for a TF contender.
 
-    `kind` is ``"keras"`` or ``"scan"``/``"scan-<method>"`` (a ScanLSTM method).
+    `kind` is ``"keras"``, ``"keras-unroll"``, or ``"scan"``/``"scan-<method>"`` (a ScanLSTM method).
     """
     import keras
     import tensorflow as tf
@@ -89,8 +100,8 @@ def build_tf_contender(kind: str, case: Case, jit: bool):
     import tf_lstm
 
     keras.utils.set_random_seed(0)
-    if kind == "keras":
-        lstm = keras.layers.LSTM(case.units)
+    if kind.startswith("keras"):
+        lstm = keras.layers.LSTM(case.units, unroll=kind == "keras-unroll")
     else:
         method = kind.split("-", 1)[1] if "-" in kind else "scan"
         lstm = tf_lstm.ScanLSTM(case.units, method=method)
@@ -168,17 +179,34 @@ def measure_matmul_peak() -> float:
     return 2 * 2048**3 / min(times) / 1e9
 
 
-def time_alternating(functions: dict[str, callable], repeats: int, warmup: int = 2) -> dict[str, float]:
+def time_alternating(functions: dict[str, callable], repeats: int, warmup: int = 2) -> dict[str, list[float]]:
+    """Milliseconds of each call, `repeats` per contender; repeat k starts with the k-th contender."""
     for fn in functions.values():
         for _ in range(warmup):
             fn()
+    names = list(functions)
     samples = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, fn in functions.items():
+    for repeat in range(repeats):
+        for name in names[repeat % len(names):] + names[: repeat % len(names)]:
             start = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - start)
-    return {name: 1000 * statistics.median(values) for name, values in samples.items()}
+            functions[name]()
+            samples[name].append(1000 * (time.perf_counter() - start))
+    return samples
+
+
+def best_mode(samples: dict[str, list[float]], prefix: str) -> str | None:
+    """The contender whose name starts with `prefix` with the lowest median."""
+    modes = [name for name in samples if name.startswith(prefix)]
+    return min(modes, key=lambda name: statistics.median(samples[name])) if modes else None
+
+
+def compare(samples: dict[str, list[float]], ours: str, peer: str) -> dict:
+    """The ratio of medians ours / peer and the range of the per-repeat ratios; a range across 1 is "on par"."""
+    ratios = [a / b for a, b in zip(samples[ours], samples[peer])]
+    ratio = statistics.median(samples[ours]) / statistics.median(samples[peer])
+    low, high = min(ratios), max(ratios)
+    verdict = "faster" if high < 1.0 else "slower" if low > 1.0 else "on par"
+    return dict(ours=ours, peer=peer, ratio=ratio, ratio_min=low, ratio_max=high, verdict=verdict)
 
 
 def peak_memory_mb(kind: str, case: Case) -> dict[str, float]:
@@ -253,24 +281,36 @@ def main(argv):
             if case.name not in (TRAIN_CASES if task == "train" else INFER_CASES):
                 continue
             functions = {}
-            for kind in ("keras", *FLAGS.scan_methods):
+            keras_kinds = ["keras", "keras-unroll"] if case.steps <= UNROLL_MAX_STEPS else ["keras"]
+            for kind in (*keras_kinds, *FLAGS.scan_methods):
                 for jit in (False, True):
                     train, infer = build_tf_contender(kind, case, jit)
                     functions[f"{kind}{'+xla' if jit else ''}"] = train if task == "train" else infer
             if have_torch:
                 train, infer = build_torch_contender(case)
                 functions["torch"] = train if task == "train" else infer
-            ms = time_alternating(functions, repeats)
-            keras_best = min(ms["keras"], ms["keras+xla"])
+            samples = time_alternating(functions, repeats)
+            keras_best = best_mode(samples, "keras")
+            ours = best_mode(samples, "scan-auto") or best_mode(samples, "scan")
+            peer = min((name for name in (keras_best, "torch") if name in samples),
+                       key=lambda name: statistics.median(samples[name]))
             flops = case.flops(task == "train")
-            for name, value in ms.items():
-                rows.append(dict(case=case.name, task=task, contender=name, ms=value, ratio_to_keras_best=value / keras_best,
-                                 gflops=flops / value / 1e6, fraction_of_peak=flops / value / 1e6 / peak))
+            keras_ms = statistics.median(samples[keras_best])
             print(f"\n{case.name} ({case.batch}x{case.steps}x{case.features}, {case.units} units"
-                  f"{', masked' if case.masked else ''}) {task}: {flops / 1e9:.3f} GFLOP")
-            for row in rows[-len(ms):]:
-                print(f"  {row['contender']:<10} {row['ms']:8.2f} ms   x{row['ratio_to_keras_best']:.2f} of Keras' best"
-                      f"   {row['gflops']:6.1f} GFLOP/s ({100 * row['fraction_of_peak']:.0f}% of peak)")
+                  f"{', masked' if case.masked else ''}) {task}: {flops / 1e9:.3f} GFLOP; "
+                  f"min / median / max of {repeats}")
+            for name, values in samples.items():
+                ms = statistics.median(values)
+                rows.append(dict(case=case.name, task=task, contender=name, ms=ms, ms_min=min(values),
+                                 ms_max=max(values), ratio_to_keras_best=ms / keras_ms, gflops=flops / ms / 1e6,
+                                 fraction_of_peak=flops / ms / 1e6 / peak))
+                print(f"  {name:<18} {min(values):8.2f} / {ms:8.2f} / {max(values):8.2f} ms   x{ms / keras_ms:.2f} "
+                      f"of Keras' best   {flops / ms / 1e6:6.1f} GFLOP/s ({100 * flops / ms / 1e6 / peak:.0f}% of peak)")
+            for against, name in (("keras_best", keras_best), ("best_peer", peer)):
+                verdict = compare(samples, ours, name)
+                rows.append(dict(case=case.name, task=task, comparison=against, **verdict))
+                print(f"  => {ours} / {name} ({against.replace('_', ' ')}): x{verdict['ratio']:.2f} "
+                      f"(per repeat {verdict['ratio_min']:.2f}-{verdict['ratio_max']:.2f}): {verdict['verdict']}")
     if FLAGS.memory:
         print("\npeak memory of a training step (fresh processes; tensors: TF's allocator, rss: resident-set growth):")
         for case in (c for c in CASES if c.name in names and c.name in TRAIN_CASES):

@@ -1,10 +1,20 @@
 r"""Runs every reproduction whose data is available, then one summary table.
 
-    python -m reproductions [--mnist_dir=DIR] [--imdb_path=PATH] [--only=a,b]
+    python -m reproductions [--mnist_dir=DIR] [--imdb_path=PATH] [--only=a,b] [--require_all]
 
-Also installed as the console script ``tf-lstm-reproduce``. Writes
-``<output_dir>/summary.json`` and ``summary.md``; exits 1 if any
-reproduction fails, 2 on bad flags.
+Also installed as the console script ``tf-lstm-reproduce``. MNIST and IMDB
+come from ``--mnist_dir``/``--imdb_path`` or ``$TF_LSTM_DATA_DIR`` when given,
+else through TensorFlow Datasets, which downloads and prepares them the first
+time (a reproduction whose data cannot be had is skipped, with the reason and
+the flag that fixes it). Every output and export path is checked before the
+first reproduction starts. Writes ``<output_dir>/summary.json`` and
+``summary.md``; the last line says how many ran, passed, failed and were
+skipped.
+
+Exit status: 0 every reproduction that ran passed (and at least one ran);
+1 one failed, judged no figure, or nothing ran (with ``--require_all``:
+or one was skipped); 2 bad input; 3 an internal error (its traceback is
+printed).
 """
 
 from __future__ import annotations
@@ -18,16 +28,17 @@ import traceback
 from absl import flags
 
 from reproductions import cli
-from reproductions.report import EXIT_FAIL, EXIT_PASS, write_atomically
+from reproductions.report import EXIT_FAIL, EXIT_INTERNAL, EXIT_PASS, EXIT_USAGE, write_atomically
 
 FLAGS = flags.FLAGS
 
 # Imported for their flags, so that one command line sets them all.
 REPRODUCTIONS = ["counting_rnn", "digits_lstm", "mnist_lstm", "torch_equations", "imdb_sentiment"]
-for _name in REPRODUCTIONS:
-    importlib.import_module(f"reproductions.{_name}")
+MODULES = {name: importlib.import_module(f"reproductions.{name}") for name in REPRODUCTIONS}
 
 flags.DEFINE_list("only", [], f"Run only these reproductions (default: all of {', '.join(REPRODUCTIONS)}).")
+flags.DEFINE_bool("require_all", False, "Treat a skipped reproduction (no data, no PyTorch) as a failure: "
+                  "the full check of CI and the README.")
 
 
 def _validate_only(names):
@@ -38,45 +49,91 @@ def _validate_only(names):
 flags.register_validator("only", _validate_only, message=f"--only takes names among {', '.join(REPRODUCTIONS)}")
 
 
+def preflight(names: list[str]) -> None:
+    """Every run folder and export path of `names`, checked before any training (UsageError if one is refused)."""
+    for name in names:
+        cli.run_dir(name)
+        if getattr(MODULES[name], "EXPORTS_MODEL", False):
+            cli.export_dir(name)
+
+
+def run_one(name: str) -> dict:
+    """One reproduction's summary row: PASS, FAIL, NO VERDICT, SKIPPED, BAD INPUT or ERROR."""
+    module = MODULES[name]
+    missing = module.missing_requirement() if hasattr(module, "missing_requirement") else None
+    if missing:
+        print(f"\n### {name}: SKIPPED — {missing}")
+        return dict(reproduction=name, status="SKIPPED", reason=missing)
+    print(f"\n### {name}")
+    start = time.perf_counter()
+    try:
+        report = module.reproduce_from_flags()
+        report.finish()
+    except cli.UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return dict(reproduction=name, status="BAD INPUT", reason=str(error))
+    except Exception as error:  # one broken reproduction must not hide the others' results
+        traceback.print_exc()
+        return dict(reproduction=name, status="ERROR", reason=f"{type(error).__name__}: {error}")
+    figures = [f"{r['figure']}: {r['reproduced']:.4g}" if isinstance(r["reproduced"], float)
+               else f"{r['figure']}: {r['reproduced']}" for r in report.rows if r["result"] != "-"]
+    return dict(reproduction=name, status=report.status, seconds=round(time.perf_counter() - start, 1),
+                figures=figures, protocol_changes=sorted(report.protocol_changes),
+                report=str(report.run_dir / "report.json"))
+
+
+def counts(summary: list[dict]) -> str:
+    """The last line: how many ran, passed, failed and were skipped, and why."""
+    ran = [row for row in summary if row["status"] != "SKIPPED"]
+    skipped = [row for row in summary if row["status"] == "SKIPPED"]
+    passed = sum(row["status"] == "PASS" for row in ran)
+    line = f"{len(ran)} ran: {passed} passed, {len(ran) - passed} did not"
+    not_passed = [f"{row['reproduction']} {row['status']}" for row in ran if row["status"] != "PASS"]
+    if not_passed:
+        line += f" ({', '.join(not_passed)})"
+    line += f"; {len(skipped)} skipped"
+    if skipped:
+        line += " (" + "; ".join(f"{row['reproduction']}: {row['reason']}" for row in skipped) + ")"
+    return line
+
+
+def exit_status(summary: list[dict], require_all: bool) -> int:
+    statuses = {row["status"] for row in summary}
+    if "ERROR" in statuses:
+        return EXIT_INTERNAL
+    if "BAD INPUT" in statuses:
+        return EXIT_USAGE
+    ran = [row for row in summary if row["status"] != "SKIPPED"]
+    if not ran or any(row["status"] != "PASS" for row in ran) or (require_all and len(ran) < len(summary)):
+        return EXIT_FAIL
+    return EXIT_PASS
+
+
 def main(argv) -> int:
     del argv
     names = FLAGS.only or REPRODUCTIONS
-    summary = []
-    for name in names:
-        module = importlib.import_module(f"reproductions.{name}")
-        missing = module.missing_requirement() if hasattr(module, "missing_requirement") else None
-        if missing:
-            print(f"\n### {name}: SKIPPED — {missing}")
-            summary.append(dict(reproduction=name, status="SKIPPED", reason=missing))
-            continue
-        print(f"\n### {name}")
-        start = time.perf_counter()
-        try:
-            report = module.reproduce_from_flags()
-            code = report.finish()
-            status = "PASS" if code == EXIT_PASS else "FAIL"
-            figures = [f"{r['figure']}: {r['reproduced']:.4g}" if isinstance(r["reproduced"], float)
-                       else f"{r['figure']}: {r['reproduced']}" for r in report.rows if r["result"] != "-"]
-            summary.append(dict(reproduction=name, status=status, seconds=round(time.perf_counter() - start, 1),
-                                figures=figures, report=str(report.run_dir / "report.json")))
-        except cli.UsageError as error:
-            print(f"error: {error}", file=sys.stderr)
-            summary.append(dict(reproduction=name, status="ERROR", reason=str(error)))
-        except Exception as error:  # one broken reproduction must not hide the others' results
-            traceback.print_exc()
-            summary.append(dict(reproduction=name, status="ERROR", reason=f"{type(error).__name__}: {error}"))
+    preflight(names)
+    summary = [run_one(name) for name in names]
 
     lines = ["| reproduction | status | seconds | figures |", "| --- | --- | --- | --- |"]
     for row in summary:
-        detail = ("; ".join(row.get("figures", [])) or row.get("reason", "")).replace("|", "\\|")
-        lines.append(f"| {row['reproduction']} | {row['status']} | {row.get('seconds', '')} | {detail} |")
+        detail = "; ".join(row.get("figures", [])) or row.get("reason", "")
+        if row.get("protocol_changes"):
+            detail = f"(protocol changed: {', '.join(row['protocol_changes'])}) {detail}"
+        lines.append(f"| {row['reproduction']} | {row['status']} | {row.get('seconds', '')} | "
+                     f"{detail.replace('|', chr(92) + '|')} |")
     table = "\n".join(lines)
-    print("\n== summary ==\n" + table)
+    status = exit_status(summary, FLAGS.require_all)
+    last = counts(summary)
+    if FLAGS.require_all and any(row["status"] == "SKIPPED" for row in summary):
+        last += " — --require_all: a skip is a failure"
     out = cli.run_dir("")
     write_atomically(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-    write_atomically(out / "summary.md", table + "\n")
+    write_atomically(out / "summary.md", table + "\n\n" + last + "\n")
+    print("\n== summary ==\n" + table)
     print(f"summary written to {out / 'summary.md'}")
-    return EXIT_PASS if all(r["status"] in ("PASS", "SKIPPED") for r in summary) else EXIT_FAIL
+    print(f"{last}; exit status {status}")
+    return status
 
 
 def run() -> None:

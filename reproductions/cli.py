@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sys
+import traceback
+import urllib.parse
 from pathlib import Path
 from typing import Callable
 
 from absl import app, flags
 
-from reproductions.report import EXIT_USAGE
+from reproductions.report import EXIT_INTERNAL, EXIT_USAGE
 
 FLAGS = flags.FLAGS
 
@@ -41,10 +44,14 @@ class UsageError(ValueError):
 
 @contextlib.contextmanager
 def input_checks():
-    """Turns the loaders' ValueError/TypeError about bad input into a UsageError."""
+    """Turns what a loader raises about the user's input (a bad value, a missing file) into a UsageError.
+
+    Wrap only the calls that read user input: elsewhere a FileNotFoundError
+    is a bug, and is reported as an internal error with its traceback.
+    """
     try:
         yield
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, FileNotFoundError) as error:
         raise UsageError(str(error)) from error
 
 
@@ -74,30 +81,95 @@ def is_chief() -> bool:
     return _strategy is None or distribute.is_chief(_strategy)
 
 
+def _file_in_the_way(path: Path) -> Path | None:
+    """The first of `path` and its parents that exists and is not a directory, or None."""
+    for candidate in (path, *path.parents):
+        if candidate.exists() and not candidate.is_dir():
+            return candidate
+    return None
+
+
+def _output_dir_is_a_folder(value: str) -> bool:
+    return _file_in_the_way(Path(value).expanduser().absolute()) is None
+
+
+flags.register_validator("output_dir", _output_dir_is_a_folder,
+                         message="--output_dir must name a folder (or a path where one can be made), not a file")
+
+
 def run_dir(name: str) -> Path:
     """Where a reproduction writes; the non-chief tasks of a cluster write to a ``<task>`` folder inside it."""
-    base = Path(FLAGS.output_dir) / name
-    if is_chief():
-        return base
-    from tf_lstm import distribute
+    base = Path(FLAGS.output_dir).expanduser() / name
+    if not is_chief():
+        from tf_lstm import distribute
 
-    return base / distribute.task_name(_strategy)
+        base = base / distribute.task_name(_strategy)
+    blocked = _file_in_the_way(base.absolute())
+    if blocked is not None:
+        raise UsageError(f"--output_dir={FLAGS.output_dir}: the run folder {base} cannot be made, "
+                         f"{blocked} is a file.")
+    return base
 
 
 def export_dir(name: str) -> Path | None:
-    """The export folder (None: no export); only the chief of a cluster exports."""
+    """The export folder (None: no export), checked to be new or an earlier export; only a chief exports."""
+    from tf_lstm.export import check_export_path
+
     value = FLAGS.export_dir
-    if not is_chief():
+    if not is_chief() or (value is not None and value.lower() == "none"):
         return None
-    if value is None:
-        return PROJECT_ROOT / "saved_models" / name
-    return None if value.lower() == "none" else Path(value)
+    path = PROJECT_ROOT / "saved_models" / name if value is None else Path(value)
+    try:
+        return check_export_path(path)
+    except ValueError as error:
+        raise UsageError(f"--export_dir: {error}") from error
 
 
 def default_data_dir() -> Path | None:
     """$TF_LSTM_DATA_DIR: a folder laid out as ../shared/data (mnist/, imdb/)."""
     value = os.environ.get("TF_LSTM_DATA_DIR")
     return Path(value) if value else None
+
+
+def reachable(url: str, timeout: float = 5.0) -> bool:
+    """Whether a TCP connection to `url`'s host opens within `timeout` seconds.
+
+    Asked before a TFDS download: offline, TFDS's own retries take minutes
+    (204 s for MNIST here) before they give up.
+    """
+    parts = urllib.parse.urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)),
+                                      timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def tfds_missing(dataset: str, url: str, fix: str, data_dir: str | None = None) -> str | None:
+    """None once TFDS has `dataset` prepared, downloading and preparing it first if needed; else why not.
+
+    Args:
+        dataset: the TFDS name ("mnist", "imdb_reviews").
+        url: where TFDS downloads it from; its host is probed first.
+        fix: what the user can pass instead (a local-path flag), for the reason.
+        data_dir: TFDS's data_dir (None: its default).
+    """
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(dataset, data_dir=data_dir)
+        if builder.is_prepared():
+            return None
+        if not reachable(url):
+            return (f"{dataset} is not prepared in TensorFlow Datasets and {url} cannot be reached "
+                    f"(offline?); {fix}")
+        print(f"downloading and preparing {dataset} through TensorFlow Datasets into {builder.data_dir} (once)")
+        builder.download_and_prepare()
+    except Exception as error:  # whatever stops the download, the fix is the same
+        reason = " ".join(str(error).split())[:300]
+        return f"{dataset} could not be downloaded through TensorFlow Datasets ({type(error).__name__}: {reason}); {fix}"
+    return None
 
 
 def import_tensorflow_quietly() -> None:
@@ -141,8 +213,12 @@ def _parse_flags(argv):
         sys.exit(EXIT_USAGE)
 
 
-def run(main: Callable[[list[str]], int]) -> None:
-    """`app.run(main)` with bad input turned into one line on stderr and exit 2."""
+def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> None:
+    """`app.run(main)` with exit statuses that tell outcomes apart (the return of `main`, 2, 3).
+
+    Bad input (a UsageError) is one line on stderr and exit 2; any other
+    exception is a bug: its traceback, then exit 3.
+    """
 
     def guarded(argv):
         from absl import logging
@@ -154,13 +230,18 @@ def run(main: Callable[[list[str]], int]) -> None:
             return EXIT_USAGE
         try:
             return main(argv)
-        except (UsageError, FileNotFoundError) as error:
+        except UsageError as error:
             print(f"error: {' '.join(str(error).split())}", file=sys.stderr)  # always one line
             return EXIT_USAGE
+        except Exception as error:  # a bug, not bad input: show where it happened
+            traceback.print_exc()
+            print(f"internal error ({type(error).__name__}); exit status {EXIT_INTERNAL}", file=sys.stderr)
+            return EXIT_INTERNAL
 
-    app.run(guarded, flags_parser=_parse_flags)
+    app.run(guarded, argv=argv, flags_parser=_parse_flags)
 
 
 def run_reproduction(reproduce_from_flags: Callable[[], "Report"]) -> None:
     """The `__main__` of a reproduction script: run it, print its report, exit with its status."""
     run(lambda argv: reproduce_from_flags().finish())
+

@@ -26,6 +26,7 @@ from reproductions.report import Report, weights_digest
 
 FLAGS = flags.FLAGS
 NAME = "mnist_lstm"
+EXPORTS_MODEL = True  # its trained model goes to --export_dir (default saved_models/<name>)
 STEPS = INPUTS = 28
 DECODE_AT = (1280, 8960, 99840)  # the article's "answers of n_steps" points
 
@@ -64,19 +65,12 @@ def resolve_mnist_dir(value: str | None) -> Path | None:
 
 
 def missing_requirement() -> str | None:
-    """Why this reproduction cannot run here, or None."""
+    """Why this reproduction cannot run here (no local files, and TFDS cannot download MNIST), or None."""
     if resolve_mnist_dir(FLAGS.mnist_dir) is not None:
         return None
-    try:
-        import tensorflow_datasets as tfds
-
-        builder = tfds.builder("mnist", data_dir=FLAGS.tfds_data_dir)
-        if builder.is_prepared():
-            return None
-    except Exception as error:  # a broken TFDS install is also "no data"
-        return f"TensorFlow Datasets cannot open mnist ({error}); pass --mnist_dir=DIR"
-    return ("MNIST is not prepared in TensorFlow Datasets and no --mnist_dir was given "
-            "(run `python -m reproductions.mnist_lstm` online once, or pass --mnist_dir=DIR)")
+    return cli.tfds_missing("mnist", "https://storage.googleapis.com/cvdf-datasets/mnist/",
+                            "pass --mnist_dir=DIR (the four IDX files) or set TF_LSTM_DATA_DIR",
+                            data_dir=FLAGS.tfds_data_dir)
 
 
 def build_model(hidden: int = 128, seed: int = 0):
@@ -321,7 +315,9 @@ def reproduce(*, mnist_dir=None, tfds_data_dir=None, seeds: int = 3, seed: int =
             raise ValueError(f"MNIST data is empty: {len(train_x)} train, {len(test_x)} test images.")
         if batch_size > len(train_x):
             raise ValueError(f"--mnist_batch_size={batch_size} is larger than the {len(train_x)} training images.")
-    report = Report(NAME, run_dir or cli.run_dir(NAME))
+    report = Report(NAME, run_dir or cli.run_dir(NAME), protocol=dict(
+        seeds=(seeds, 3), train_examples=(train_examples, 100_000), batch_size=(batch_size, 128),
+        learning_rate=(learning_rate, 1e-3), hidden=(hidden, 128), display_step=(display_step, 10)))
     settings = dict(seed=seed, seeds=seeds, train_examples=train_examples, batch_size=batch_size,
                     learning_rate=learning_rate, hidden=hidden, display_step=display_step,
                     decode_images=decode_images, rotated_training=rotated_training, train_images=len(train_x))
@@ -349,15 +345,23 @@ def reproduce(*, mnist_dir=None, tfds_data_dir=None, seeds: int = 3, seed: int =
               f"(all 10,000): {result['test_accuracy']:.4f} ({seconds:.0f} s training)")
         per_seed.append(result)
         if k == 0:
-            first, first_answers = trainer, answers
+            first, first_answers, first_log = trainer, answers, log
 
     report.record("per_seed", per_seed)
     mean = lambda key: float(np.mean([r[key] for r in per_seed]))  # noqa: E731
-    report.check("mean_test_accuracy", mean("test_accuracy"))
-    report.check("mean_test128_accuracy", mean("test128_accuracy"))
-    if train_examples == 100_000 and batch_size == 128:
-        report.check("final_minibatch_loss", per_seed[0]["final_minibatch_loss"])
-        report.check("final_minibatch_accuracy", per_seed[0]["final_minibatch_accuracy"])
+    budget = "" if train_examples == 100_000 else f", after {train_examples:,} examples"
+    report.check("mean_test_accuracy", mean("test_accuracy"),
+                 label=f"test accuracy, 10,000 images, mean of {seeds} seed{'s' if seeds > 1 else ''}{budget}")
+    report.check("mean_test128_accuracy", mean("test128_accuracy"),
+                 label=f"test accuracy, first 128 images, mean of {seeds} seed{'s' if seeds > 1 else ''}{budget}")
+    # The article's log lines, beside the first seed's (not judged: they follow the random draw).
+    logged = {seen: (loss, acc) for seen, loss, acc in first_log}
+    for seen in (1280, 8960, 99_840):
+        keys = ((f"minibatch_loss_iter_{seen}", f"minibatch_accuracy_iter_{seen}") if seen != 99_840
+                else ("final_minibatch_loss", "final_minibatch_accuracy"))
+        if seen in logged:
+            report.check(keys[0], logged[seen][0])
+            report.check(keys[1], logged[seen][1])
 
     if first_answers:
         print_answers(first_answers, decode_y)
@@ -403,6 +407,10 @@ def claim_checkpoints(directory: Path, settings: dict) -> Path:
     from reproductions.report import write_atomically
 
     claim = directory / "settings.json"
+    if directory.is_dir() and not claim.exists() and any(directory.iterdir()):
+        # Finished runs delete this folder: it must be ours before anything is written to it.
+        raise cli.UsageError(f"{directory} exists and holds files that are not this reproduction's checkpoints "
+                             "(no settings.json); pass another --output_dir.")
     if claim.exists():
         earlier = json.loads(claim.read_text())
         if earlier != settings:
@@ -416,9 +424,13 @@ def claim_checkpoints(directory: Path, settings: dict) -> Path:
 
 
 def reproduce_from_flags() -> Report:
+    missing = missing_requirement()  # downloads through TFDS when it can; else the flag that fixes it
+    if missing:
+        raise cli.UsageError(missing)
     strategy = cli.strategy()
     return reproduce(
         strategy=strategy,
+        run_dir=cli.run_dir(NAME),
         checkpoint_every=FLAGS.checkpoint_every,
         mnist_dir=resolve_mnist_dir(FLAGS.mnist_dir),
         tfds_data_dir=FLAGS.tfds_data_dir,

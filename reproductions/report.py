@@ -2,7 +2,11 @@
 
 Prints ``figure | documented | reproduced | tolerance | result``, writes
 ``report.json`` (atomically) and the plots into the run directory, and gives
-the exit status: 0 when every judged figure passes, 1 otherwise.
+the exit status: 0 when every judged figure passes, 1 otherwise. Every
+judged figure of the article's table is expected: one that the run never
+judged fails the report, unless the run said why it could not (`not_run`,
+e.g. ``--optimizer=gd`` leaves out the RMSProp figures); a report that
+judged no figure at all is not a pass either.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from reproductions.documented import documented
+from reproductions.documented import DOCUMENTED, documented
 
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:
@@ -85,17 +89,26 @@ class Report:
     Args:
         article: the key of the article in `reproductions.documented.DOCUMENTED`.
         run_dir: where ``report.json`` and the plots go.
+        protocol: ``{setting: (value run, the article's value)}``; the settings
+            that differ from the article's are named in the report's header.
     """
 
-    def __init__(self, article: str, run_dir: str | os.PathLike):
+    def __init__(self, article: str, run_dir: str | os.PathLike, protocol: dict[str, tuple[Any, Any]] | None = None):
         self.article = article
         self.run_dir = Path(run_dir)
         self.rows: list[dict[str, Any]] = []
         self.results: dict[str, Any] = {}
         self.plots: list[str] = []
+        self.protocol = dict(protocol or {})
+        self.not_run_reasons: dict[str, str] = {}
 
-    def check(self, key: str, reproduced: Any) -> bool | None:
-        """Judges `reproduced` against the documented figure `key`."""
+    @property
+    def protocol_changes(self) -> dict[str, tuple[Any, Any]]:
+        """The settings run with another value than the article's: ``{setting: (run, article)}``."""
+        return {name: (run, article) for name, (run, article) in self.protocol.items() if run != article}
+
+    def check(self, key: str, reproduced: Any, label: str | None = None) -> bool | None:
+        """Judges `reproduced` against the documented figure `key`; `label` says what was run, if not the article's."""
         figure = documented(self.article, key)
         if reproduced is not None and not isinstance(reproduced, bool) and hasattr(reproduced, "item"):
             reproduced = reproduced.item()
@@ -105,7 +118,7 @@ class Report:
         self.rows.append(
             dict(
                 key=key,
-                figure=figure.label,
+                figure=label or figure.label,
                 documented=figure.documented,
                 reproduced=reproduced,
                 tolerance=figure.describe_tolerance(),
@@ -114,6 +127,11 @@ class Report:
             )
         )
         return verdict
+
+    def not_run(self, key: str, reason: str) -> None:
+        """Says why the run could not judge the documented figure `key` (its settings leave it out)."""
+        documented(self.article, key)  # a typo must not excuse a figure
+        self.not_run_reasons[key] = reason
 
     def record(self, key: str, value: Any) -> None:
         """Keeps a result that has no documented figure (new experiments, timings)."""
@@ -124,31 +142,74 @@ class Report:
         self.plots.append(name)
         return path
 
+    def _never_judged(self) -> list[str]:
+        judged = {row["key"] for row in self.rows}
+        return [key for key, figure in DOCUMENTED.get(self.article, {}).items()
+                if figure.kind != "info" and key not in judged and key not in self.not_run_reasons]
+
+    @property
+    def judged(self) -> int:
+        return sum(row["result"] in ("PASS", "FAIL") for row in self.rows)
+
     @property
     def passed(self) -> bool:
-        return all(row["result"] != "FAIL" for row in self.rows)
+        return self.judged > 0 and not self._never_judged() and all(row["result"] != "FAIL" for row in self.rows)
+
+    @property
+    def status(self) -> str:
+        """PASS, FAIL, or NO VERDICT (nothing was judged: not a pass)."""
+        if self.judged == 0 and not self._never_judged():
+            return "NO VERDICT"
+        return "PASS" if self.passed else "FAIL"
+
+    def _all_rows(self) -> list[dict[str, Any]]:
+        rows = list(self.rows)
+        for key in self._never_judged():
+            figure = documented(self.article, key)
+            rows.append(dict(key=key, figure=figure.label, documented=figure.documented, reproduced="never judged",
+                             tolerance=figure.describe_tolerance(), source=figure.source, result="FAIL"))
+        for key, reason in self.not_run_reasons.items():
+            figure = documented(self.article, key)
+            rows.append(dict(key=key, figure=figure.label, documented=figure.documented, reproduced=f"not run ({reason})",
+                             tolerance=figure.describe_tolerance(), source=figure.source, result="-"))
+        return rows
 
     def table(self) -> str:
         header = ["figure", "documented", "reproduced", "tolerance", "result"]
         lines = [[r["figure"], _format(r["documented"]), _format(r["reproduced"]), r["tolerance"], r["result"]]
-                 for r in self.rows]
+                 for r in self._all_rows()]
         widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
         fmt = " | ".join(f"{{:<{w}}}" for w in widths)
         out = [fmt.format(*header), "-+-".join("-" * w for w in widths)]
         out += [fmt.format(*line) for line in lines]
         return "\n".join(out)
 
+    def header(self) -> str:
+        changes = self.protocol_changes
+        if not changes:
+            return f"== {self.article}: documented vs reproduced (the article's protocol) =="
+        changed = ", ".join(f"{name}={run} (article: {article})" for name, (run, article) in changes.items())
+        return f"== {self.article}: documented vs reproduced; PROTOCOL CHANGED: {changed} =="
+
     def finish(self) -> int:
         """Prints the table, writes report.json, returns the exit status."""
-        print(f"\n== {self.article}: documented vs reproduced ==")
+        rows = self._all_rows()
+        print("\n" + self.header())
         print(self.table())
-        status = "PASS" if self.passed else "FAIL"
-        print(f"{self.article}: {status} ({sum(r['result'] == 'PASS' for r in self.rows)}"
-              f"/{sum(r['result'] != '-' for r in self.rows)} figures pass); report in {self.run_dir}")
+        never = self._never_judged()
+        detail = f"{sum(r['result'] == 'PASS' for r in rows)}/{sum(r['result'] != '-' for r in rows)} judged figures pass"
+        if never:
+            detail += f"; never judged: {', '.join(never)}"
+        if self.status == "NO VERDICT":
+            detail = "no figure was judged, so this run cannot pass"
+        print(f"{self.article}: {self.status} ({detail}); report in {self.run_dir}")
         payload = dict(
             article=self.article,
+            status=self.status,
             passed=self.passed,
-            figures=self.rows,
+            protocol={name: dict(run=run, article=article) for name, (run, article) in self.protocol.items()},
+            protocol_changes=sorted(self.protocol_changes),
+            figures=rows,
             results=self.results,
             plots=self.plots,
         )

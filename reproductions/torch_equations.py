@@ -39,6 +39,20 @@ def missing_requirement() -> str | None:
     return None
 
 
+def largest(values) -> float:
+    """The largest of `values`, NaN if any is NaN (Python's max() would drop a NaN after the first element)."""
+    values = np.asarray(list(values), dtype=np.float64)
+    return float(np.max(values)) if values.size else float("nan")
+
+
+def largest_difference(a, b) -> float:
+    """max |a − b| over every element: NaN or Inf if either side has one, so a broken value cannot pass."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"cannot compare shapes {a.shape} and {b.shape}")
+    return float(np.max(np.abs(a - b))) if a.size else float("nan")
+
+
 def _torch_model(torch, input_dim, hidden_dim, output_dim, num_layers, batch_first, bidirectional):
     class Net(torch.nn.Module):
         """The article's network: nn.LSTM, then a fully connected layer on the last step."""
@@ -92,7 +106,7 @@ def compare(config: dict, seed: int, input_dim: int, hidden_dim: int, output_dim
                  for v in (lstm.kernel, lstm.recurrent_kernel, lstm.bias)]
     grads = tape.gradient(loss, variables)
 
-    grad_diff = 0.0
+    grad_diffs = []
     suffixes = ["", "_reverse"]
     named = dict(net.lstm.named_parameters())
     for k in range(model.num_layers):
@@ -102,7 +116,7 @@ def compare(config: dict, seed: int, input_dim: int, hidden_dim: int, output_dim
             suffix = f"l{k}{suffixes[d]}"
             for mine, theirs in ((w_ih, f"weight_ih_{suffix}"), (w_hh, f"weight_hh_{suffix}"),
                                  (b, f"bias_ih_{suffix}"), (b, f"bias_hh_{suffix}")):
-                grad_diff = max(grad_diff, float(np.abs(mine - named[theirs].grad.numpy()).max()))
+                grad_diffs.append(largest_difference(mine, named[theirs].grad.numpy()))
 
     # And back: our weights as a state dict make an equal PyTorch LSTM.
     again = torch.nn.LSTM(input_dim, hidden_dim, config["num_layers"], batch_first=config["batch_first"],
@@ -111,10 +125,11 @@ def compare(config: dict, seed: int, input_dim: int, hidden_dim: int, output_dim
     with torch.no_grad():
         r_output, (r_h, r_c) = again(x_torch)
 
-    diff = lambda a, b: float(np.abs(np.asarray(a) - b.detach().numpy()).max())  # noqa: E731
+    diff = lambda a, b: largest_difference(a, b.detach().numpy())  # noqa: E731
     return dict(
         output=diff(output, t_output), h_n=diff(h_n, t_h), c_n=diff(c_n, t_c), logits=diff(logits, t_logits),
-        gradients=grad_diff, exported_output=diff(r_output.numpy(), t_output), exported_c_n=diff(r_c.numpy(), t_c),
+        gradients=largest(grad_diffs), exported_output=diff(r_output, t_output), exported_h_n=diff(r_h, t_h),
+        exported_c_n=diff(r_c, t_c),
     )
 
 
@@ -169,7 +184,7 @@ def one_step_equations(seed: int, input_dim: int, hidden_dim: int) -> dict[str, 
     diffs = {}
     for name, equation in equations.items():
         a, b = np.asarray(mine[name]), theirs[name].detach().numpy()
-        diffs[name] = float(np.abs(a - b).max())
+        diffs[name] = largest_difference(a, b)
         print(f"  {name:<8} | {equation:<41} | {np.array2string(a[0, :3], precision=5):<26} | "
               f"{np.array2string(b[0, :3], precision=5):<27} | {diffs[name]:.2e}")
     return diffs
@@ -188,7 +203,7 @@ def keras_difference(seed: int, input_dim: int, hidden_dim: int) -> float:
     expected = reference(x)
     layer = tf_lstm.ScanLSTM(hidden_dim, return_sequences=True, return_state=True)
     load_keras_lstm_weights(layer, reference)
-    return max(float(np.abs(np.asarray(a) - np.asarray(b)).max()) for a, b in zip(layer(x), expected))
+    return largest(largest_difference(a, b) for a, b in zip(layer(x), expected))
 
 
 def reproduce(*, seed: int = 0, input_dim: int = 8, hidden_dim: int = 16, output_dim: int = 3, max_layers: int = 3,
@@ -205,12 +220,11 @@ def reproduce(*, seed: int = 0, input_dim: int = 8, hidden_dim: int = 16, output
         rows.append({**config, **d})
         print(f"{num_layers:>6} | {str(bidirectional):<13} | {str(batch_first):<11} | {d['output']:.2e} | "
               f"{d['h_n']:.2e} | {d['c_n']:.2e} | {d['logits']:.2e} | {d['gradients']:.2e}  | "
-              f"{max(d['exported_output'], d['exported_c_n']):.2e}")
+              f"{largest([d['exported_output'], d['exported_h_n'], d['exported_c_n']]):.2e}")
     equations = one_step_equations(seed, input_dim, hidden_dim)
     keras_diff = keras_difference(seed, input_dim, hidden_dim)
     print(f"\nScanLSTM vs keras.layers.LSTM (given its weights): max |diff| {keras_diff:.2e}")
-    worst = max(max(v for k, v in row.items() if isinstance(v, float)) for row in rows)
-    worst = max(worst, *equations.values())
+    worst = largest([*(v for row in rows for v in row.values() if isinstance(v, float)), *equations.values()])
     report.record("grid", rows)
     report.record("one_step_equations", equations)
     report.check("max_abs_difference", worst)
@@ -219,7 +233,7 @@ def reproduce(*, seed: int = 0, input_dim: int = 8, hidden_dim: int = 16, output
 
 
 def reproduce_from_flags() -> Report:
-    return reproduce(seed=FLAGS.seed, input_dim=FLAGS.input_dim, hidden_dim=FLAGS.hidden_dim,
+    return reproduce(run_dir=cli.run_dir(NAME), seed=FLAGS.seed, input_dim=FLAGS.input_dim, hidden_dim=FLAGS.hidden_dim,
                      output_dim=FLAGS.output_dim, max_layers=FLAGS.max_layers)
 
 

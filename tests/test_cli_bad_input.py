@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import tarfile
+import time
 
 import pytest
 
@@ -135,3 +136,67 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, case):
     assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
     assert "Traceback" not in result.stdout
     assert not out.exists() and not (tmp_path / "model").exists()
+
+
+def _user_project(tmp_path):
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "models" / "notes.txt").write_text("mine")
+    return project
+
+
+@pytest.mark.parametrize("target", ["models", "project", "dot"])
+def test_export_dir_holding_user_files_is_refused_before_training(tmp_path, target):
+    project = _user_project(tmp_path)
+    export = {"models": project / "models", "project": project, "dot": "."}[target]
+    start = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "reproductions.digits_lstm", f"--export_dir={export}", f"--output_dir={tmp_path / 'out'}"],
+        capture_output=True, text=True, cwd=project / "models", timeout=300,
+    )
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: --export_dir: export path") and str(export) in lines[0]
+    assert "[seed" not in result.stdout  # no training started
+    assert time.monotonic() - start < 60
+    assert (project / "models" / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in project.rglob("*")) == ["models", "notes.txt"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_runner_checks_every_export_path_before_the_first_reproduction(tmp_path):
+    project = _user_project(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "reproductions", "--only=counting_rnn,digits_lstm", f"--export_dir={project}",
+         f"--output_dir={tmp_path / 'out'}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "### counting_rnn" not in result.stdout  # refused before counting ran
+    assert (project / "models" / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("module", ["reproductions.counting_rnn", "reproductions.mnist_lstm", "reproductions"])
+def test_output_dir_that_is_a_file_exits_2_at_once(tmp_path, module):
+    target = tmp_path / "results.txt"
+    target.write_text("keep")
+    for output_dir in (target, target / "sub"):
+        start = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", module, f"--output_dir={output_dir}"],
+                                capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert time.monotonic() - start < 5  # checked as the flags are read, before TensorFlow is imported
+        assert result.returncode == 2
+        assert result.stderr.strip() == (f"error: flag --output_dir={output_dir}: --output_dir must name a folder "
+                                         "(or a path where one can be made), not a file")
+    assert target.read_text() == "keep"
+
+
+@pytest.mark.parametrize("error", ["FileNotFoundError", "RuntimeError"])
+def test_a_bug_is_an_internal_error_with_its_traceback_and_exit_3(tmp_path, error):
+    raising = {"FileNotFoundError": "open('/nonexistent/file')", "RuntimeError": "(_ for _ in ()).throw(RuntimeError('bug'))"}
+    script = f"from reproductions import cli\ncli.run(lambda argv: {raising[error]})\n"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 3
+    assert "Traceback" in result.stderr and error in result.stderr
+    assert "internal error" in result.stderr.strip().splitlines()[-1]
+    assert not any(line.startswith("error: ") for line in result.stderr.splitlines())

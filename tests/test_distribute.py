@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import LOGICAL_CPUS
+from tests.tolerance import EPS64, float32_tolerance, lstm_terms, magnitude_of
 from tf_lstm.distribute import distribute_batch, is_chief, make_strategy, make_train_step, replica_loss
 
 
@@ -22,10 +23,18 @@ def one_device():
     return make_strategy("default")
 
 
-def assert_same_weights(a, b, atol=1e-5):
+def assert_same_weights(a, b, terms, moved):
+    """Equal weights up to the float32 rounding of their training.
+
+    Adam and Adadelta move a weight by a step of about their learning rate
+    whatever the gradient's size; rounding the gradient (`terms` operations)
+    changes each step by at most eps·terms of itself. So two runs' weights
+    differ by at most eps·terms·`moved`, `moved` being the most the
+    optimizer can move a weight in all its steps.
+    """
     assert len(a) == len(b)
     for x, y in zip(a, b):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol, rtol=0)
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=0, atol=float32_tolerance(terms, moved))
 
 
 def test_mirrored_without_devices_takes_every_logical_cpu():
@@ -60,10 +69,19 @@ def test_train_step_scales_the_loss_so_two_replicas_equal_one(mirrored, reductio
         losses = [float(step(*distribute_batch(strategy, x, y))) for _ in range(3)]
         results.append((losses, w.numpy()))
     (losses_1, w_1), (losses_2, w_2) = results
-    np.testing.assert_allclose(losses_2, losses_1, rtol=1e-6)
-    np.testing.assert_allclose(w_2, w_1, rtol=1e-6)
-    expected_first = np.sum((y - x.sum(axis=1)) ** 2) / (1 if reduction == "sum" else 51)
-    assert losses_1[0] == pytest.approx(expected_first, rel=1e-5)
+    assert losses_1[2] < losses_1[0]  # the residuals shrink: the first step's are the largest of the three
+    scale = 1 if reduction == "sum" else 51
+    residuals = y - x.sum(axis=1)
+    # The loss sums 51 squared residuals, each from 3 products and 2 more operations.
+    loss_tolerance = float32_tolerance(51 * 5, np.max(residuals**2) / scale)
+    np.testing.assert_allclose(losses_2, losses_1, rtol=0, atol=loss_tolerance)
+    # Each step moves w by lr·Σ_rows 2·r·x (51 rows, 3 products each, summed in an order the replicas choose),
+    # then rounds w (size ≤ 1) once; the gaps of the three steps add up.
+    row_gradient = np.max(2 * np.abs(residuals)[:, None] * np.abs(x)) / scale
+    w_tolerance = 3 * (float32_tolerance(51 * 4, 0.01 * row_gradient) + float32_tolerance(1, magnitude_of(w_1)))
+    np.testing.assert_allclose(w_2, w_1, rtol=0, atol=w_tolerance)
+    expected_first = np.sum(residuals.astype(np.float64) ** 2) / scale
+    assert losses_1[0] == pytest.approx(expected_first, rel=0, abs=loss_tolerance)
 
 
 def test_bad_reduction_is_named():
@@ -79,8 +97,16 @@ def test_digits_under_mirrored_equals_one_device(mirrored):
 
     data = load_digits()
     runs = [train_one(0, data, epochs=2, batches=3, verbose=False, strategy=s) for s in (one_device(), mirrored)]
-    assert_same_weights(runs[0][0].get_weights(), runs[1][0].get_weights())
-    np.testing.assert_allclose(runs[1][1]["loss"], runs[0][1]["loss"], rtol=1e-5)
+    # 6 Adam steps (lr 1e-3) through an 8-step, 8-feature, 50-unit LSTM, each gradient summed over 100 images.
+    assert_same_weights(runs[0][0].get_weights(), runs[1][0].get_weights(), terms=100 * lstm_terms(8, 8, 50),
+                        moved=6 * 1e-3)
+    losses = [np.asarray(run[1]["loss"]) for run in runs]
+    np.testing.assert_allclose(losses[1], losses[0], rtol=0, atol=DIGITS_LOSS_TOLERANCE)
+
+
+# The digits loss sums 100 images' cross-entropies; the logits are tanh outputs in [-1, 1], so each is at
+# most ln(10) + 2, computed through the LSTM's operations.
+DIGITS_LOSS_TOLERANCE = float32_tolerance(100 * lstm_terms(8, 8, 50), np.log(10) + 2)
 
 
 def test_mnist_trainer_under_mirrored_equals_one_device(mirrored):
@@ -95,7 +121,8 @@ def test_mnist_trainer_under_mirrored_equals_one_device(mirrored):
         for xb, yb in zip(x, y):
             trainer.step(*distribute_batch(strategy, xb, yb))
         weights.append(trainer.model.get_weights())
-    assert_same_weights(*weights)
+    # 6 Adam steps (lr 1e-3) of batch 50 through a 28-step, 28-feature, 16-unit LSTM.
+    assert_same_weights(*weights, terms=50 * lstm_terms(28, 28, 16), moved=6 * 1e-3)
     assert not np.allclose(weights[0][0], Trainer(hidden=16, seed=0, learning_rate=1e-3).model.get_weights()[0])
 
 
@@ -106,10 +133,13 @@ def test_counting_rmsprop_under_mirrored_equals_one_device(mirrored):
     from tf_lstm.optimizers import ArticleRMSProp
 
     x, y, w_x, w_rec = counting_data(seed=1)
-    one = train(lambda: ArticleRMSProp(1e-3), x, y, w_x, w_rec, 60, "float64")
-    two = train(lambda: ArticleRMSProp(1e-3), x, y, w_x, w_rec, 60, "float64", mirrored)
-    np.testing.assert_allclose(two[0], one[0], rtol=1e-9)
-    np.testing.assert_allclose(two[1:], one[1:], rtol=1e-9)
+    one_costs, one_weights = train(lambda: ArticleRMSProp(1e-3), x, y, w_x, w_rec, 60, "float64")
+    two_costs, two_weights = train(lambda: ArticleRMSProp(1e-3), x, y, w_x, w_rec, 60, "float64", mirrored)
+    # float64: 60 updates, each summing 20 samples of 10 steps (about 5 operations a step); the
+    # costs are of size ≤ 1e3 (the first), the weights ≤ 1.
+    terms = 60 * 20 * 10 * 5
+    np.testing.assert_allclose(two_costs, one_costs, rtol=0, atol=EPS64 * terms * magnitude_of(one_costs))
+    np.testing.assert_allclose(two_weights, one_weights, rtol=0, atol=EPS64 * terms * magnitude_of(one_weights))
 
 
 def test_imdb_fit_under_mirrored_equals_one_device(mirrored):
@@ -128,7 +158,9 @@ def test_imdb_fit_under_mirrored_equals_one_device(mirrored):
                           loss="sparse_categorical_crossentropy")
         model.fit(ids, labels, batch_size=16, epochs=1, shuffle=False, verbose=0)
         weights.append(model.get_weights())
-    assert_same_weights(*weights)
+    # 4 Adadelta steps of batch 16 through a 100-step, 8-feature, 8-unit LSTM. Adadelta's step is
+    # sqrt(E[dx²] + 1e-6) / sqrt(E[g²] + 1e-6)·g: at most sqrt(1e-6 / (1 − 0.95)) < 5e-3 in its first steps.
+    assert_same_weights(*weights, terms=16 * lstm_terms(100, 8, 8), moved=4 * 5e-3)
 
 
 @pytest.mark.parametrize("tf_config, message", [

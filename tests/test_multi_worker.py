@@ -9,6 +9,7 @@ import sys
 import numpy as np
 
 from tests.conftest import ROOT
+from tests.test_distribute import DIGITS_LOSS_TOLERANCE
 
 EPOCHS, BATCHES = 2, 3
 
@@ -41,11 +42,17 @@ def test_two_workers_train_the_digits_model_to_identical_weights(tmp_path):
     finally:
         for worker in workers:
             worker.kill()
-    for worker, (out, err) in zip(workers, outputs):
-        # 2 epochs are far from the article's accuracy: the report says FAIL (1), not an error (2).
+    reports = [json.loads((tmp_path / "digits_lstm" / where / "report.json").read_text()) for where in ("", "worker_1")]
+    for worker, (out, err), report in zip(workers, outputs, reports):
+        # The exact outcome: 2 epochs are far from the article's 100, and both accuracy figures are judged
+        # and fall short of their targets: FAIL, exit status 1 (not 2, bad input, nor 3, a crash).
         assert worker.returncode == 1, out[-2000:] + err[-3000:]
-    chief = json.loads((tmp_path / "digits_lstm" / "report.json").read_text())["results"]
-    other = json.loads((tmp_path / "digits_lstm" / "worker_1" / "report.json").read_text())["results"]
+        assert report["status"] == "FAIL" and report["protocol_changes"] == ["batches", "epochs", "seeds"]
+        assert [(row["key"], row["result"]) for row in report["figures"]] == [
+            ("mean_test_accuracy", "FAIL"), ("min_train500_accuracy", "FAIL")]
+        assert all(0.0 <= row["reproduced"] < row["documented"] for row in report["figures"])
+        assert "Traceback" not in err
+    chief, other = (report["results"] for report in reports)
     assert chief["replicas"] == other["replicas"] == 2
     assert chief["per_seed"][0]["weights_sha256"] == other["per_seed"][0]["weights_sha256"]
     assert chief["history_seed_0"] == other["history_seed_0"]
@@ -55,5 +62,6 @@ def test_two_workers_train_the_digits_model_to_identical_weights(tmp_path):
     from tf_lstm.data import load_digits
 
     _, history = train_one(0, load_digits(), epochs=EPOCHS, batches=BATCHES, verbose=False)
-    np.testing.assert_allclose(chief["history_seed_0"]["loss"], history["loss"], rtol=1e-5)
-    np.testing.assert_allclose(chief["history_seed_0"]["val_acc"], history["val_acc"], atol=1e-6)
+    np.testing.assert_allclose(chief["history_seed_0"]["loss"], history["loss"], rtol=0, atol=DIGITS_LOSS_TOLERANCE)
+    # Accuracies count hits among 360 images: equal, unless one image sat on a rounding tie.
+    np.testing.assert_allclose(chief["history_seed_0"]["val_acc"], history["val_acc"], rtol=0, atol=1.5 / 360)

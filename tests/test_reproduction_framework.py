@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from reproductions.documented import DOCUMENTED, Figure
@@ -26,7 +27,15 @@ def test_every_documented_figure_names_its_source_and_a_known_kind():
 def test_figure_judgement(figure, good, bad):
     assert figure.passes(good) is True
     assert figure.passes(bad) is False
-    assert figure.passes(float("nan")) is (figure.kind == "true")
+    for broken in (float("nan"), float("inf"), -float("inf"), None, "0.99", "yes", b"1", [1.0]):
+        assert figure.passes(broken) is False, broken
+
+
+def test_true_kind_takes_only_true():
+    figure = Figure("x", True, "true")
+    assert figure.passes(np.bool_(True)) is True
+    for other in (1, 1.0, "True", "false", float("nan"), np.float64("nan"), [True], np.bool_(False)):
+        assert figure.passes(other) is False, other
 
 
 def test_report_marks_fail_and_exits_1_on_a_wrong_figure(tmp_path, capsys):
@@ -38,12 +47,13 @@ def test_report_marks_fail_and_exits_1_on_a_wrong_figure(tmp_path, capsys):
     assert "GD final wx" in out and "FAIL" in out
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["passed"] is False
-    assert [row["result"] for row in saved["figures"]] == ["PASS", "FAIL"]
+    assert [row["result"] for row in saved["figures"]][:2] == ["PASS", "FAIL"]
 
 
 def test_report_passes_and_exits_0(tmp_path):
-    report = Report("counting_rnn", tmp_path)
-    report.check("initial_wx", 0.09)
+    report = Report("torch_equations", tmp_path)
+    report.check("max_abs_difference", 2e-7)
+    report.check("max_abs_difference_keras", 1e-7)
     report.record("extra", {"a": float("inf")})
     assert report.finish() == EXIT_PASS
     assert json.loads((tmp_path / "report.json").read_text())["results"]["extra"]["a"] == "inf"
@@ -52,3 +62,57 @@ def test_report_passes_and_exits_0(tmp_path):
 def test_unknown_figure_is_an_error(tmp_path):
     with pytest.raises(KeyError, match="no documented figure 'nope'"):
         Report("counting_rnn", tmp_path).check("nope", 1.0)
+
+
+def test_an_expected_figure_never_judged_fails_the_report(tmp_path, capsys):
+    report = Report("imdb_sentiment", tmp_path)
+    report.check("scan_test_accuracy", 0.85)  # the gap to Keras is never judged
+    assert report.finish() == EXIT_FAIL
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["status"] == "FAIL"
+    assert ("accuracy_gap_to_keras", "never judged", "FAIL") in [
+        (row["key"], row["reproduced"], row["result"]) for row in saved["figures"]]
+    assert "never judged: accuracy_gap_to_keras" in capsys.readouterr().out
+
+
+def test_a_report_that_judged_nothing_is_not_a_pass(tmp_path, capsys):
+    report = Report("imdb_sentiment", tmp_path)
+    report.not_run("scan_test_accuracy", "--layer=keras")
+    report.not_run("accuracy_gap_to_keras", "--layer=keras")
+    assert report.finish() == EXIT_FAIL
+    assert report.status == "NO VERDICT"
+    assert "no figure was judged" in capsys.readouterr().out
+
+
+def test_figures_left_out_by_the_settings_are_shown_not_failed(tmp_path):
+    report = Report("imdb_sentiment", tmp_path)
+    report.check("scan_test_accuracy", 0.85)
+    report.not_run("accuracy_gap_to_keras", "--layer=scan")
+    assert report.finish() == EXIT_PASS
+    rows = json.loads((tmp_path / "report.json").read_text())["figures"]
+    assert rows[-1]["reproduced"] == "not run (--layer=scan)" and rows[-1]["result"] == "-"
+    with pytest.raises(KeyError):
+        report.not_run("no_such_figure", "typo")
+
+
+def test_a_changed_protocol_is_named_in_the_header(tmp_path, capsys):
+    report = Report("digits_lstm", tmp_path, protocol=dict(epochs=(2, 100), hidden=(50, 50)))
+    report.check("mean_test_accuracy", 0.5, label="test accuracy after 2 epochs, mean of 3 seeds")
+    report.check("min_train500_accuracy", 0.5)
+    report.finish()
+    out = capsys.readouterr().out
+    assert "PROTOCOL CHANGED: epochs=2 (article: 100) ==" in out and "hidden" not in out.split("\n")[1]
+    assert "test accuracy after 2 epochs, mean of 3 seeds" in out and "after 100 epochs" not in out
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["protocol_changes"] == ["epochs"] and saved["protocol"]["epochs"] == {"run": 2, "article": 100}
+
+
+def test_nan_among_differences_is_not_dropped():
+    from reproductions.torch_equations import largest, largest_difference
+
+    assert largest([0.0, 1e-7]) == 1e-7
+    assert np.isnan(largest([1e-7, float("nan"), 1e-8]))  # Python's max() would give 1e-7
+    assert np.isnan(largest_difference(np.array([0.0, np.nan]), np.zeros(2)))
+    assert np.isinf(largest_difference(np.array([np.inf]), np.zeros(1)))
+    report = Report("torch_equations", "/nonexistent")
+    assert report.check("max_abs_difference", largest([1e-7, float("nan")])) is False

@@ -8,9 +8,16 @@ import tensorflow as tf
 
 from tf_lstm import ScanLSTM
 from tf_lstm.convert import load_keras_lstm_weights
+from tests.tolerance import EPS32, assert_close_f32, float32_tolerance, lstm_terms
 from tf_lstm.reference import lstm_reference
 
 BATCH, STEPS, FEATURES, UNITS = 3, 7, 5, 4
+# One output, float32 against the float64 reference or against another float32 program: the operations of
+# STEPS steps on values of size <= |x|·|W| (N(0, 1) inputs, |x| < 4 here; Glorot-uniform weights <= 0.6): 2.5.
+MAGNITUDE = 2.5
+OUTPUT_TOLERANCE = float32_tolerance(lstm_terms(STEPS, FEATURES, UNITS), MAGNITUDE)
+# A weight's gradient sums, over BATCH × STEPS, backward operations as many as the forward's.
+GRADIENT_TERMS = BATCH * STEPS * 2 * lstm_terms(STEPS, FEATURES, UNITS)
 
 
 @pytest.fixture
@@ -64,9 +71,9 @@ def test_equals_numpy_reference(x, gate_order, cell_activation, mask_kind, go_ba
     mask = None if mask_kind is None else padding_mask(mask_kind)
     out, h, c = layer(x, mask=mask)
     ref_out, ref_h, ref_c = reference_of(layer, x, mask=mask, go_backwards=go_backwards)
-    np.testing.assert_allclose(out, ref_out, atol=1e-6)
-    np.testing.assert_allclose(h, ref_h, atol=1e-6)
-    np.testing.assert_allclose(c, ref_c, atol=1e-6)
+    np.testing.assert_allclose(out, ref_out, rtol=0, atol=OUTPUT_TOLERANCE)
+    np.testing.assert_allclose(h, ref_h, rtol=0, atol=OUTPUT_TOLERANCE)
+    np.testing.assert_allclose(c, ref_c, rtol=0, atol=OUTPUT_TOLERANCE)
 
 
 def test_masked_steps_carry_state_exactly(x):
@@ -75,8 +82,8 @@ def test_masked_steps_carry_state_exactly(x):
     mask = padding_mask("end")
     _, h, c = layer(x, mask=mask)
     _, h_short, c_short = layer(x[:1, :4])
-    np.testing.assert_allclose(h[0], h_short[0], atol=1e-6)
-    np.testing.assert_allclose(c[0], c_short[0], atol=1e-6)
+    np.testing.assert_allclose(h[0], h_short[0], rtol=0, atol=OUTPUT_TOLERANCE)
+    np.testing.assert_allclose(c[0], c_short[0], rtol=0, atol=OUTPUT_TOLERANCE)
 
 
 def test_time_major_matches_batch_major(x):
@@ -87,8 +94,8 @@ def test_time_major_matches_batch_major(x):
     time_major.set_weights(batch_major.get_weights())
     out_b, h_b, _ = batch_major(x, mask=padding_mask("middle"))
     out_t, h_t, _ = time_major(np.transpose(x, (1, 0, 2)), mask=padding_mask("middle").T)
-    np.testing.assert_allclose(np.transpose(out_t, (1, 0, 2)), out_b, atol=1e-6)
-    np.testing.assert_allclose(h_t, h_b, atol=1e-6)
+    np.testing.assert_allclose(np.transpose(out_t, (1, 0, 2)), out_b, rtol=0, atol=OUTPUT_TOLERANCE)
+    np.testing.assert_allclose(h_t, h_b, rtol=0, atol=OUTPUT_TOLERANCE)
 
 
 def test_initial_state_is_used(x):
@@ -98,8 +105,8 @@ def test_initial_state_is_used(x):
     h0, c0 = rng.normal(size=(2, BATCH, UNITS)).astype("float32")
     out, h, c = layer(x, initial_state=[h0, c0])
     ref_out, ref_h, ref_c = reference_of(layer, x, initial_state=(h0, c0))
-    np.testing.assert_allclose(out, ref_out, atol=1e-6)
-    np.testing.assert_allclose(c, ref_c, atol=1e-6)
+    np.testing.assert_allclose(out, ref_out, rtol=0, atol=OUTPUT_TOLERANCE)
+    np.testing.assert_allclose(c, ref_c, rtol=0, atol=OUTPUT_TOLERANCE)
 
 
 def test_return_shapes(x):
@@ -136,7 +143,7 @@ def test_equals_keras_lstm_given_its_weights(x, go_backwards):
     load_keras_lstm_weights(layer, keras_lstm)
     got = layer(x, mask=padding_mask("end"))
     for a, b in zip(got, expected):
-        np.testing.assert_allclose(a, b, atol=1e-5)
+        np.testing.assert_allclose(a, b, rtol=0, atol=OUTPUT_TOLERANCE)
 
 
 @pytest.mark.parametrize("method", ["scan", "bptt"])
@@ -170,6 +177,8 @@ def test_gradients_match_finite_differences(method, cell_activation):
             down = loss().numpy()
             numeric[index] = (up - down) / (2 * eps)
         variable.assign(base)
+        # float64 central differences: truncation eps² × the third derivative ~ 1e-12, cancellation
+        # eps64 × |loss| / eps ~ 2e-9 for a loss of size <= 10.
         np.testing.assert_allclose(grad.numpy(), numeric, rtol=1e-6, atol=1e-8)
 
 
@@ -182,8 +191,8 @@ def test_bidirectional_wrapper_matches_reference(x):
     ref_b = reference_of(backward, x, mask=mask, go_backwards=True)
     # Bidirectional zeroes masked outputs and flips the backward ones back.
     expected = np.concatenate([ref_f[0], ref_b[0][:, ::-1]], axis=-1) * mask[:, :, None]
-    np.testing.assert_allclose(out, expected, atol=1e-6)
-    np.testing.assert_allclose(h_b, ref_b[1], atol=1e-6)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=OUTPUT_TOLERANCE)
+    np.testing.assert_allclose(h_b, ref_b[1], rtol=0, atol=OUTPUT_TOLERANCE)
 
 
 def test_keras_mask_from_embedding_is_honoured():
@@ -194,7 +203,7 @@ def test_keras_mask_from_embedding_is_honoured():
     out = model(tokens)
     embedded = embedding(tokens).numpy()
     ref = reference_of(layer, embedded, mask=tokens != 0)[0]
-    np.testing.assert_allclose(out, ref, atol=1e-6)
+    np.testing.assert_allclose(out, ref, rtol=0, atol=OUTPUT_TOLERANCE)
 
 
 def _classifier(**lstm_kwargs):
@@ -224,7 +233,7 @@ def test_jit_compile_equals_eager(x):
     eager = layer(x, mask=padding_mask("middle"))
     compiled = tf.function(lambda a, m: layer(a, mask=m), jit_compile=True)(x, padding_mask("middle"))
     for a, b in zip(eager, compiled):
-        np.testing.assert_allclose(a, b, atol=1e-6)
+        np.testing.assert_allclose(a, b, rtol=0, atol=OUTPUT_TOLERANCE)
 
 
 def test_mixed_precision_runs_in_float16_with_float32_weights(x):
@@ -233,7 +242,10 @@ def test_mixed_precision_runs_in_float16_with_float32_weights(x):
     assert out.dtype == tf.float16
     assert layer.kernel.dtype == "float32"
     ref = reference_of(layer, x)[0]
-    np.testing.assert_allclose(out.numpy().astype("float32"), ref, atol=1e-2)
+    # float16 activations: each step rounds its elementwise results (8 of them) to eps16 = 9.8e-4 of
+    # their size (<= 1); the matmuls accumulate in float32.
+    np.testing.assert_allclose(out.numpy().astype("float32"), ref, rtol=0,
+                               atol=float(np.finfo(np.float16).eps) * STEPS * 8)
 
 
 # -- serialization ------------------------------------------------------------
@@ -270,7 +282,7 @@ def test_keras_file_round_trip(tmp_path, x):
     expected = model.predict(x, verbose=0)
     model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)  # no arbitrary code on load
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, rtol=0, atol=OUTPUT_TOLERANCE)
     assert loaded.layers[1].get_config() == model.layers[1].get_config()
 
 
@@ -289,7 +301,7 @@ def test_saved_model_reloads_in_a_fresh_process_without_tf_lstm(tmp_path, x):
         "assert 'tf_lstm' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
-    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, atol=1e-6)
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=0, atol=OUTPUT_TOLERANCE)
 
 
 def test_failed_export_leaves_nothing(tmp_path):
@@ -312,8 +324,8 @@ def test_every_method_equals_the_reference(x, method, mask_kind, go_backwards, r
     mask = None if mask_kind is None else padding_mask(mask_kind)
     out, h, c = layer(x, mask=mask)
     ref_out, ref_h, ref_c = reference_of(layer, x, mask=mask, go_backwards=go_backwards)
-    np.testing.assert_allclose(out, ref_out if return_sequences else ref_h, atol=1e-6)
-    np.testing.assert_allclose(c, ref_c, atol=1e-6)
+    np.testing.assert_allclose(out, ref_out if return_sequences else ref_h, rtol=0, atol=OUTPUT_TOLERANCE)
+    np.testing.assert_allclose(c, ref_c, rtol=0, atol=OUTPUT_TOLERANCE)
 
 
 @pytest.mark.parametrize("method", ["auto", "scan", "while", "unroll", "bptt"])
@@ -335,9 +347,11 @@ def test_every_method_under_xla_with_gradients(x, method):
 
     loss, grads = loss_and_grads(layer)
     expected_loss, expected_grads = loss_and_grads(reference)
-    np.testing.assert_allclose(loss, expected_loss, rtol=1e-6)
+    # The loss sums BATCH × STEPS × UNITS squares of outputs (<= 1), each off by OUTPUT_TOLERANCE at most.
+    outputs = BATCH * STEPS * UNITS
+    np.testing.assert_allclose(loss, expected_loss, rtol=0, atol=outputs * (2 * OUTPUT_TOLERANCE + EPS32))
     for g, e in zip(grads, expected_grads):
-        np.testing.assert_allclose(g, e, atol=1e-5)
+        assert_close_f32(g, e, GRADIENT_TERMS)
 
 
 def test_while_handles_unknown_lengths_and_unroll_refuses_them(x):
@@ -345,7 +359,7 @@ def test_while_handles_unknown_lengths_and_unroll_refuses_them(x):
     layer = ScanLSTM(UNITS, method="while")
     layer(x)
     expected = layer(x)
-    np.testing.assert_allclose(tf.function(layer, input_signature=[spec])(x), expected, atol=1e-6)
+    np.testing.assert_allclose(tf.function(layer, input_signature=[spec])(x), expected, rtol=0, atol=OUTPUT_TOLERANCE)
     unrolled = ScanLSTM(UNITS, method="unroll")
     unrolled(x)
     with pytest.raises(ValueError, match="method='unroll' needs the number of time steps"):
@@ -368,9 +382,13 @@ def test_bptt_gradients_equal_autodiff_with_state_dropout_and_mask(x, go_backwar
             loss = tf.reduce_sum(out**2) + tf.reduce_sum(tf.sin(h)) + tf.reduce_sum(c**3)
         grads = tape.gradient(loss, [*layer.trainable_variables, h0, c0])
         results.append((layer.get_weights(), float(loss), [g.numpy() for g in grads]))
-    assert results[0][1] == pytest.approx(results[1][1], rel=1e-6)
+    # The loss sums BATCH × (STEPS + 2) × UNITS terms (out², sin h, c³), each of size and slope <= 3·c_max³
+    # and off by the outputs' rounding.
+    c_max = 1.0 + max(float(np.max(np.abs(r[2][-1]))) for r in results)
+    loss_tolerance = BATCH * (STEPS + 2) * UNITS * 3 * c_max**3 * (OUTPUT_TOLERANCE + EPS32)
+    assert results[0][1] == pytest.approx(results[1][1], rel=0, abs=loss_tolerance)
     for expected, got in zip(results[0][2], results[1][2]):
-        np.testing.assert_allclose(got, expected, atol=2e-5, rtol=1e-5)
+        assert_close_f32(got, expected, GRADIENT_TERMS)
 
 
 @pytest.mark.parametrize("steps", [8, 100])
@@ -385,11 +403,12 @@ def test_auto_picks_a_method_that_works(steps, cell_activation):
     with tf.GradientTape(persistent=True) as tape:
         a, b = auto(x), scan(x)
         la, lb = tf.reduce_sum(a**2), tf.reduce_sum(b**2)
-    np.testing.assert_allclose(a, b, atol=1e-5)
+    tolerance = float32_tolerance(lstm_terms(steps, 3, 4), MAGNITUDE)
+    np.testing.assert_allclose(a, b, rtol=0, atol=tolerance)
     for ga, gb in zip(tape.gradient(la, auto.trainable_variables), tape.gradient(lb, scan.trainable_variables)):
-        np.testing.assert_allclose(ga, gb, atol=1e-4)
+        assert_close_f32(ga, gb, 2 * steps * 2 * lstm_terms(steps, 3, 4))
     xla = tf.function(lambda t: auto(t), jit_compile=True)(x)
-    np.testing.assert_allclose(xla, b, atol=1e-5)
+    np.testing.assert_allclose(xla, b, rtol=0, atol=tolerance)
 
 
 @pytest.mark.parametrize("method", ["auto", "bptt"])
@@ -404,4 +423,7 @@ def test_saved_model_of_a_long_sequence_model(tmp_path, method):
     model.fit(x, np.zeros((2, 2), "float32"), verbose=0)
     export_saved_model(model, tmp_path / "m", input_signature=[tf.TensorSpec([None, None, FEATURES], tf.float32)])
     serve = tf.saved_model.load(str(tmp_path / "m")).signatures["serving_default"]
-    np.testing.assert_allclose(list(serve(tf.constant(x)).values())[0], model.predict(x, verbose=0), atol=1e-5)
+    # 100 steps, then Dense(2) over UNITS values.
+    tolerance = float32_tolerance(lstm_terms(100, FEATURES, UNITS) + UNITS + 1, MAGNITUDE)
+    np.testing.assert_allclose(list(serve(tf.constant(x)).values())[0], model.predict(x, verbose=0), rtol=0,
+                               atol=tolerance)

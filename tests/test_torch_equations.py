@@ -3,13 +3,11 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require_torch
 
 
 def test_reproduction_passes_on_a_small_grid(tmp_path):
-    pytest.importorskip("torch")
+    require_torch()
     result = subprocess.run(
         [sys.executable, "-m", "reproductions.torch_equations", "--max_layers=2", f"--output_dir={tmp_path}"],
         capture_output=True, text=True, cwd=ROOT, timeout=300,

@@ -1,7 +1,15 @@
-"""SavedModel export that never leaves a half-written directory behind."""
+"""SavedModel export that never leaves a half-written directory behind, and never replaces what it did not write.
+
+Every export carries a small marker file, ``tf_lstm_export.json``, beside its
+``saved_model.pb``. An existing path is replaced only when it is such an
+export (or an empty directory); anything else (a folder holding other files,
+a file, the current directory, a parent of it) is refused before any work,
+with an error naming the path.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -10,6 +18,57 @@ from typing import Sequence
 
 import keras
 import tensorflow as tf
+
+MARKER = "tf_lstm_export.json"
+
+
+def _is_our_export(path: Path) -> bool:
+    return path.is_dir() and (path / MARKER).is_file() and (path / "saved_model.pb").is_file()
+
+
+def _recover_interrupted_replace(path: Path) -> None:
+    """Undoes or finishes a replace that a killed process left half done.
+
+    A replace moves the old export to ``.<name>.old.<random>/<name>``, renames
+    the new one into place, then deletes the old. Killed between the first two
+    steps, ``path`` is missing and the old export is restored; killed after
+    the second, the old export is deleted. Only folders holding exactly one of
+    our exports are touched.
+    """
+    for retired in sorted(path.parent.glob(f".{path.name}.old.*")):
+        if not retired.is_dir() or [child.name for child in retired.iterdir()] != [path.name]:
+            continue
+        if not _is_our_export(retired / path.name):
+            continue
+        if not path.exists() and not path.is_symlink():
+            (retired / path.name).rename(path)
+            retired.rmdir()
+        else:
+            shutil.rmtree(retired)
+
+
+def check_export_path(path: str | os.PathLike) -> Path:
+    """`path` as an absolute Path if an export may be written there; else a ValueError naming it.
+
+    Allowed: a path that does not exist (its parent must be a directory or
+    creatable), an empty directory, or an earlier export of this package
+    (it holds ``tf_lstm_export.json``). Refused: everything else, e.g. a
+    folder holding other files, a file, ``.``, ``/``.
+    """
+    given = path
+    path = Path(path).expanduser().absolute()
+    if str(given).strip() in ("", ".") or path == Path(path.anchor) or path == Path.cwd() or path in Path.cwd().parents:
+        raise ValueError(f"export path {str(given)!r} is the current directory, one of its parents or the root; "
+                         "pass a new folder for the SavedModel.")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ValueError(f"export path {str(given)!r} lies inside {str(parent)!r}, which is a file.")
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise ValueError(f"export path {str(given)!r} exists and is not a directory; refusing to replace it.")
+    if path.is_dir() and not _is_our_export(path) and any(path.iterdir()):
+        raise ValueError(f"export path {str(given)!r} is a folder that is not a tf_lstm export (it has no {MARKER}); "
+                         "refusing to replace it: pass a new or empty folder.")
+    return path
 
 
 def _input_signature(model) -> list[tf.TensorSpec]:
@@ -39,17 +98,21 @@ def export_saved_model(
     Args:
         model: a Keras model (or layer) whose call maps the inputs to the
             outputs to serve.
-        path: the SavedModel directory to create or replace.
+        path: the SavedModel directory to create, or an earlier export of
+            this package (or an empty directory) to replace. Any other
+            existing path raises ValueError before anything is written
+            (see `check_export_path`).
         input_signature: one `tf.TensorSpec` per input; read from
             `model.inputs` when omitted.
 
     Returns:
         The path written.
     """
-    path = Path(path)
+    path = check_export_path(path)
     signature = list(input_signature) if input_signature is not None else _input_signature(model)
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    _recover_interrupted_replace(path)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.new.", dir=path.parent))
     os.chmod(staging, 0o755)  # mkdtemp makes it private; a model directory is not
     try:
         archive = keras.export.ExportArchive()
@@ -60,11 +123,13 @@ def export_saved_model(
             input_signature=signature,
         )
         archive.write_out(str(staging), verbose=False)
+        (staging / MARKER).write_text(json.dumps({"written_by": "tf_lstm.export_saved_model"}) + "\n")
         if path.exists():
+            check_export_path(path)  # still ours (or empty) after the minutes the export took
             retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
             path.rename(retired / path.name)
             staging.rename(path)
-            shutil.rmtree(retired, ignore_errors=True)
+            shutil.rmtree(retired)
         else:
             staging.rename(path)
     except BaseException:

@@ -1,0 +1,32 @@
+"""The benchmark's fairness: every mode of every peer, a rotated order, ranges, "on par" when a range spans 1."""
+
+import numpy as np
+
+from benchmarks.lstm_speed import CASES, UNROLL_MAX_STEPS, best_mode, build_tf_contender, compare, time_alternating
+
+
+def test_order_rotates_from_one_repeat_to_the_next():
+    calls = []
+    functions = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    samples = time_alternating(functions, repeats=3, warmup=0)
+    assert calls == list("abc" "bca" "cab")
+    assert all(len(values) == 3 and min(values) >= 0 for values in samples.values())
+
+
+def test_best_mode_and_the_verdict_with_its_range():
+    samples = {"keras": [10.0, 11.0, 12.0], "keras-unroll+xla": [8.0, 8.5, 9.0], "torch": [9.0, 9.0, 9.0],
+               "scan-auto": [8.2, 8.4, 9.3], "scan-auto+xla": [7.0, 7.2, 7.4]}
+    assert best_mode(samples, "keras") == "keras-unroll+xla"
+    assert best_mode(samples, "scan-auto") == "scan-auto+xla"
+    win = compare(samples, "scan-auto+xla", "keras-unroll+xla")
+    assert win["verdict"] == "faster" and win["ratio"] == 7.2 / 8.5 and win["ratio_max"] == 7.0 / 8.0
+    par = compare(samples, "scan-auto", "torch")
+    assert par["verdict"] == "on par" and par["ratio_min"] < 1.0 < par["ratio_max"]
+    assert compare(samples, "keras", "torch")["verdict"] == "slower"
+
+
+def test_keras_unroll_is_a_contender_on_short_sequences():
+    digits = next(case for case in CASES if case.name == "digits")
+    assert digits.steps <= UNROLL_MAX_STEPS
+    train, infer = build_tf_contender("keras-unroll", digits, jit=False)
+    assert np.isfinite(train()) and infer().shape == (digits.batch, 10)
