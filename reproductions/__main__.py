@@ -6,8 +6,9 @@ Also installed as the console script ``tf-lstm-reproduce``. MNIST and IMDB
 come from ``--mnist_dir``/``--imdb_path`` or ``$TF_LSTM_DATA_DIR`` when given,
 else through TensorFlow Datasets, which downloads and prepares them the first
 time (a reproduction whose data cannot be had is skipped, with the reason and
-the flag that fixes it). Every output and export path is checked before the
-first reproduction starts. Writes ``<output_dir>/summary.json`` and
+the flag that fixes it). Each trained model is exported to
+``<export_dir>/<name>`` (default ``saved_models/<name>``). Every output and
+export path is checked before the first reproduction starts. Writes ``<output_dir>/summary.json`` and
 ``summary.md``; the last line says how many ran, passed, failed and were
 skipped.
 
@@ -112,6 +113,7 @@ def exit_status(summary: list[dict], require_all: bool) -> int:
 def main(argv) -> int:
     del argv
     names = FLAGS.only or REPRODUCTIONS
+    cli.export_dir_holds_one_per_reproduction = True
     preflight(names)
     summary = [run_one(name) for name in names]
 

@@ -13,7 +13,7 @@ from typing import Callable
 
 from absl import app, flags
 
-from reproductions.report import EXIT_INTERNAL, EXIT_USAGE
+from reproductions.report import EXIT_INTERNAL, EXIT_USAGE, Report
 
 FLAGS = flags.FLAGS
 
@@ -22,8 +22,9 @@ flags.DEFINE_integer("seeds", 3, "How many seeds a multi-seed reproduction runs 
                      "its figures are their mean.", lower_bound=1)
 flags.DEFINE_string("output_dir", "runs", "Where each reproduction writes report.json and its plots "
                     "(in a subdirectory named after it).")
-flags.DEFINE_string("export_dir", None, "Where to export the trained model as a SavedModel; "
-                    "default saved_models/<reproduction>. Pass 'none' to skip the export.")
+flags.DEFINE_string("export_dir", None, "Where to export the trained model as a SavedModel (python -m "
+                    "reproductions: a folder per reproduction inside it); default saved_models/<reproduction>. "
+                    "Only a new or empty folder, or an earlier tf_lstm export, is accepted. 'none': no export.")
 
 flags.DEFINE_string("tfds_data_dir", None, "TensorFlow Datasets data_dir, for reproductions reading their "
                     "data through TFDS.")
@@ -111,14 +112,25 @@ def run_dir(name: str) -> Path:
     return base
 
 
+# Set by `python -m reproductions`: one --export_dir then holds a folder per reproduction.
+export_dir_holds_one_per_reproduction = False
+
+
 def export_dir(name: str) -> Path | None:
-    """The export folder (None: no export), checked to be new or an earlier export; only a chief exports."""
+    """The export folder (None: no export), checked to be new or an earlier export; only a chief exports.
+
+    A reproduction run alone exports to ``--export_dir``; the runner, which
+    runs several, to ``<--export_dir>/<name>``. Default: ``saved_models/<name>``.
+    """
     from tf_lstm.export import check_export_path
 
     value = FLAGS.export_dir
     if not is_chief() or (value is not None and value.lower() == "none"):
         return None
-    path = PROJECT_ROOT / "saved_models" / name if value is None else Path(value)
+    if value is None:
+        path = PROJECT_ROOT / "saved_models" / name
+    else:
+        path = Path(value) / name if export_dir_holds_one_per_reproduction else Path(value)
     try:
         return check_export_path(path)
     except ValueError as error:
@@ -241,7 +253,7 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> None
     app.run(guarded, argv=argv, flags_parser=_parse_flags)
 
 
-def run_reproduction(reproduce_from_flags: Callable[[], "Report"]) -> None:
+def run_reproduction(reproduce_from_flags: Callable[[], Report]) -> None:
     """The `__main__` of a reproduction script: run it, print its report, exit with its status."""
     run(lambda argv: reproduce_from_flags().finish())
 

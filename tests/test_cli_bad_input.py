@@ -165,7 +165,10 @@ def test_export_dir_holding_user_files_is_refused_before_training(tmp_path, targ
 
 
 def test_runner_checks_every_export_path_before_the_first_reproduction(tmp_path):
+    # The runner exports each reproduction to <export_dir>/<name>: here digits' folder is the user's.
     project = _user_project(tmp_path)
+    (project / "digits_lstm").mkdir()
+    (project / "digits_lstm" / "notes.txt").write_text("mine")
     result = subprocess.run(
         [sys.executable, "-m", "reproductions", "--only=counting_rnn,digits_lstm", f"--export_dir={project}",
          f"--output_dir={tmp_path / 'out'}"],
@@ -173,7 +176,9 @@ def test_runner_checks_every_export_path_before_the_first_reproduction(tmp_path)
     )
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
     assert "### counting_rnn" not in result.stdout  # refused before counting ran
-    assert (project / "models" / "notes.txt").read_text() == "mine"
+    assert f"export path '{project / 'digits_lstm'}'" in result.stderr
+    assert (project / "digits_lstm" / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in project.rglob("*")) == ["digits_lstm", "models", "notes.txt", "notes.txt"]
 
 
 @pytest.mark.parametrize("module", ["reproductions.counting_rnn", "reproductions.mnist_lstm", "reproductions"])

@@ -138,29 +138,3 @@ def test_cli_rejects_a_missing_path(tmp_path):
     assert result.stderr.strip() == (
         f"error: flag --imdb_path={tmp_path / 'nope.tar.gz'}: --imdb_path must name an existing file or directory"
     )
-
-
-@pytest.mark.slow
-def test_full_side_by_side_run_and_raw_string_export(data_dir, tmp_path):
-    import json
-
-    tarball = data_dir / "imdb" / "aclImdb_v1_labeled.tar.gz"
-    result = subprocess.run(
-        [sys.executable, "-m", "reproductions.imdb_sentiment", f"--imdb_path={tarball}", "--layer=both",
-         f"--output_dir={tmp_path}", f"--export_dir={tmp_path / 'model'}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=3000,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads((tmp_path / "imdb_sentiment" / "report.json").read_text())
-    assert report["passed"] and report["results"]["settings"]["test_reviews"] == 25_000
-    script = (
-        "import sys, tensorflow as tf\n"
-        f"serve = tf.saved_model.load({str(tmp_path / 'model')!r}).signatures['serving_default']\n"
-        "p = list(serve(tf.constant(['a wonderful, moving film', 'a dull waste of two hours'])).values())[0]\n"
-        "assert 'tf_lstm' not in sys.modules\n"
-        "print(float(p[0]), float(p[1]))\n"
-    )
-    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
-    assert loaded.returncode == 0, loaded.stderr[-2000:]
-    positive, negative = (float(v) for v in loaded.stdout.split())
-    assert positive > 0.5 > negative
