@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
 import time
 import traceback
 
@@ -71,7 +70,7 @@ def run_one(name: str) -> dict:
         report = module.reproduce_from_flags()
         report.finish()
     except cli.UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
+        cli.print_usage_error(error)
         return dict(reproduction=name, status="BAD INPUT", reason=str(error))
     except Exception as error:  # one broken reproduction must not hide the others' results
         traceback.print_exc()

@@ -243,7 +243,7 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> None
         try:
             return main(argv)
         except UsageError as error:
-            print(f"error: {' '.join(str(error).split())}", file=sys.stderr)  # always one line
+            print_usage_error(error)
             return EXIT_USAGE
         except Exception as error:  # a bug, not bad input: show where it happened
             traceback.print_exc()
@@ -253,7 +253,25 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> None
     app.run(guarded, argv=argv, flags_parser=_parse_flags)
 
 
-def run_reproduction(reproduce_from_flags: Callable[[], Report]) -> None:
-    """The `__main__` of a reproduction script: run it, print its report, exit with its status."""
-    run(lambda argv: reproduce_from_flags().finish())
+def print_usage_error(error: Exception) -> None:
+    """Bad input, as one line on stderr."""
+    print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+
+
+def run_reproduction(reproduce_from_flags: Callable[[], Report],
+                     missing_requirement: Callable[[], str | None] | None = None) -> None:
+    """The `__main__` of a reproduction script: run it, print its report, exit with its status.
+
+    `missing_requirement` (the module's, when it needs data or a package)
+    is asked first: its reason, with the flag that fixes it, is bad input.
+    The runner asks it itself, and skips instead.
+    """
+
+    def main(argv) -> int:
+        missing = missing_requirement() if missing_requirement is not None else None
+        if missing:
+            raise UsageError(missing)
+        return reproduce_from_flags().finish()
+
+    run(main)
 

@@ -120,8 +120,6 @@ def print_log(title: str, costs, w_init, w_final) -> None:
 
 ARTICLE_PROTOCOL = dict(optimizer="both", gd_learning_rate=1e-5, rmsprop_learning_rate=1e-3, epochs=2001,
                         data_seed=1, gd_dtype="float32", rmsprop_dtype="both")
-RMSPROP_FIGURES = ("rmsprop_cost_epoch_100", "rmsprop_max_cost_from_500", "rmsprop_final_wx", "rmsprop_final_wrec",
-                   "rmsprop_cycle_mean_wx", "rmsprop_cycle_mean_wrec")
 
 
 def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_learning_rate: float = 1e-3,
@@ -155,17 +153,15 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
     if optimizer in ("gd", "both"):
         runs.append(("gd", "GradientDescent", lambda: keras.optimizers.SGD(gd_learning_rate), gd_learning_rate,
                      gd_dtype))
-    else:
-        for key in DOCUMENTED[NAME]:
-            if key.startswith("gd_") and key != "gd_large_lr_diverges":
-                report.not_run(key, f"--optimizer={optimizer}")
     if optimizer in ("rmsprop", "both"):
         make_rmsprop = lambda: ArticleRMSProp(rmsprop_learning_rate)  # noqa: E731
         for dtype in ("float64", "float32") if rmsprop_dtype == "both" else (rmsprop_dtype,):
             runs.append(("rmsprop", "RMSProp", make_rmsprop, rmsprop_learning_rate, dtype))
-    else:
-        for key in RMSPROP_FIGURES:
-            report.not_run(key, f"--optimizer={optimizer}")
+    if optimizer != "both":  # the other optimizer's figures are left out
+        left_out = "rmsprop_" if optimizer == "gd" else "gd_"
+        for key in DOCUMENTED[NAME]:
+            if key.startswith(left_out) and key != "gd_large_lr_diverges":
+                report.not_run(key, f"--optimizer={optimizer}")
     multiples = (10, 20, 50) if optimizer in ("gd", "both") else ()
     for multiple in multiples:  # the article's remark: GD needs lr ≈ 1e-5; larger rates diverge
         large_lr = multiple * gd_learning_rate
@@ -188,6 +184,7 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
         results = [timed_train(run) for run in runs]
     print(f"{len(runs)} training runs of {epochs} updates in {time.perf_counter() - start:.1f} s")
 
+    final_label = "" if epochs == ARTICLE_PROTOCOL["epochs"] else f", after update {epochs:,}"
     outcomes = []
     for (key, title, _, lr, dtype), (costs, weights, seconds) in zip(runs, results):
         if key == "gd_large":
@@ -206,7 +203,6 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
         wx_final, wrec_final = (float(w) for w in weights[-1])
         print_log(f"{title}, learning rate {lr:g}, {dtype} ({seconds:.1f} s)", costs, (w_x, w_rec),
                   (wx_final, wrec_final))
-        run_label = f"{title} {dtype}"
         result = dict(costs_every_100=[float(c) for c in costs[99::100]], final_wx=wx_final, final_wrec=wrec_final,
                       seconds=seconds)
         for name, figure_ in DOCUMENTED[NAME].items():
@@ -217,17 +213,15 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
                     axes.plot(epoch, figure_.documented, "kx", markersize=7)
                 else:
                     report.not_run(name, f"--epochs={epochs}")
-        final_label = "" if epochs == ARTICLE_PROTOCOL["epochs"] else f", after update {epochs:,}"
         if key == "rmsprop":
             if len(costs) >= 500:
                 report.check("rmsprop_max_cost_from_500", float(np.max(costs[499:2000])),
                              label=f"RMSProp max cost, epochs 500-{min(len(costs), 2000)} ({dtype})")
             else:
                 report.not_run("rmsprop_max_cost_from_500", f"--epochs={epochs}")
-            cycle = weights[-2:]
             mean_wx, mean_wrec = final_cycle_mean(weights)
-            result.update(cycle_points=cycle.tolist(), cycle_mean=[mean_wx, mean_wrec])
-            print(f"final 2-cycle: {np.array2string(cycle, precision=5)}, mean wx = {mean_wx:.5f}, "
+            result.update(cycle_points=weights[-2:].tolist(), cycle_mean=[mean_wx, mean_wrec])
+            print(f"final 2-cycle: {np.array2string(weights[-2:], precision=5)}, mean wx = {mean_wx:.5f}, "
                   f"wRec = {mean_wrec:.5f}")
             report.check("rmsprop_cycle_mean_wx", mean_wx, label=f"RMSProp wx, mean of the final 2-cycle{final_label} "
                          f"({dtype})")
@@ -236,7 +230,7 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
         report.check(f"{key}_final_wx", wx_final, label=f"{title} final wx{final_label} ({dtype})")
         report.check(f"{key}_final_wrec", wrec_final, label=f"{title} final wRec{final_label} ({dtype})")
         report.record(f"{key}_{dtype}", result)
-        axes.plot(np.arange(1, len(costs) + 1), costs, label=f"{run_label} (lr {lr:g})")
+        axes.plot(np.arange(1, len(costs) + 1), costs, label=f"{title} {dtype} (lr {lr:g})")
 
     if outcomes:
         report.record("gd_larger_learning_rates", outcomes)

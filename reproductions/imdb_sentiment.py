@@ -282,9 +282,6 @@ def reproduce(*, imdb_path=None, tfds_data_dir=None, layer: str = "both", seed: 
 
 
 def reproduce_from_flags() -> Report:
-    missing = missing_requirement()  # downloads through TFDS when it can; else the flag that fixes it
-    if missing:
-        raise cli.UsageError(missing)
     strategy = cli.strategy()
     return reproduce(
         strategy=strategy,
@@ -298,4 +295,4 @@ def reproduce_from_flags() -> Report:
 
 
 if __name__ == "__main__":
-    cli.run_reproduction(reproduce_from_flags)
+    cli.run_reproduction(reproduce_from_flags, missing_requirement)

@@ -424,9 +424,6 @@ def claim_checkpoints(directory: Path, settings: dict) -> Path:
 
 
 def reproduce_from_flags() -> Report:
-    missing = missing_requirement()  # downloads through TFDS when it can; else the flag that fixes it
-    if missing:
-        raise cli.UsageError(missing)
     strategy = cli.strategy()
     return reproduce(
         strategy=strategy,
@@ -450,4 +447,4 @@ def reproduce_from_flags() -> Report:
 
 
 if __name__ == "__main__":
-    cli.run_reproduction(reproduce_from_flags)
+    cli.run_reproduction(reproduce_from_flags, missing_requirement)

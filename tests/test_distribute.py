@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import LOGICAL_CPUS
-from tests.tolerance import EPS64, float32_tolerance, lstm_terms, magnitude_of
+from tests.tolerance import EPS64, assert_close_f32, float32_tolerance, lstm_terms, magnitude_of
 from tf_lstm.distribute import distribute_batch, is_chief, make_strategy, make_train_step, replica_loss
 
 
@@ -34,7 +34,7 @@ def assert_same_weights(a, b, terms, moved):
     """
     assert len(a) == len(b)
     for x, y in zip(a, b):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=0, atol=float32_tolerance(terms, moved))
+        assert_close_f32(x, y, terms, magnitude=moved)
 
 
 def test_mirrored_without_devices_takes_every_logical_cpu():
