@@ -41,8 +41,11 @@ flags.DEFINE_bool("timing", True, "Time the contenders (--notiming with --memory
 flags.DEFINE_bool("torch", True, "Include torch.nn.LSTM when torch is installed.")
 flags.DEFINE_string("json_out", "benchmarks/results/lstm_speed.json", "Where to write the results as JSON.")
 flags.DEFINE_list("cases", [], "Run only these cases (default: all; --quick: mnist, digits, batch1).")
-flags.DEFINE_list("scan_methods", ["scan-auto", "scan", "scan-while", "scan-bptt"],
-                  "ScanLSTM contenders: scan (tf.scan), scan-auto (the default), scan-while, scan-unroll, scan-bptt.")
+flags.DEFINE_list(
+    "scan_methods",
+    ["scan-auto", "scan", "scan-while", "scan-bptt"],
+    "ScanLSTM contenders: scan (tf.scan), scan-auto (the default), scan-while, scan-unroll, scan-bptt.",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,7 +191,7 @@ def time_alternating(functions: dict[str, callable], repeats: int, warmup: int =
     names = list(functions)
     samples = {name: [] for name in functions}
     for repeat in range(repeats):
-        for name in names[repeat % len(names):] + names[: repeat % len(names)]:
+        for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
             start = time.perf_counter()
             functions[name]()
             samples[name].append(1000 * (time.perf_counter() - start))
@@ -222,8 +225,10 @@ def peak_memory_mb(kind: str, case: Case) -> dict[str, float]:
       high-water mark is reset once the model is built, by writing 5 to
       /proc/self/clear_refs, so the imports and the weights do not count).
     """
-    build = (f"train, _ = build_torch_contender(case) if {kind!r} == 'torch' "
-             f"else build_tf_contender({kind!r}, case, False)\n")
+    build = (
+        f"train, _ = build_torch_contender(case) if {kind!r} == 'torch' "
+        f"else build_tf_contender({kind!r}, case, False)\n"
+    )
     prelude = (
         "import json, re\n"
         "from benchmarks.lstm_speed import build_tf_contender, build_torch_contender, CASES\n"
@@ -251,8 +256,14 @@ def peak_memory_mb(kind: str, case: Case) -> dict[str, float]:
     for key, code, env in (("rss_mb", rss, {}), ("tensor_mb", tensor, {"TF_CPU_ALLOCATOR_USE_BFC": "true"})):
         if key == "tensor_mb" and kind == "torch":
             continue
-        done = subprocess.run([sys.executable, "-c", prelude + code], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parents[1], timeout=600, env={**os.environ, **env})
+        done = subprocess.run(
+            [sys.executable, "-c", prelude + code],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+            timeout=600,
+            env={**os.environ, **env},
+        )
         if done.returncode == 0:
             result[key] = float(done.stdout.strip().splitlines()[-1])
     return result
@@ -293,35 +304,59 @@ def main(argv):
             samples = time_alternating(functions, repeats)
             keras_best = best_mode(samples, "keras")
             ours = best_mode(samples, "scan-auto") or best_mode(samples, "scan")
-            peer = min((name for name in (keras_best, "torch") if name in samples),
-                       key=lambda name: statistics.median(samples[name]))
+            peer = min(
+                (name for name in (keras_best, "torch") if name in samples),
+                key=lambda name: statistics.median(samples[name]),
+            )
             flops = case.flops(task == "train")
             keras_ms = statistics.median(samples[keras_best])
-            print(f"\n{case.name} ({case.batch}x{case.steps}x{case.features}, {case.units} units"
-                  f"{', masked' if case.masked else ''}) {task}: {flops / 1e9:.3f} GFLOP; "
-                  f"min / median / max of {repeats}")
+            print(
+                f"\n{case.name} ({case.batch}x{case.steps}x{case.features}, {case.units} units"
+                f"{', masked' if case.masked else ''}) {task}: {flops / 1e9:.3f} GFLOP; "
+                f"min / median / max of {repeats}"
+            )
             for name, values in samples.items():
                 ms = statistics.median(values)
-                rows.append(dict(case=case.name, task=task, contender=name, ms=ms, ms_min=min(values),
-                                 ms_max=max(values), ratio_to_keras_best=ms / keras_ms, gflops=flops / ms / 1e6,
-                                 fraction_of_peak=flops / ms / 1e6 / peak))
-                print(f"  {name:<18} {min(values):8.2f} / {ms:8.2f} / {max(values):8.2f} ms   x{ms / keras_ms:.2f} "
-                      f"of Keras' best   {flops / ms / 1e6:6.1f} GFLOP/s ({100 * flops / ms / 1e6 / peak:.0f}% of peak)")
+                rows.append(
+                    dict(
+                        case=case.name,
+                        task=task,
+                        contender=name,
+                        ms=ms,
+                        ms_min=min(values),
+                        ms_max=max(values),
+                        ratio_to_keras_best=ms / keras_ms,
+                        gflops=flops / ms / 1e6,
+                        fraction_of_peak=flops / ms / 1e6 / peak,
+                    )
+                )
+                print(
+                    f"  {name:<18} {min(values):8.2f} / {ms:8.2f} / {max(values):8.2f} ms   x{ms / keras_ms:.2f} "
+                    f"of Keras' best   {flops / ms / 1e6:6.1f} GFLOP/s ({100 * flops / ms / 1e6 / peak:.0f}% of peak)"
+                )
             for against, name in (("keras_best", keras_best), ("best_peer", peer)):
                 verdict = compare(samples, ours, name)
                 rows.append(dict(case=case.name, task=task, comparison=against, **verdict))
-                print(f"  => {ours} / {name} ({against.replace('_', ' ')}): x{verdict['ratio']:.2f} "
-                      f"(per repeat {verdict['ratio_min']:.2f}-{verdict['ratio_max']:.2f}): {verdict['verdict']}")
+                print(
+                    f"  => {ours} / {name} ({against.replace('_', ' ')}): x{verdict['ratio']:.2f} "
+                    f"(per repeat {verdict['ratio_min']:.2f}-{verdict['ratio_max']:.2f}): {verdict['verdict']}"
+                )
     if FLAGS.memory:
         print("\npeak memory of a training step (fresh processes; tensors: TF's allocator, rss: resident-set growth):")
         for case in (c for c in CASES if c.name in names and c.name in TRAIN_CASES):
-            measured = {kind: peak_memory_mb(kind, case)
-                        for kind in ["keras", *FLAGS.scan_methods] + (["torch"] if have_torch else [])}
+            measured = {
+                kind: peak_memory_mb(kind, case)
+                for kind in ["keras", *FLAGS.scan_methods] + (["torch"] if have_torch else [])
+            }
             for kind, mb in measured.items():
                 ratio = mb["tensor_mb"] / measured["keras"]["tensor_mb"]
-                rows.append(dict(case=case.name, task="train_memory", contender=kind, **mb, tensor_ratio_to_keras=ratio))
-                print(f"  {case.name:<8} {kind:<10} tensors {mb['tensor_mb']:7.1f} MB (x{ratio:.2f} of Keras)"
-                      f"   rss {mb['rss_mb']:7.1f} MB")
+                rows.append(
+                    dict(case=case.name, task="train_memory", contender=kind, **mb, tensor_ratio_to_keras=ratio)
+                )
+                print(
+                    f"  {case.name:<8} {kind:<10} tensors {mb['tensor_mb']:7.1f} MB (x{ratio:.2f} of Keras)"
+                    f"   rss {mb['rss_mb']:7.1f} MB"
+                )
     out = Path(FLAGS.json_out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(dict(matmul_peak_gflops=peak, rows=rows), indent=2) + "\n")

@@ -37,8 +37,11 @@ REPRODUCTIONS = ["counting_rnn", "digits_lstm", "mnist_lstm", "torch_equations",
 MODULES = {name: importlib.import_module(f"reproductions.{name}") for name in REPRODUCTIONS}
 
 flags.DEFINE_list("only", [], f"Run only these reproductions (default: all of {', '.join(REPRODUCTIONS)}).")
-flags.DEFINE_bool("require_all", False, "Treat a skipped reproduction (no data, no PyTorch) as a failure: "
-                  "the full check of CI and the README.")
+flags.DEFINE_bool(
+    "require_all",
+    False,
+    "Treat a skipped reproduction (no data, no PyTorch) as a failure: the full check of CI and the README.",
+)
 
 
 def _validate_only(names):
@@ -75,11 +78,21 @@ def run_one(name: str) -> dict:
     except Exception as error:  # one broken reproduction must not hide the others' results
         traceback.print_exc()
         return dict(reproduction=name, status="ERROR", reason=f"{type(error).__name__}: {error}")
-    figures = [f"{r['figure']}: {r['reproduced']:.4g}" if isinstance(r["reproduced"], float)
-               else f"{r['figure']}: {r['reproduced']}" for r in report.rows if r["result"] != "-"]
-    return dict(reproduction=name, status=report.status, seconds=round(time.perf_counter() - start, 1),
-                figures=figures, protocol_changes=sorted(report.protocol_changes),
-                report=str(report.run_dir / "report.json"))
+    figures = [
+        f"{r['figure']}: {r['reproduced']:.4g}"
+        if isinstance(r["reproduced"], float)
+        else f"{r['figure']}: {r['reproduced']}"
+        for r in report.rows
+        if r["result"] != "-"
+    ]
+    return dict(
+        reproduction=name,
+        status=report.status,
+        seconds=round(time.perf_counter() - start, 1),
+        figures=figures,
+        protocol_changes=sorted(report.protocol_changes),
+        report=str(report.run_dir / "report.json"),
+    )
 
 
 def counts(summary: list[dict]) -> str:
@@ -121,8 +134,10 @@ def main(argv) -> int:
         detail = "; ".join(row.get("figures", [])) or row.get("reason", "")
         if row.get("protocol_changes"):
             detail = f"(protocol changed: {', '.join(row['protocol_changes'])}) {detail}"
-        lines.append(f"| {row['reproduction']} | {row['status']} | {row.get('seconds', '')} | "
-                     f"{detail.replace('|', chr(92) + '|')} |")
+        lines.append(
+            f"| {row['reproduction']} | {row['status']} | {row.get('seconds', '')} | "
+            f"{detail.replace('|', chr(92) + '|')} |"
+        )
     table = "\n".join(lines)
     status = exit_status(summary, FLAGS.require_all)
     last = counts(summary)

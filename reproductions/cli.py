@@ -8,8 +8,8 @@ import socket
 import sys
 import traceback
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from absl import app, flags
 
@@ -18,23 +18,46 @@ from reproductions.report import EXIT_INTERNAL, EXIT_USAGE, Report
 FLAGS = flags.FLAGS
 
 flags.DEFINE_integer("seed", 0, "Seed of the first run; further runs use seed+1, seed+2, ...", lower_bound=0)
-flags.DEFINE_integer("seeds", 3, "How many seeds a multi-seed reproduction runs (seed, seed+1, ...); "
-                     "its figures are their mean.", lower_bound=1)
-flags.DEFINE_string("output_dir", "runs", "Where each reproduction writes report.json and its plots "
-                    "(in a subdirectory named after it).")
-flags.DEFINE_string("export_dir", None, "Where to export the trained model as a SavedModel (python -m "
-                    "reproductions: a folder per reproduction inside it); default saved_models/<reproduction>. "
-                    "Only a new or empty folder, or an earlier tf_lstm export, is accepted. 'none': no export.")
+flags.DEFINE_integer(
+    "seeds",
+    3,
+    "How many seeds a multi-seed reproduction runs (seed, seed+1, ...); its figures are their mean.",
+    lower_bound=1,
+)
+flags.DEFINE_string(
+    "output_dir", "runs", "Where each reproduction writes report.json and its plots (in a subdirectory named after it)."
+)
+flags.DEFINE_string(
+    "export_dir",
+    None,
+    "Where to export the trained model as a SavedModel (python -m "
+    "reproductions: a folder per reproduction inside it); default saved_models/<reproduction>. "
+    "Only a new or empty folder, or an earlier tf_lstm export, is accepted. 'none': no export.",
+)
 
-flags.DEFINE_string("tfds_data_dir", None, "TensorFlow Datasets data_dir, for reproductions reading their "
-                    "data through TFDS.")
-flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"],
-                  "tf.distribute strategy of the training reproductions: one device, MirroredStrategy (every GPU, "
-                  "else every logical CPU), or MultiWorkerMirroredStrategy (the cluster from TF_CONFIG).")
-flags.DEFINE_bool("deterministic", False, "Make TensorFlow's ops deterministic (tf.config.experimental."
-                  "enable_op_determinism): needed for bit-equal reruns on GPUs; CPU runs here already are.")
-flags.DEFINE_integer("logical_cpus", 0, "Split the CPU into this many logical devices (0: leave it whole), "
-                     "so that --strategy=mirrored has replicas on a machine without GPUs.", lower_bound=0)
+flags.DEFINE_string(
+    "tfds_data_dir", None, "TensorFlow Datasets data_dir, for reproductions reading their data through TFDS."
+)
+flags.DEFINE_enum(
+    "strategy",
+    "default",
+    ["default", "mirrored", "multi_worker"],
+    "tf.distribute strategy of the training reproductions: one device, MirroredStrategy (every GPU, "
+    "else every logical CPU), or MultiWorkerMirroredStrategy (the cluster from TF_CONFIG).",
+)
+flags.DEFINE_bool(
+    "deterministic",
+    False,
+    "Make TensorFlow's ops deterministic (tf.config.experimental."
+    "enable_op_determinism): needed for bit-equal reruns on GPUs; CPU runs here already are.",
+)
+flags.DEFINE_integer(
+    "logical_cpus",
+    0,
+    "Split the CPU into this many logical devices (0: leave it whole), "
+    "so that --strategy=mirrored has replicas on a machine without GPUs.",
+    lower_bound=0,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,8 +117,11 @@ def _output_dir_is_a_folder(value: str) -> bool:
     return _file_in_the_way(Path(value).expanduser().absolute()) is None
 
 
-flags.register_validator("output_dir", _output_dir_is_a_folder,
-                         message="--output_dir must name a folder (or a path where one can be made), not a file")
+flags.register_validator(
+    "output_dir",
+    _output_dir_is_a_folder,
+    message="--output_dir must name a folder (or a path where one can be made), not a file",
+)
 
 
 def run_dir(name: str) -> Path:
@@ -107,8 +133,7 @@ def run_dir(name: str) -> Path:
         base = base / distribute.task_name(_strategy)
     blocked = _file_in_the_way(base.absolute())
     if blocked is not None:
-        raise UsageError(f"--output_dir={FLAGS.output_dir}: the run folder {base} cannot be made, "
-                         f"{blocked} is a file.")
+        raise UsageError(f"--output_dir={FLAGS.output_dir}: the run folder {base} cannot be made, {blocked} is a file.")
     return base
 
 
@@ -151,8 +176,9 @@ def reachable(url: str, timeout: float = 5.0) -> bool:
     """
     parts = urllib.parse.urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)),
-                                      timeout=timeout):
+        with socket.create_connection(
+            (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)), timeout=timeout
+        ):
             return True
     except OSError:
         return False
@@ -174,13 +200,14 @@ def tfds_missing(dataset: str, url: str, fix: str, data_dir: str | None = None) 
         if builder.is_prepared():
             return None
         if not reachable(url):
-            return (f"{dataset} is not prepared in TensorFlow Datasets and {url} cannot be reached "
-                    f"(offline?); {fix}")
+            return f"{dataset} is not prepared in TensorFlow Datasets and {url} cannot be reached (offline?); {fix}"
         print(f"downloading and preparing {dataset} through TensorFlow Datasets into {builder.data_dir} (once)")
         builder.download_and_prepare()
     except Exception as error:  # whatever stops the download, the fix is the same
         reason = " ".join(str(error).split())[:300]
-        return f"{dataset} could not be downloaded through TensorFlow Datasets ({type(error).__name__}: {reason}); {fix}"
+        return (
+            f"{dataset} could not be downloaded through TensorFlow Datasets ({type(error).__name__}: {reason}); {fix}"
+        )
     return None
 
 
@@ -258,8 +285,9 @@ def print_usage_error(error: Exception) -> None:
     print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
 
 
-def run_reproduction(reproduce_from_flags: Callable[[], Report],
-                     missing_requirement: Callable[[], str | None] | None = None) -> None:
+def run_reproduction(
+    reproduce_from_flags: Callable[[], Report], missing_requirement: Callable[[], str | None] | None = None
+) -> None:
     """The `__main__` of a reproduction script: run it, print its report, exit with its status.
 
     `missing_requirement` (the module's, when it needs data or a package)
@@ -274,4 +302,3 @@ def run_reproduction(reproduce_from_flags: Callable[[], Report],
         return reproduce_from_flags().finish()
 
     run(main)
-

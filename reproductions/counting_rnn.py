@@ -42,19 +42,37 @@ FLAGS = flags.FLAGS
 NAME = "counting_rnn"
 
 flags.DEFINE_enum("optimizer", "both", ["gd", "rmsprop", "both"], "Which of the article's runs to reproduce.")
-flags.DEFINE_float("gd_learning_rate", 1e-5, "Learning rate of gradient descent (the article's: 1e-5).", lower_bound=0.0)
+flags.DEFINE_float(
+    "gd_learning_rate", 1e-5, "Learning rate of gradient descent (the article's: 1e-5).", lower_bound=0.0
+)
 flags.DEFINE_float("rmsprop_learning_rate", 1e-3, "Learning rate of RMSProp (the article's: 0.001).", lower_bound=0.0)
 flags.DEFINE_integer("epochs", 2001, "Number of full-batch updates (the article's: 2,001).", lower_bound=1)
-flags.DEFINE_enum("gd_dtype", "float32", ["float32", "float64"],
-                  "Float type of the GD run (the article's Theano floatX: float32).")
-flags.DEFINE_enum("rmsprop_dtype", "both", ["both", "float32", "float64"],
-                  "Float type of the RMSProp runs: both (each judged; the default), or one of them. The article's "
-                  "Theano floatX was float32; the targets' RMSProp figures were measured in float64.")
-flags.DEFINE_integer("data_seed", 1, "numpy.random.seed of the data and initial weights (the article's: 1).", lower_bound=0)
+flags.DEFINE_enum(
+    "gd_dtype", "float32", ["float32", "float64"], "Float type of the GD run (the article's Theano floatX: float32)."
+)
+flags.DEFINE_enum(
+    "rmsprop_dtype",
+    "both",
+    ["both", "float32", "float64"],
+    "Float type of the RMSProp runs: both (each judged; the default), or one of them. The article's "
+    "Theano floatX was float32; the targets' RMSProp figures were measured in float64.",
+)
+flags.DEFINE_integer(
+    "data_seed", 1, "numpy.random.seed of the data and initial weights (the article's: 1).", lower_bound=0
+)
 
 
-def train(make_optimizer, x, y, w_x: float, w_rec: float, epochs: int, dtype: str = "float32", strategy=None,
-          jit_compile: bool = False):
+def train(
+    make_optimizer,
+    x,
+    y,
+    w_x: float,
+    w_rec: float,
+    epochs: int,
+    dtype: str = "float32",
+    strategy=None,
+    jit_compile: bool = False,
+):
     """Trains a fresh ScanRNN from (w_x, w_rec) with `make_optimizer()` in one compiled loop, under `strategy`.
 
     Returns:
@@ -112,19 +130,34 @@ def final_cycle_mean(weights) -> tuple[float, float]:
 
 def print_log(title: str, costs, w_init, w_final) -> None:
     print(f"\n{title}")
-    print("Initial weights: wx = %8.4f, wRec = %8.4f" % w_init)
+    print(f"Initial weights: wx = {w_init[0]:8.4f}, wRec = {w_init[1]:8.4f}")
     for epoch in range(100, len(costs) + 1, 100):
-        print("epoch[%5d] : cost =%8.4f" % (epoch, costs[epoch - 1]))
-    print("Final weights : wx = %8.4f, wRec = %8.4f" % w_final)
+        print(f"epoch[{epoch:5d}] : cost ={costs[epoch - 1]:8.4f}")
+    print(f"Final weights : wx = {w_final[0]:8.4f}, wRec = {w_final[1]:8.4f}")
 
 
-ARTICLE_PROTOCOL = dict(optimizer="both", gd_learning_rate=1e-5, rmsprop_learning_rate=1e-3, epochs=2001,
-                        data_seed=1, gd_dtype="float32", rmsprop_dtype="both")
+ARTICLE_PROTOCOL = dict(
+    optimizer="both",
+    gd_learning_rate=1e-5,
+    rmsprop_learning_rate=1e-3,
+    epochs=2001,
+    data_seed=1,
+    gd_dtype="float32",
+    rmsprop_dtype="both",
+)
 
 
-def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_learning_rate: float = 1e-3,
-              epochs: int = 2001, data_seed: int = 1, gd_dtype: str = "float32", rmsprop_dtype: str = "both",
-              run_dir=None, strategy=None) -> Report:
+def reproduce(
+    optimizer: str = "both",
+    gd_learning_rate: float = 1e-5,
+    rmsprop_learning_rate: float = 1e-3,
+    epochs: int = 2001,
+    data_seed: int = 1,
+    gd_dtype: str = "float32",
+    rmsprop_dtype: str = "both",
+    run_dir=None,
+    strategy=None,
+) -> Report:
     import keras
     import matplotlib
 
@@ -139,20 +172,31 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
     from tf_lstm.data import counting_data
     from tf_lstm.optimizers import ArticleRMSProp
 
-    used = dict(optimizer=optimizer, gd_learning_rate=gd_learning_rate, rmsprop_learning_rate=rmsprop_learning_rate,
-                epochs=epochs, data_seed=data_seed, gd_dtype=gd_dtype, rmsprop_dtype=rmsprop_dtype)
-    report = Report(NAME, run_dir or cli.run_dir(NAME),
-                    protocol={name: (used[name], article) for name, article in ARTICLE_PROTOCOL.items()})
+    used = dict(
+        optimizer=optimizer,
+        gd_learning_rate=gd_learning_rate,
+        rmsprop_learning_rate=rmsprop_learning_rate,
+        epochs=epochs,
+        data_seed=data_seed,
+        gd_dtype=gd_dtype,
+        rmsprop_dtype=rmsprop_dtype,
+    )
+    report = Report(
+        NAME,
+        run_dir or cli.run_dir(NAME),
+        protocol={name: (used[name], article) for name, article in ARTICLE_PROTOCOL.items()},
+    )
     x, y, w_x, w_rec = counting_data(seed=data_seed)
-    print("Initial weights: wx = %8.4f, wRec = %8.4f" % (w_x, w_rec))
+    print(f"Initial weights: wx = {w_x:8.4f}, wRec = {w_rec:8.4f}")
     report.check("initial_wx", w_x)
     report.check("initial_wrec", w_rec)
 
     figure, axes = plt.subplots(figsize=(7, 4.5))
     runs = []  # (key, title, make_optimizer, learning rate, dtype); "gd_large" runs are not judged
     if optimizer in ("gd", "both"):
-        runs.append(("gd", "GradientDescent", lambda: keras.optimizers.SGD(gd_learning_rate), gd_learning_rate,
-                     gd_dtype))
+        runs.append(
+            ("gd", "GradientDescent", lambda: keras.optimizers.SGD(gd_learning_rate), gd_learning_rate, gd_dtype)
+        )
     if optimizer in ("rmsprop", "both"):
         make_rmsprop = lambda: ArticleRMSProp(rmsprop_learning_rate)  # noqa: E731
         for dtype in ("float64", "float32") if rmsprop_dtype == "both" else (rmsprop_dtype,):
@@ -196,15 +240,22 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
                 diverged_to_inf=bool(len(finite) < len(costs)),
             )
             outcomes.append(outcome)
-            print(f"GradientDescent at {lr / gd_learning_rate:g}x the learning rate ({lr:g}): lowest cost "
-                  f"{outcome['lowest_cost']:.4g}, final cost {outcome['final_cost']:.4g}"
-                  f"{' (diverged to inf/nan)' if outcome['diverged_to_inf'] else ''}")
+            print(
+                f"GradientDescent at {lr / gd_learning_rate:g}x the learning rate ({lr:g}): lowest cost "
+                f"{outcome['lowest_cost']:.4g}, final cost {outcome['final_cost']:.4g}"
+                f"{' (diverged to inf/nan)' if outcome['diverged_to_inf'] else ''}"
+            )
             continue
         wx_final, wrec_final = (float(w) for w in weights[-1])
-        print_log(f"{title}, learning rate {lr:g}, {dtype} ({seconds:.1f} s)", costs, (w_x, w_rec),
-                  (wx_final, wrec_final))
-        result = dict(costs_every_100=[float(c) for c in costs[99::100]], final_wx=wx_final, final_wrec=wrec_final,
-                      seconds=seconds)
+        print_log(
+            f"{title}, learning rate {lr:g}, {dtype} ({seconds:.1f} s)", costs, (w_x, w_rec), (wx_final, wrec_final)
+        )
+        result = dict(
+            costs_every_100=[float(c) for c in costs[99::100]],
+            final_wx=wx_final,
+            final_wrec=wrec_final,
+            seconds=seconds,
+        )
         for name, figure_ in DOCUMENTED[NAME].items():
             if name.startswith(f"{key}_cost_epoch_"):
                 epoch = int(name.rsplit("_", 1)[1])
@@ -215,18 +266,27 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
                     report.not_run(name, f"--epochs={epochs}")
         if key == "rmsprop":
             if len(costs) >= 500:
-                report.check("rmsprop_max_cost_from_500", float(np.max(costs[499:2000])),
-                             label=f"RMSProp max cost, epochs 500-{min(len(costs), 2000)} ({dtype})")
+                report.check(
+                    "rmsprop_max_cost_from_500",
+                    float(np.max(costs[499:2000])),
+                    label=f"RMSProp max cost, epochs 500-{min(len(costs), 2000)} ({dtype})",
+                )
             else:
                 report.not_run("rmsprop_max_cost_from_500", f"--epochs={epochs}")
             mean_wx, mean_wrec = final_cycle_mean(weights)
             result.update(cycle_points=weights[-2:].tolist(), cycle_mean=[mean_wx, mean_wrec])
-            print(f"final 2-cycle: {np.array2string(weights[-2:], precision=5)}, mean wx = {mean_wx:.5f}, "
-                  f"wRec = {mean_wrec:.5f}")
-            report.check("rmsprop_cycle_mean_wx", mean_wx, label=f"RMSProp wx, mean of the final 2-cycle{final_label} "
-                         f"({dtype})")
-            report.check("rmsprop_cycle_mean_wrec", mean_wrec, label=f"RMSProp wRec, mean of the final 2-cycle"
-                         f"{final_label} ({dtype})")
+            print(
+                f"final 2-cycle: {np.array2string(weights[-2:], precision=5)}, mean wx = {mean_wx:.5f}, "
+                f"wRec = {mean_wrec:.5f}"
+            )
+            report.check(
+                "rmsprop_cycle_mean_wx", mean_wx, label=f"RMSProp wx, mean of the final 2-cycle{final_label} ({dtype})"
+            )
+            report.check(
+                "rmsprop_cycle_mean_wrec",
+                mean_wrec,
+                label=f"RMSProp wRec, mean of the final 2-cycle{final_label} ({dtype})",
+            )
         report.check(f"{key}_final_wx", wx_final, label=f"{title} final wx{final_label} ({dtype})")
         report.check(f"{key}_final_wrec", wrec_final, label=f"{title} final wRec{final_label} ({dtype})")
         report.record(f"{key}_{dtype}", result)
@@ -237,8 +297,9 @@ def reproduce(optimizer: str = "both", gd_learning_rate: float = 1e-5, rmsprop_l
         ten = outcomes[0]
         report.check(
             "gd_large_lr_diverges",
-            "diverges" if ten["diverged_to_inf"] else
-            f"unstable: cost falls to {ten['lowest_cost']:.3g}, ends at {ten['final_cost']:.3g}",
+            "diverges"
+            if ten["diverged_to_inf"]
+            else f"unstable: cost falls to {ten['lowest_cost']:.3g}, ends at {ten['final_cost']:.3g}",
         )
 
     axes.set_yscale("log")

@@ -47,13 +47,15 @@ def build_model(hidden: int = 50, seed: int | None = None):
     init = lambda offset: keras.initializers.TruncatedNormal(  # noqa: E731
         stddev=0.01, seed=None if seed is None else seed * 2 + offset
     )
-    outputs = keras.layers.Dense(10, activation="tanh", kernel_initializer=init(0), bias_initializer=init(1),
-                                 name="tanh_output")(h)
+    outputs = keras.layers.Dense(
+        10, activation="tanh", kernel_initializer=init(0), bias_initializer=init(1), name="tanh_output"
+    )(h)
     return keras.Model(inputs, outputs, name="digits_lstm")
 
 
-def train_one(seed: int, data, epochs: int = 100, hidden: int = 50, batches: int = 14, verbose: bool = True,
-              strategy=None):
+def train_one(
+    seed: int, data, epochs: int = 100, hidden: int = 50, batches: int = 14, verbose: bool = True, strategy=None
+):
     """Trains the article's model with one seed, under `strategy` (default: one device).
 
     The loss is summed over the batch, as the article's: under a strategy each
@@ -83,8 +85,9 @@ def train_one(seed: int, data, epochs: int = 100, hidden: int = 50, batches: int
 
     step = tf.function(make_train_step(strategy, per_example_loss, model.trainable_variables, optimizer, "sum"))
     # The article's loop: the first `batches` minibatches of 100, in order, every epoch.
-    minibatches = [distribute_batch(strategy, x_train[k : k + 100], y_train[k : k + 100])
-                   for k in range(0, 100 * batches, 100)]
+    minibatches = [
+        distribute_batch(strategy, x_train[k : k + 100], y_train[k : k + 100]) for k in range(0, 100 * batches, 100)
+    ]
     last_x, last_y = x_train[100 * batches - 100 : 100 * batches], y_train[100 * batches - 100 : 100 * batches]
 
     @tf.function
@@ -105,8 +108,10 @@ def train_one(seed: int, data, epochs: int = 100, hidden: int = 50, batches: int
         history["acc"].append(float(accuracy(x_train[:500], y_train[:500])))
         history["val_acc"].append(float(accuracy(x_test, y_test)))
         if verbose and (epoch % 10 == 9 or epoch == 0):
-            print(f"[seed {seed}] [{epoch}] loss: {history['loss'][-1]:.4f} acc: {history['acc'][-1]:.4f} "
-                  f"val acc: {history['val_acc'][-1]:.4f}")
+            print(
+                f"[seed {seed}] [{epoch}] loss: {history['loss'][-1]:.4f} acc: {history['acc'][-1]:.4f} "
+                f"val acc: {history['val_acc'][-1]:.4f}"
+            )
     return model, {k: np.asarray(v) for k, v in history.items()}
 
 
@@ -118,8 +123,16 @@ def serving_model(model):
     return keras.Model(model.inputs, probabilities, name="digits_lstm_serving")
 
 
-def reproduce(seeds: int = 3, seed: int = 0, epochs: int = 100, hidden: int = 50, batches: int = 14,
-              run_dir=None, export_to=None, strategy=None) -> Report:
+def reproduce(
+    seeds: int = 3,
+    seed: int = 0,
+    epochs: int = 100,
+    hidden: int = 50,
+    batches: int = 14,
+    run_dir=None,
+    export_to=None,
+    strategy=None,
+) -> Report:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -128,13 +141,18 @@ def reproduce(seeds: int = 3, seed: int = 0, epochs: int = 100, hidden: int = 50
 
     from tf_lstm.data import load_digits
 
-    report = Report(NAME, run_dir or cli.run_dir(NAME),
-                    protocol=dict(seeds=(seeds, 3), epochs=(epochs, 100), hidden=(hidden, 50), batches=(batches, 14)))
+    report = Report(
+        NAME,
+        run_dir or cli.run_dir(NAME),
+        protocol=dict(seeds=(seeds, 3), epochs=(epochs, 100), hidden=(hidden, 50), batches=(batches, 14)),
+    )
     data = load_digits()
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     report.record("replicas", replicas)
-    print(f"digits: {len(data[0])} train / {len(data[2])} test images of 8x8; "
-          f"{seeds} seed(s) x {epochs} epochs x {batches} batches of 100 on {replicas} replica(s)")
+    print(
+        f"digits: {len(data[0])} train / {len(data[2])} test images of 8x8; "
+        f"{seeds} seed(s) x {epochs} epochs x {batches} batches of 100 on {replicas} replica(s)"
+    )
     figure, axes = plt.subplots(figsize=(7, 4.5))
     per_seed = []
     first_model = None
@@ -143,13 +161,21 @@ def reproduce(seeds: int = 3, seed: int = 0, epochs: int = 100, hidden: int = 50
         model, history = train_one(seed + k, data, epochs, hidden, batches, strategy=strategy)
         seconds = time.perf_counter() - start
         first_model = first_model or model
-        per_seed.append(dict(seed=seed + k, test_accuracy=float(history["val_acc"][-1]),
-                             train500_accuracy=float(history["acc"][-1]),
-                             last_batch_loss=float(history["loss"][-1]), seconds=seconds,
-                             weights_sha256=weights_digest(model)))
-        print(f"[seed {seed + k}] test accuracy {history['val_acc'][-1]:.4f}, first-500-train accuracy "
-              f"{history['acc'][-1]:.4f} ({seconds:.1f} s)")
-        line, = axes.plot(history["acc"], label=f"acc (seed {seed + k})")
+        per_seed.append(
+            dict(
+                seed=seed + k,
+                test_accuracy=float(history["val_acc"][-1]),
+                train500_accuracy=float(history["acc"][-1]),
+                last_batch_loss=float(history["loss"][-1]),
+                seconds=seconds,
+                weights_sha256=weights_digest(model),
+            )
+        )
+        print(
+            f"[seed {seed + k}] test accuracy {history['val_acc'][-1]:.4f}, first-500-train accuracy "
+            f"{history['acc'][-1]:.4f} ({seconds:.1f} s)"
+        )
+        (line,) = axes.plot(history["acc"], label=f"acc (seed {seed + k})")
         axes.plot(history["val_acc"], "--", color=line.get_color(), label=f"val_acc (seed {seed + k})")
         report.record(f"history_seed_{seed + k}", {key: value.tolist() for key, value in history.items()})
 
@@ -157,12 +183,18 @@ def reproduce(seeds: int = 3, seed: int = 0, epochs: int = 100, hidden: int = 50
     train500 = np.array([r["train500_accuracy"] for r in per_seed])
     print(f"test accuracy: mean {test.mean():.4f}, min {test.min():.4f}, max {test.max():.4f}")
     report.record("per_seed", per_seed)
-    report.record("test_accuracy_spread", dict(mean=float(test.mean()), std=float(test.std()),
-                                               min=float(test.min()), max=float(test.max())))
-    report.check("mean_test_accuracy", test.mean(),
-                 label=f"test accuracy after {epochs} epochs, mean of {seeds} seed{'s' if seeds > 1 else ''}")
-    report.check("min_train500_accuracy", train500.min(),
-                 label=f"first-500-train accuracy after {epochs} epochs, lowest seed")
+    report.record(
+        "test_accuracy_spread",
+        dict(mean=float(test.mean()), std=float(test.std()), min=float(test.min()), max=float(test.max())),
+    )
+    report.check(
+        "mean_test_accuracy",
+        test.mean(),
+        label=f"test accuracy after {epochs} epochs, mean of {seeds} seed{'s' if seeds > 1 else ''}",
+    )
+    report.check(
+        "min_train500_accuracy", train500.min(), label=f"first-500-train accuracy after {epochs} epochs, lowest seed"
+    )
 
     axes.set_ylim(0.0, 1.0)
     axes.set_xlabel("epoch")

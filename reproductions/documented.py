@@ -70,11 +70,20 @@ class Figure:
 
 
 def _gd_costs() -> dict[str, Figure]:
-    costs = {100: 529.6915, 200: 504.5684, 300: 475.3019, 400: 435.9507, 500: 362.6525,
-             600: 0.2677, 700: 0.1585, 1000: 0.1300, 1500: 0.0930, 2000: 0.0663}
+    costs = {
+        100: 529.6915,
+        200: 504.5684,
+        300: 475.3019,
+        400: 435.9507,
+        500: 362.6525,
+        600: 0.2677,
+        700: 0.1585,
+        1000: 0.1300,
+        1500: 0.0930,
+        2000: 0.0663,
+    }
     return {
-        f"gd_cost_epoch_{epoch}": Figure(f"GD cost, epoch {epoch}", cost, "rel", 1e-3)
-        for epoch, cost in costs.items()
+        f"gd_cost_epoch_{epoch}": Figure(f"GD cost, epoch {epoch}", cost, "rel", 1e-3) for epoch, cost in costs.items()
     }
 
 
@@ -85,9 +94,7 @@ DOCUMENTED: dict[str, dict[str, Figure]] = {
         **_gd_costs(),
         "gd_final_wx": Figure("GD final wx", 1.0597, "abs", 1e-3),
         "gd_final_wrec": Figure("GD final wRec", 0.9863, "abs", 1e-3),
-        "gd_large_lr_diverges": Figure(
-            "GD at 10x the learning rate", "diverges", "info", source="article (remark)"
-        ),
+        "gd_large_lr_diverges": Figure("GD at 10x the learning rate", "diverges", "info", source="article (remark)"),
         "rmsprop_cost_epoch_100": Figure("RMSProp cost, epoch 100", 5.7880, "rel", 0.02),
         "rmsprop_max_cost_from_500": Figure(
             "RMSProp max cost, epochs 500-2000", 0.0075, "max", source="target (article: 0.0068 flat)"
@@ -98,57 +105,61 @@ DOCUMENTED: dict[str, dict[str, Figure]] = {
         "rmsprop_final_wx": Figure("RMSProp final wx (after update 2,001)", 0.9995, "info"),
         "rmsprop_final_wrec": Figure("RMSProp final wRec (after update 2,001)", 0.9993, "info"),
         "rmsprop_cycle_mean_wx": Figure(
-            "RMSProp wx, mean of the final 2-cycle", 0.9995, "abs", 1e-3,
+            "RMSProp wx, mean of the final 2-cycle",
+            0.9995,
+            "abs",
+            1e-3,
             source="article's final wx (one point of the cycle)",
         ),
         "rmsprop_cycle_mean_wrec": Figure(
-            "RMSProp wRec, mean of the final 2-cycle", 0.9993, "abs", 1e-3,
+            "RMSProp wRec, mean of the final 2-cycle",
+            0.9993,
+            "abs",
+            1e-3,
             source="article's final wRec (one point of the cycle)",
         ),
     },
     "digits_lstm": {
         "mean_test_accuracy": Figure(
-            "test accuracy after 100 epochs, mean of seeds", 0.980, "min",
+            "test accuracy after 100 epochs, mean of seeds",
+            0.980,
+            "min",
             source="target (measured here: 0.983/0.994/0.989)",
         ),
         "min_train500_accuracy": Figure(
-            "first-500-train accuracy, lowest seed", 0.99, "min",
+            "first-500-train accuracy, lowest seed",
+            0.99,
+            "min",
             source="target (measured here: 0.994-0.998)",
         ),
     },
     "mnist_lstm": {
         "mean_test_accuracy": Figure(
-            "test accuracy, 10,000 images, mean of seeds", 0.957, "min",
+            "test accuracy, 10,000 images, mean of seeds",
+            0.957,
+            "min",
             source="target (upstream 0.9766 on 128 images, minus 2 points)",
         ),
         "mean_test128_accuracy": Figure(
-            "test accuracy, first 128 images, mean of seeds", 0.95, "min",
+            "test accuracy, first 128 images, mean of seeds",
+            0.95,
+            "min",
             source="target (upstream notebook: 0.976562)",
         ),
         "minibatch_loss_iter_1280": Figure("minibatch loss at Iter 1,280 (first seed)", 1.806859, "info"),
         "minibatch_accuracy_iter_1280": Figure("minibatch accuracy at Iter 1,280 (first seed)", 0.35938, "info"),
         "minibatch_loss_iter_8960": Figure("minibatch loss at Iter 8,960 (first seed)", 0.827538, "info"),
         "minibatch_accuracy_iter_8960": Figure("minibatch accuracy at Iter 8,960 (first seed)", 0.75000, "info"),
-        "final_minibatch_loss": Figure(
-            "minibatch loss at Iter 99,840 (first seed)", 0.125606, "info"
-        ),
-        "final_minibatch_accuracy": Figure(
-            "minibatch accuracy at Iter 99,840 (first seed)", 0.96094, "info"
-        ),
+        "final_minibatch_loss": Figure("minibatch loss at Iter 99,840 (first seed)", 0.125606, "info"),
+        "final_minibatch_accuracy": Figure("minibatch accuracy at Iter 99,840 (first seed)", 0.96094, "info"),
     },
     "torch_equations": {
-        "max_abs_difference": Figure(
-            "largest |ScanLSTM − torch.nn.LSTM| over the grid", 1e-5, "max", source="target"
-        ),
-        "max_abs_difference_keras": Figure(
-            "largest |ScanLSTM − keras.layers.LSTM|", 1e-5, "max", source="target"
-        ),
+        "max_abs_difference": Figure("largest |ScanLSTM − torch.nn.LSTM| over the grid", 1e-5, "max", source="target"),
+        "max_abs_difference_keras": Figure("largest |ScanLSTM − keras.layers.LSTM|", 1e-5, "max", source="target"),
     },
     "imdb_sentiment": {
         "scan_test_accuracy": Figure("ScanLSTM test accuracy", 0.80, "min", source="target"),
-        "accuracy_gap_to_keras": Figure(
-            "|ScanLSTM − keras.layers.LSTM| test accuracy", 0.01, "max", source="target"
-        ),
+        "accuracy_gap_to_keras": Figure("|ScanLSTM − keras.layers.LSTM| test accuracy", 0.01, "max", source="target"),
     },
 }
 

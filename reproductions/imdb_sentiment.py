@@ -30,26 +30,41 @@ NAME = "imdb_sentiment"
 EXPORTS_MODEL = True  # its trained model goes to --export_dir (default saved_models/<name>)
 DEFAULT_TARBALL = "imdb/aclImdb_v1_labeled.tar.gz"
 
-flags.DEFINE_string("imdb_path", None, "An aclImdb folder or a .tar.gz of it. Default: "
-                    f"$TF_LSTM_DATA_DIR/{DEFAULT_TARBALL} when it exists, else TensorFlow Datasets.")
-flags.DEFINE_enum("layer", "both", ["scan", "keras", "both"], "Which LSTM: tf_lstm.ScanLSTM, keras.layers.LSTM, "
-                  "or both side by side.")
-flags.DEFINE_integer("maxlen", 100, "Training reviews longer than this many tokens are left out (tutorial: 100).",
-                     lower_bound=1)
-flags.DEFINE_integer("vocabulary_size", 10_000, "Vocabulary, padding and unknown ids included (tutorial: 10,000).",
-                     lower_bound=3)
+flags.DEFINE_string(
+    "imdb_path",
+    None,
+    "An aclImdb folder or a .tar.gz of it. Default: "
+    f"$TF_LSTM_DATA_DIR/{DEFAULT_TARBALL} when it exists, else TensorFlow Datasets.",
+)
+flags.DEFINE_enum(
+    "layer", "both", ["scan", "keras", "both"], "Which LSTM: tf_lstm.ScanLSTM, keras.layers.LSTM, or both side by side."
+)
+flags.DEFINE_integer(
+    "maxlen", 100, "Training reviews longer than this many tokens are left out (tutorial: 100).", lower_bound=1
+)
+flags.DEFINE_integer(
+    "vocabulary_size", 10_000, "Vocabulary, padding and unknown ids included (tutorial: 10,000).", lower_bound=3
+)
 flags.DEFINE_integer("embedding_dim", 128, "Embedding size (tutorial: 128).", lower_bound=1)
 flags.DEFINE_integer("imdb_units", 128, "LSTM units (tutorial: 128).", lower_bound=1)
 flags.DEFINE_integer("imdb_batch_size", 16, "Training batch size (tutorial: 16).", lower_bound=1)
 flags.DEFINE_integer("max_epochs", 30, "Cap on training epochs (early stopping usually ends sooner).", lower_bound=1)
-flags.DEFINE_integer("patience", 10, "Early stopping: epochs without a better validation error (tutorial: 10).",
-                     lower_bound=1)
-flags.DEFINE_float("valid_portion", 0.05, "Share of the (filtered) training reviews held out for validation.",
-                   lower_bound=0.0, upper_bound=0.5)
-flags.DEFINE_float("imdb_dropout", 0.5, "Dropout before the classifier (tutorial: 0.5).", lower_bound=0.0,
-                   upper_bound=0.99)
-flags.DEFINE_integer("test_limit", 0, "Evaluate on a seeded random subset of this many test reviews "
-                     "(0 = all 25,000).", lower_bound=0)
+flags.DEFINE_integer(
+    "patience", 10, "Early stopping: epochs without a better validation error (tutorial: 10).", lower_bound=1
+)
+flags.DEFINE_float(
+    "valid_portion",
+    0.05,
+    "Share of the (filtered) training reviews held out for validation.",
+    lower_bound=0.0,
+    upper_bound=0.5,
+)
+flags.DEFINE_float(
+    "imdb_dropout", 0.5, "Dropout before the classifier (tutorial: 0.5).", lower_bound=0.0, upper_bound=0.99
+)
+flags.DEFINE_integer(
+    "test_limit", 0, "Evaluate on a seeded random subset of this many test reviews (0 = all 25,000).", lower_bound=0
+)
 cli.existing_path("imdb_path")
 
 
@@ -66,13 +81,23 @@ def missing_requirement() -> str | None:
     """Why this reproduction cannot run here (no local copy, and TFDS cannot download IMDB), or None."""
     if resolve_imdb_path(FLAGS.imdb_path) is not None:
         return None
-    return cli.tfds_missing("imdb_reviews", "http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
-                            "pass --imdb_path=PATH (an aclImdb folder or .tar.gz) or set TF_LSTM_DATA_DIR",
-                            data_dir=FLAGS.tfds_data_dir)
+    return cli.tfds_missing(
+        "imdb_reviews",
+        "http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+        "pass --imdb_path=PATH (an aclImdb folder or .tar.gz) or set TF_LSTM_DATA_DIR",
+        data_dir=FLAGS.tfds_data_dir,
+    )
 
 
-def build_classifier(layer: str, *, vocabulary_size: int = 10_000, embedding_dim: int = 128, units: int = 128,
-                     dropout: float = 0.5, seed: int = 0):
+def build_classifier(
+    layer: str,
+    *,
+    vocabulary_size: int = 10_000,
+    embedding_dim: int = 128,
+    units: int = 128,
+    dropout: float = 0.5,
+    seed: int = 0,
+):
     """Token ids ``[batch, time]`` (0 = padding) → probabilities of (negative, positive)."""
     import keras
 
@@ -80,12 +105,21 @@ def build_classifier(layer: str, *, vocabulary_size: int = 10_000, embedding_dim
 
     keras.utils.set_random_seed(seed)
     tokens = keras.Input((None,), dtype="int64", name="tokens")
-    embedded = keras.layers.Embedding(vocabulary_size, embedding_dim, mask_zero=True,
-                                      embeddings_initializer=keras.initializers.RandomNormal(stddev=0.01),
-                                      name="embedding")(tokens)
+    embedded = keras.layers.Embedding(
+        vocabulary_size,
+        embedding_dim,
+        mask_zero=True,
+        embeddings_initializer=keras.initializers.RandomNormal(stddev=0.01),
+        name="embedding",
+    )(tokens)
     # The tutorial's initialisation for both contenders: orthogonal W and U, zero bias.
-    common = dict(return_sequences=True, kernel_initializer="orthogonal", recurrent_initializer="orthogonal",
-                  bias_initializer="zeros", name="lstm")
+    common = dict(
+        return_sequences=True,
+        kernel_initializer="orthogonal",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        name="lstm",
+    )
     if layer == "scan":
         lstm = tf_lstm.ScanLSTM(units, gate_order="ifoc", **common)
     elif layer == "keras":
@@ -94,8 +128,9 @@ def build_classifier(layer: str, *, vocabulary_size: int = 10_000, embedding_dim
         raise ValueError(f"layer must be 'scan' or 'keras', got layer={layer!r}.")
     pooled = tf_lstm.MaskedMean(name="mean_over_real_steps")(lstm(embedded))
     dropped = keras.layers.Dropout(dropout, seed=seed, name="dropout")(pooled)
-    probabilities = keras.layers.Dense(2, activation="softmax", name="classifier",
-                                       kernel_initializer=keras.initializers.RandomNormal(stddev=0.01))(dropped)
+    probabilities = keras.layers.Dense(
+        2, activation="softmax", name="classifier", kernel_initializer=keras.initializers.RandomNormal(stddev=0.01)
+    )(dropped)
     return keras.Model(tokens, probabilities, name=f"imdb_{layer}_lstm")
 
 
@@ -105,8 +140,13 @@ def serving_model(classifier, vocabulary, vocabulary_size: int):
 
     from tf_lstm.data.text import standardize_review
 
-    vectorizer = keras.layers.TextVectorization(max_tokens=vocabulary_size, standardize=standardize_review,
-                                                output_mode="int", vocabulary=vocabulary[2:], name="vectorizer")
+    vectorizer = keras.layers.TextVectorization(
+        max_tokens=vocabulary_size,
+        standardize=standardize_review,
+        output_mode="int",
+        vocabulary=vocabulary[2:],
+        name="vectorizer",
+    )
     texts = keras.Input((), dtype="string", name="review")
     ids = keras.layers.Lambda(lambda t: keras.ops.cast(t, "int64"), name="ids")(vectorizer(texts))
     positive = keras.layers.Lambda(lambda p: p[:, 1], name="positive")(classifier(ids))
@@ -140,9 +180,12 @@ def prepare(texts, labels, test_texts, test_labels, *, maxlen, vocabulary_size, 
     test_y = test_labels[test_index]
     return dict(
         vocabulary=vectorizer.get_vocabulary(),
-        x_train=padded[train_rows], y_train=labels[train_index],
-        x_valid=padded[valid_rows], y_valid=labels[valid_index],
-        test_sequences=test_sequences, y_test=test_y,
+        x_train=padded[train_rows],
+        y_train=labels[train_index],
+        x_valid=padded[valid_rows],
+        y_valid=labels[valid_index],
+        test_sequences=test_sequences,
+        y_test=test_y,
     )
 
 
@@ -151,8 +194,9 @@ def evaluate_by_length(classifier, sequences, labels, batch_size: int = 64) -> f
     import numpy as np
     import tensorflow as tf
 
-    predict = tf.function(lambda t: classifier(t, training=False),
-                          input_signature=[tf.TensorSpec([None, None], tf.int64)])
+    predict = tf.function(
+        lambda t: classifier(t, training=False), input_signature=[tf.TensorSpec([None, None], tf.int64)]
+    )
     lengths = sequences.row_lengths().numpy()
     order = np.argsort(lengths, kind="stable")
     hits = 0
@@ -164,19 +208,36 @@ def evaluate_by_length(classifier, sequences, labels, batch_size: int = 64) -> f
     return hits / len(order)
 
 
-def train_and_test(layer: str, data: dict, *, seed: int, batch_size: int, max_epochs: int, patience: int,
-                   vocabulary_size: int, embedding_dim: int, units: int, dropout: float, backup_dir: Path,
-                   extra_callbacks=(), strategy=None):
+def train_and_test(
+    layer: str,
+    data: dict,
+    *,
+    seed: int,
+    batch_size: int,
+    max_epochs: int,
+    patience: int,
+    vocabulary_size: int,
+    embedding_dim: int,
+    units: int,
+    dropout: float,
+    backup_dir: Path,
+    extra_callbacks=(),
+    strategy=None,
+):
     import keras
     import tensorflow as tf
 
     # Keras' fit splits each batch over the strategy's replicas and scales the
     # mean loss by their count itself.
     with (strategy or tf.distribute.get_strategy()).scope():
-        classifier = build_classifier(layer, vocabulary_size=vocabulary_size, embedding_dim=embedding_dim,
-                                      units=units, dropout=dropout, seed=seed)
-        classifier.compile(optimizer=keras.optimizers.Adadelta(learning_rate=1.0, rho=0.95, epsilon=1e-6),
-                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        classifier = build_classifier(
+            layer, vocabulary_size=vocabulary_size, embedding_dim=embedding_dim, units=units, dropout=dropout, seed=seed
+        )
+        classifier.compile(
+            optimizer=keras.optimizers.Adadelta(learning_rate=1.0, rho=0.95, epsilon=1e-6),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
     epoch_seconds = []
 
     class EpochTimer(keras.callbacks.Callback):
@@ -189,32 +250,60 @@ def train_and_test(layer: str, data: dict, *, seed: int, batch_size: int, max_ep
     callbacks = [
         # Rerunning with the same --output_dir resumes from the last finished epoch.
         keras.callbacks.BackupAndRestore(str(backup_dir)),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=patience,
-                                      restore_best_weights=True),
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=patience, restore_best_weights=True),
         EpochTimer(),
         *extra_callbacks,
     ]
     print(f"[{layer}] training on {len(data['x_train'])} reviews, validating on {len(data['x_valid'])}")
     keras.utils.set_random_seed(seed)
-    history = classifier.fit(data["x_train"], data["y_train"], batch_size=batch_size, epochs=max_epochs,
-                             validation_data=(data["x_valid"], data["y_valid"]), callbacks=callbacks, verbose=2)
+    history = classifier.fit(
+        data["x_train"],
+        data["y_train"],
+        batch_size=batch_size,
+        epochs=max_epochs,
+        validation_data=(data["x_valid"], data["y_valid"]),
+        callbacks=callbacks,
+        verbose=2,
+    )
     start = time.perf_counter()
     accuracy = evaluate_by_length(classifier, data["test_sequences"], data["y_test"])
     test_seconds = time.perf_counter() - start
     best_valid = max(history.history.get("val_accuracy", [float("nan")]))
-    print(f"[{layer}] test accuracy {accuracy:.4f} on {len(data['y_test'])} reviews "
-          f"(best validation accuracy {best_valid:.4f}; {len(epoch_seconds)} epochs, "
-          f"{sum(epoch_seconds) / max(len(epoch_seconds), 1):.1f} s each; test {test_seconds:.0f} s)")
-    return classifier, dict(test_accuracy=accuracy, best_valid_accuracy=best_valid, epochs=len(epoch_seconds),
-                            seconds_per_epoch=sum(epoch_seconds) / max(len(epoch_seconds), 1),
-                            test_seconds=test_seconds, history={k: [float(x) for x in v]
-                                                                for k, v in history.history.items()})
+    print(
+        f"[{layer}] test accuracy {accuracy:.4f} on {len(data['y_test'])} reviews "
+        f"(best validation accuracy {best_valid:.4f}; {len(epoch_seconds)} epochs, "
+        f"{sum(epoch_seconds) / max(len(epoch_seconds), 1):.1f} s each; test {test_seconds:.0f} s)"
+    )
+    return classifier, dict(
+        test_accuracy=accuracy,
+        best_valid_accuracy=best_valid,
+        epochs=len(epoch_seconds),
+        seconds_per_epoch=sum(epoch_seconds) / max(len(epoch_seconds), 1),
+        test_seconds=test_seconds,
+        history={k: [float(x) for x in v] for k, v in history.history.items()},
+    )
 
 
-def reproduce(*, imdb_path=None, tfds_data_dir=None, layer: str = "both", seed: int = 0, maxlen: int = 100,
-              vocabulary_size: int = 10_000, embedding_dim: int = 128, units: int = 128, batch_size: int = 16,
-              max_epochs: int = 30, patience: int = 10, valid_portion: float = 0.05, dropout: float = 0.5,
-              test_limit: int = 0, run_dir=None, export_to=None, strategy=None) -> Report:
+def reproduce(
+    *,
+    imdb_path=None,
+    tfds_data_dir=None,
+    layer: str = "both",
+    seed: int = 0,
+    maxlen: int = 100,
+    vocabulary_size: int = 10_000,
+    embedding_dim: int = 128,
+    units: int = 128,
+    batch_size: int = 16,
+    max_epochs: int = 30,
+    patience: int = 10,
+    valid_portion: float = 0.05,
+    dropout: float = 0.5,
+    test_limit: int = 0,
+    run_dir=None,
+    export_to=None,
+    strategy=None,
+) -> Report:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -225,30 +314,71 @@ def reproduce(*, imdb_path=None, tfds_data_dir=None, layer: str = "both", seed: 
     start = time.perf_counter()
     with cli.input_checks():
         texts, labels, test_texts, test_labels = load_imdb(path=imdb_path, data_dir=tfds_data_dir)
-    report = Report(NAME, run_dir or cli.run_dir(NAME), protocol=dict(
-        maxlen=(maxlen, 100), vocabulary_size=(vocabulary_size, 10_000), embedding_dim=(embedding_dim, 128),
-        units=(units, 128), batch_size=(batch_size, 16), patience=(patience, 10), dropout=(dropout, 0.5),
-        valid_portion=(valid_portion, 0.05), test_limit=(test_limit, 0)))
-    data = prepare(texts, labels, test_texts, test_labels, maxlen=maxlen, vocabulary_size=vocabulary_size,
-                   valid_portion=valid_portion, seed=seed, test_limit=test_limit)
-    print(f"IMDB from {imdb_path or 'TensorFlow Datasets'}: {len(texts)} train reviews, "
-          f"{len(data['x_train']) + len(data['x_valid'])} of at most {maxlen} tokens; "
-          f"{len(data['y_test'])} test reviews ({time.perf_counter() - start:.0f} s to prepare)")
+    report = Report(
+        NAME,
+        run_dir or cli.run_dir(NAME),
+        protocol=dict(
+            maxlen=(maxlen, 100),
+            vocabulary_size=(vocabulary_size, 10_000),
+            embedding_dim=(embedding_dim, 128),
+            units=(units, 128),
+            batch_size=(batch_size, 16),
+            patience=(patience, 10),
+            dropout=(dropout, 0.5),
+            valid_portion=(valid_portion, 0.05),
+            test_limit=(test_limit, 0),
+        ),
+    )
+    data = prepare(
+        texts,
+        labels,
+        test_texts,
+        test_labels,
+        maxlen=maxlen,
+        vocabulary_size=vocabulary_size,
+        valid_portion=valid_portion,
+        seed=seed,
+        test_limit=test_limit,
+    )
+    print(
+        f"IMDB from {imdb_path or 'TensorFlow Datasets'}: {len(texts)} train reviews, "
+        f"{len(data['x_train']) + len(data['x_valid'])} of at most {maxlen} tokens; "
+        f"{len(data['y_test'])} test reviews ({time.perf_counter() - start:.0f} s to prepare)"
+    )
     layers = ["scan", "keras"] if layer == "both" else [layer]
     results, classifiers = {}, {}
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for name in layers:
         classifiers[name], results[name] = train_and_test(
-            name, data, seed=seed, batch_size=batch_size, max_epochs=max_epochs, patience=patience,
-            vocabulary_size=vocabulary_size, embedding_dim=embedding_dim, units=units, dropout=dropout,
-            backup_dir=report.run_dir / f"backup_{name}", strategy=strategy,
+            name,
+            data,
+            seed=seed,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            patience=patience,
+            vocabulary_size=vocabulary_size,
+            embedding_dim=embedding_dim,
+            units=units,
+            dropout=dropout,
+            backup_dir=report.run_dir / f"backup_{name}",
+            strategy=strategy,
         )
         axes.plot(results[name]["history"]["val_accuracy"], label=f"{name}: validation accuracy")
         axes.plot(results[name]["history"]["accuracy"], "--", label=f"{name}: training accuracy")
-    report.record("settings", dict(maxlen=maxlen, vocabulary_size=vocabulary_size, batch_size=batch_size,
-                                   max_epochs=max_epochs, patience=patience, seed=seed,
-                                   train_reviews=len(data["x_train"]), valid_reviews=len(data["x_valid"]),
-                                   test_reviews=len(data["y_test"])))
+    report.record(
+        "settings",
+        dict(
+            maxlen=maxlen,
+            vocabulary_size=vocabulary_size,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            patience=patience,
+            seed=seed,
+            train_reviews=len(data["x_train"]),
+            valid_reviews=len(data["x_valid"]),
+            test_reviews=len(data["y_test"]),
+        ),
+    )
     report.record("results", results)
     if "scan" in results:
         report.check("scan_test_accuracy", results["scan"]["test_accuracy"])
@@ -258,8 +388,10 @@ def reproduce(*, imdb_path=None, tfds_data_dir=None, layer: str = "both", seed: 
         report.not_run("accuracy_gap_to_keras", f"--layer={layer}")
     else:
         report.check("accuracy_gap_to_keras", abs(results["scan"]["test_accuracy"] - results["keras"]["test_accuracy"]))
-        report.record("epoch_time_ratio_scan_to_keras",
-                      results["scan"]["seconds_per_epoch"] / results["keras"]["seconds_per_epoch"])
+        report.record(
+            "epoch_time_ratio_scan_to_keras",
+            results["scan"]["seconds_per_epoch"] / results["keras"]["seconds_per_epoch"],
+        )
     axes.set_ylim(0.4, 1.0)
     axes.set_xlabel("epoch")
     axes.set_ylabel("accuracy")
@@ -268,13 +400,16 @@ def reproduce(*, imdb_path=None, tfds_data_dir=None, layer: str = "both", seed: 
     report.plot(figure, "accuracy.png")
 
     if export_to is not None:
-        from tf_lstm.export import export_saved_model
-
         import tensorflow as tf
 
+        from tf_lstm.export import export_saved_model
+
         chosen = "scan" if "scan" in classifiers else layers[0]
-        path = export_saved_model(serving_model(classifiers[chosen], data["vocabulary"], vocabulary_size), export_to,
-                                  input_signature=[tf.TensorSpec([None], tf.string)])
+        path = export_saved_model(
+            serving_model(classifiers[chosen], data["vocabulary"], vocabulary_size),
+            export_to,
+            input_signature=[tf.TensorSpec([None], tf.string)],
+        )
         print(f"exported the {chosen} model (raw strings in, positive probability out) to {path}")
         report.record("export_dir", str(path))
     report.record("total_seconds", time.perf_counter() - start)
@@ -286,11 +421,21 @@ def reproduce_from_flags() -> Report:
     return reproduce(
         strategy=strategy,
         run_dir=cli.run_dir(NAME),
-        imdb_path=resolve_imdb_path(FLAGS.imdb_path), tfds_data_dir=FLAGS.tfds_data_dir, layer=FLAGS.layer,
-        seed=FLAGS.seed, maxlen=FLAGS.maxlen, vocabulary_size=FLAGS.vocabulary_size,
-        embedding_dim=FLAGS.embedding_dim, units=FLAGS.imdb_units, batch_size=FLAGS.imdb_batch_size,
-        max_epochs=FLAGS.max_epochs, patience=FLAGS.patience, valid_portion=FLAGS.valid_portion,
-        dropout=FLAGS.imdb_dropout, test_limit=FLAGS.test_limit, export_to=cli.export_dir(NAME),
+        imdb_path=resolve_imdb_path(FLAGS.imdb_path),
+        tfds_data_dir=FLAGS.tfds_data_dir,
+        layer=FLAGS.layer,
+        seed=FLAGS.seed,
+        maxlen=FLAGS.maxlen,
+        vocabulary_size=FLAGS.vocabulary_size,
+        embedding_dim=FLAGS.embedding_dim,
+        units=FLAGS.imdb_units,
+        batch_size=FLAGS.imdb_batch_size,
+        max_epochs=FLAGS.max_epochs,
+        patience=FLAGS.patience,
+        valid_portion=FLAGS.valid_portion,
+        dropout=FLAGS.imdb_dropout,
+        test_limit=FLAGS.test_limit,
+        export_to=cli.export_dir(NAME),
     )
 
 

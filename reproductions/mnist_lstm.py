@@ -30,23 +30,34 @@ EXPORTS_MODEL = True  # its trained model goes to --export_dir (default saved_mo
 STEPS = INPUTS = 28
 DECODE_AT = (1280, 8960, 99840)  # the article's "answers of n_steps" points
 
-flags.DEFINE_string("mnist_dir", None, "Folder with the four MNIST IDX files (gzipped or not). Default: "
-                    "$TF_LSTM_DATA_DIR/mnist when set, else TensorFlow Datasets.")
-flags.DEFINE_integer("train_examples", 100_000, "Training examples in all (the upstream training_iters).",
-                     lower_bound=1)
+flags.DEFINE_string(
+    "mnist_dir",
+    None,
+    "Folder with the four MNIST IDX files (gzipped or not). Default: "
+    "$TF_LSTM_DATA_DIR/mnist when set, else TensorFlow Datasets.",
+)
+flags.DEFINE_integer(
+    "train_examples", 100_000, "Training examples in all (the upstream training_iters).", lower_bound=1
+)
 flags.DEFINE_integer("mnist_batch_size", 128, "Batch size (upstream: 128).", lower_bound=1)
 flags.DEFINE_float("mnist_learning_rate", 1e-3, "Adam's learning rate (upstream: 0.001).", lower_bound=0.0)
 flags.DEFINE_integer("mnist_hidden", 128, "LSTM units (upstream: 128).", lower_bound=1)
-flags.DEFINE_integer("display_step", 10, "Print the minibatch line every this many steps (upstream: 10).",
-                     lower_bound=1)
-flags.DEFINE_integer("decode_images", 3, "How many test images get their per-step answers printed.",
-                     lower_bound=1)
-flags.DEFINE_integer("blackout_first", 10, "First row blacked out in the blackout experiment.", lower_bound=0,
-                     upper_bound=27)
+flags.DEFINE_integer(
+    "display_step", 10, "Print the minibatch line every this many steps (upstream: 10).", lower_bound=1
+)
+flags.DEFINE_integer("decode_images", 3, "How many test images get their per-step answers printed.", lower_bound=1)
+flags.DEFINE_integer(
+    "blackout_first", 10, "First row blacked out in the blackout experiment.", lower_bound=0, upper_bound=27
+)
 flags.DEFINE_integer("blackout_last", 17, "Last row (inclusive) blacked out.", lower_bound=0, upper_bound=27)
 flags.DEFINE_bool("rotated_training", True, "Also train a model on rotated images (one more training run).")
-flags.DEFINE_integer("checkpoint_every", 100, "Save a checkpoint every this many steps (0: never); rerunning the "
-                     "same command with the same --output_dir resumes from the last one.", lower_bound=0)
+flags.DEFINE_integer(
+    "checkpoint_every",
+    100,
+    "Save a checkpoint every this many steps (0: never); rerunning the "
+    "same command with the same --output_dir resumes from the last one.",
+    lower_bound=0,
+)
 cli.existing_path("mnist_dir", "dir")
 flags.register_multi_flags_validator(
     ["blackout_first", "blackout_last"],
@@ -68,9 +79,12 @@ def missing_requirement() -> str | None:
     """Why this reproduction cannot run here (no local files, and TFDS cannot download MNIST), or None."""
     if resolve_mnist_dir(FLAGS.mnist_dir) is not None:
         return None
-    return cli.tfds_missing("mnist", "https://storage.googleapis.com/cvdf-datasets/mnist/",
-                            "pass --mnist_dir=DIR (the four IDX files) or set TF_LSTM_DATA_DIR",
-                            data_dir=FLAGS.tfds_data_dir)
+    return cli.tfds_missing(
+        "mnist",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        "pass --mnist_dir=DIR (the four IDX files) or set TF_LSTM_DATA_DIR",
+        data_dir=FLAGS.tfds_data_dir,
+    )
 
 
 def build_model(hidden: int = 128, seed: int = 0):
@@ -130,8 +144,9 @@ class Trainer:
         def per_example_loss(x, y):
             return tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x, training=True)[:, -1])
 
-        self.step = tf.function(make_train_step(self.strategy, per_example_loss, model.trainable_variables,
-                                                self.optimizer, "mean"))
+        self.step = tf.function(
+            make_train_step(self.strategy, per_example_loss, model.trainable_variables, self.optimizer, "mean")
+        )
 
         @tf.function
         def minibatch(x, y):
@@ -221,9 +236,23 @@ class Progress:
         write_atomically(self.directory / "progress.json", json.dumps(state))
 
 
-def train(images, labels, *, seed: int, train_examples: int, batch_size: int, learning_rate: float, hidden: int,
-          display_step: int, decode=None, label: str = "", verbose: bool = True, strategy=None,
-          checkpoint_dir: Path | None = None, checkpoint_every: int = 100):
+def train(
+    images,
+    labels,
+    *,
+    seed: int,
+    train_examples: int,
+    batch_size: int,
+    learning_rate: float,
+    hidden: int,
+    display_step: int,
+    decode=None,
+    label: str = "",
+    verbose: bool = True,
+    strategy=None,
+    checkpoint_dir: Path | None = None,
+    checkpoint_every: int = 100,
+):
     """Trains a fresh model as upstream does; returns (trainer, log, decoded answers, seconds).
 
     With `checkpoint_dir`, saves every `checkpoint_every` steps and at the
@@ -252,8 +281,10 @@ def train(images, labels, *, seed: int, train_examples: int, batch_size: int, le
             loss, acc = (float(v) for v in trainer.minibatch(x, y))
             log.append((seen, loss, acc))
             if verbose:
-                print(f"{label}Iter {seen}, Minibatch Loss= {loss:.6f}, Training Accuracy= {acc:.5f} "
-                      f"({time.perf_counter() - start:.0f} s)")
+                print(
+                    f"{label}Iter {seen}, Minibatch Loss= {loss:.6f}, Training Accuracy= {acc:.5f} "
+                    f"({time.perf_counter() - start:.0f} s)"
+                )
         if decode is not None and seen in DECODE_AT:
             answers[seen] = trainer.per_step_probabilities(decode).numpy()
         if progress:
@@ -283,7 +314,9 @@ def plot_answers(answers, images, labels):
         axes[k, 0].set_title(f"test image {k}, label {labels[k]}", fontsize=9)
         axes[k, 0].axis("off")
         for seen, probs in sorted(answers.items()):
-            axes[k, 1].plot(np.arange(1, STEPS + 1), probs[k, :, labels[k]], marker=".", label=f"after {seen:,} examples")
+            axes[k, 1].plot(
+                np.arange(1, STEPS + 1), probs[k, :, labels[k]], marker=".", label=f"after {seen:,} examples"
+            )
         final = answers[max(answers)][k].argmax(axis=-1)
         for row, digit in enumerate(final):
             axes[k, 1].text(row + 1, 1.04, str(digit), ha="center", fontsize=7)
@@ -296,11 +329,26 @@ def plot_answers(answers, images, labels):
     return figure
 
 
-def reproduce(*, mnist_dir=None, tfds_data_dir=None, seeds: int = 3, seed: int = 0, train_examples: int = 100_000,
-              batch_size: int = 128, learning_rate: float = 1e-3, hidden: int = 128, display_step: int = 10,
-              decode_images: int = 3, blackout_first: int = 10, blackout_last: int = 17,
-              rotated_training: bool = True, run_dir=None, export_to=None, strategy=None,
-              checkpoint_every: int = 100) -> Report:
+def reproduce(
+    *,
+    mnist_dir=None,
+    tfds_data_dir=None,
+    seeds: int = 3,
+    seed: int = 0,
+    train_examples: int = 100_000,
+    batch_size: int = 128,
+    learning_rate: float = 1e-3,
+    hidden: int = 128,
+    display_step: int = 10,
+    decode_images: int = 3,
+    blackout_first: int = 10,
+    blackout_last: int = 17,
+    rotated_training: bool = True,
+    run_dir=None,
+    export_to=None,
+    strategy=None,
+    checkpoint_every: int = 100,
+) -> Report:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -315,34 +363,70 @@ def reproduce(*, mnist_dir=None, tfds_data_dir=None, seeds: int = 3, seed: int =
             raise ValueError(f"MNIST data is empty: {len(train_x)} train, {len(test_x)} test images.")
         if batch_size > len(train_x):
             raise ValueError(f"--mnist_batch_size={batch_size} is larger than the {len(train_x)} training images.")
-    report = Report(NAME, run_dir or cli.run_dir(NAME), protocol=dict(
-        seeds=(seeds, 3), train_examples=(train_examples, 100_000), batch_size=(batch_size, 128),
-        learning_rate=(learning_rate, 1e-3), hidden=(hidden, 128), display_step=(display_step, 10)))
-    settings = dict(seed=seed, seeds=seeds, train_examples=train_examples, batch_size=batch_size,
-                    learning_rate=learning_rate, hidden=hidden, display_step=display_step,
-                    decode_images=decode_images, rotated_training=rotated_training, train_images=len(train_x))
+    report = Report(
+        NAME,
+        run_dir or cli.run_dir(NAME),
+        protocol=dict(
+            seeds=(seeds, 3),
+            train_examples=(train_examples, 100_000),
+            batch_size=(batch_size, 128),
+            learning_rate=(learning_rate, 1e-3),
+            hidden=(hidden, 128),
+            display_step=(display_step, 10),
+        ),
+    )
+    settings = dict(
+        seed=seed,
+        seeds=seeds,
+        train_examples=train_examples,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        hidden=hidden,
+        display_step=display_step,
+        decode_images=decode_images,
+        rotated_training=rotated_training,
+        train_images=len(train_x),
+    )
     checkpoints = claim_checkpoints(report.run_dir / "checkpoints", settings) if checkpoint_every else None
-    checkpoint_dir = (lambda name: checkpoints / name) if checkpoints else (lambda name: None)  # noqa: E731
+    checkpoint_dir = (lambda name: checkpoints / name) if checkpoints else (lambda name: None)
     steps_total = math.ceil(train_examples / batch_size) - 1
-    print(f"MNIST: {len(train_x)} train / {len(test_x)} test images from {mnist_dir or 'TensorFlow Datasets'}; "
-          f"{seeds} seed(s) x {steps_total} steps of {batch_size}")
+    print(
+        f"MNIST: {len(train_x)} train / {len(test_x)} test images from {mnist_dir or 'TensorFlow Datasets'}; "
+        f"{seeds} seed(s) x {steps_total} steps of {batch_size}"
+    )
 
     decode_x, decode_y = test_x[:decode_images], test_y[:decode_images]
     per_seed, first = [], None
     for k in range(seeds):
         trainer, log, answers, seconds = train(
-            train_x, train_y, seed=seed + k, train_examples=train_examples, batch_size=batch_size,
-            learning_rate=learning_rate, hidden=hidden, display_step=display_step,
-            decode=decode_x if k == 0 else None, label=f"[seed {seed + k}] ", strategy=strategy,
-            checkpoint_dir=checkpoint_dir(f"seed_{seed + k}"), checkpoint_every=checkpoint_every,
+            train_x,
+            train_y,
+            seed=seed + k,
+            train_examples=train_examples,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            hidden=hidden,
+            display_step=display_step,
+            decode=decode_x if k == 0 else None,
+            label=f"[seed {seed + k}] ",
+            strategy=strategy,
+            checkpoint_dir=checkpoint_dir(f"seed_{seed + k}"),
+            checkpoint_every=checkpoint_every,
         )
-        result = dict(seed=seed + k, seconds=seconds, test_accuracy=trainer.accuracy(test_x, test_y),
-                      test128_accuracy=trainer.accuracy(test_x[:128], test_y[:128]),
-                      final_minibatch_loss=log[-1][1] if log else float("nan"),
-                      final_minibatch_accuracy=log[-1][2] if log else float("nan"),
-                      final_iter=log[-1][0] if log else 0, weights_sha256=weights_digest(trainer.model))
-        print(f"[seed {seed + k}] Testing Accuracy (first 128): {result['test128_accuracy']:.6f}, "
-              f"(all 10,000): {result['test_accuracy']:.4f} ({seconds:.0f} s training)")
+        result = dict(
+            seed=seed + k,
+            seconds=seconds,
+            test_accuracy=trainer.accuracy(test_x, test_y),
+            test128_accuracy=trainer.accuracy(test_x[:128], test_y[:128]),
+            final_minibatch_loss=log[-1][1] if log else float("nan"),
+            final_minibatch_accuracy=log[-1][2] if log else float("nan"),
+            final_iter=log[-1][0] if log else 0,
+            weights_sha256=weights_digest(trainer.model),
+        )
+        print(
+            f"[seed {seed + k}] Testing Accuracy (first 128): {result['test128_accuracy']:.6f}, "
+            f"(all 10,000): {result['test_accuracy']:.4f} ({seconds:.0f} s training)"
+        )
         per_seed.append(result)
         if k == 0:
             first, first_answers, first_log = trainer, answers, log
@@ -350,37 +434,57 @@ def reproduce(*, mnist_dir=None, tfds_data_dir=None, seeds: int = 3, seed: int =
     report.record("per_seed", per_seed)
     mean = lambda key: float(np.mean([r[key] for r in per_seed]))  # noqa: E731
     budget = "" if train_examples == 100_000 else f", after {train_examples:,} examples"
-    report.check("mean_test_accuracy", mean("test_accuracy"),
-                 label=f"test accuracy, 10,000 images, mean of {seeds} seed{'s' if seeds > 1 else ''}{budget}")
-    report.check("mean_test128_accuracy", mean("test128_accuracy"),
-                 label=f"test accuracy, first 128 images, mean of {seeds} seed{'s' if seeds > 1 else ''}{budget}")
+    report.check(
+        "mean_test_accuracy",
+        mean("test_accuracy"),
+        label=f"test accuracy, 10,000 images, mean of {seeds} seed{'s' if seeds > 1 else ''}{budget}",
+    )
+    report.check(
+        "mean_test128_accuracy",
+        mean("test128_accuracy"),
+        label=f"test accuracy, first 128 images, mean of {seeds} seed{'s' if seeds > 1 else ''}{budget}",
+    )
     # The article's log lines, beside the first seed's (not judged: they follow the random draw).
     logged = {seen: (loss, acc) for seen, loss, acc in first_log}
     for seen in (1280, 8960, 99_840):
-        keys = ((f"minibatch_loss_iter_{seen}", f"minibatch_accuracy_iter_{seen}") if seen != 99_840
-                else ("final_minibatch_loss", "final_minibatch_accuracy"))
+        keys = (
+            (f"minibatch_loss_iter_{seen}", f"minibatch_accuracy_iter_{seen}")
+            if seen != 99_840
+            else ("final_minibatch_loss", "final_minibatch_accuracy")
+        )
         if seen in logged:
             report.check(keys[0], logged[seen][0])
             report.check(keys[1], logged[seen][1])
 
     if first_answers:
         print_answers(first_answers, decode_y)
-        report.record("answers_of_n_steps", {str(seen): probs.argmax(axis=-1).tolist()
-                                             for seen, probs in first_answers.items()})
+        report.record(
+            "answers_of_n_steps", {str(seen): probs.argmax(axis=-1).tolist() for seen, probs in first_answers.items()}
+        )
         report.plot(plot_answers(first_answers, decode_x, decode_y), "answers_of_n_steps.png")
 
     # The experiments the article left "to be continued".
     experiments = {
         "normal model, normal test images": first.accuracy(test_x, test_y),
         "normal model, test images rotated 90°": first.accuracy(rotate90(test_x), test_y),
-        f"normal model, rows {blackout_first}-{blackout_last} blacked out":
-            first.accuracy(black_out_rows(test_x, blackout_first, blackout_last), test_y),
+        f"normal model, rows {blackout_first}-{blackout_last} blacked out": first.accuracy(
+            black_out_rows(test_x, blackout_first, blackout_last), test_y
+        ),
     }
     if rotated_training:
         rotated, _, _, _ = train(
-            rotate90(train_x), train_y, seed=seed, train_examples=train_examples, batch_size=batch_size,
-            learning_rate=learning_rate, hidden=hidden, display_step=display_step, label="[rotated] ",
-            strategy=strategy, checkpoint_dir=checkpoint_dir(f"rotated_seed_{seed}"), checkpoint_every=checkpoint_every,
+            rotate90(train_x),
+            train_y,
+            seed=seed,
+            train_examples=train_examples,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            hidden=hidden,
+            display_step=display_step,
+            label="[rotated] ",
+            strategy=strategy,
+            checkpoint_dir=checkpoint_dir(f"rotated_seed_{seed}"),
+            checkpoint_every=checkpoint_every,
         )
         experiments["rotated-trained model, rotated test images"] = rotated.accuracy(rotate90(test_x), test_y)
         experiments["rotated-trained model, normal test images"] = rotated.accuracy(test_x, test_y)
@@ -409,15 +513,19 @@ def claim_checkpoints(directory: Path, settings: dict) -> Path:
     claim = directory / "settings.json"
     if directory.is_dir() and not claim.exists() and any(directory.iterdir()):
         # Finished runs delete this folder: it must be ours before anything is written to it.
-        raise cli.UsageError(f"{directory} exists and holds files that are not this reproduction's checkpoints "
-                             "(no settings.json); pass another --output_dir.")
+        raise cli.UsageError(
+            f"{directory} exists and holds files that are not this reproduction's checkpoints "
+            "(no settings.json); pass another --output_dir."
+        )
     if claim.exists():
         earlier = json.loads(claim.read_text())
         if earlier != settings:
             changed = {key: (earlier.get(key), value) for key, value in settings.items() if earlier.get(key) != value}
-            raise cli.UsageError(f"{directory} holds the checkpoints of an unfinished run with other settings "
-                                 f"(earlier, now: {changed}); rerun with those settings to resume it, or pass "
-                                 "another --output_dir, or delete that folder.")
+            raise cli.UsageError(
+                f"{directory} holds the checkpoints of an unfinished run with other settings "
+                f"(earlier, now: {changed}); rerun with those settings to resume it, or pass "
+                "another --output_dir, or delete that folder."
+            )
     else:
         write_atomically(claim, json.dumps(settings))
     return directory

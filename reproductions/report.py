@@ -144,8 +144,11 @@ class Report:
 
     def _never_judged(self) -> list[str]:
         judged = {row["key"] for row in self.rows}
-        return [key for key, figure in DOCUMENTED.get(self.article, {}).items()
-                if figure.kind != "info" and key not in judged and key not in self.not_run_reasons]
+        return [
+            key
+            for key, figure in DOCUMENTED.get(self.article, {}).items()
+            if figure.kind != "info" and key not in judged and key not in self.not_run_reasons
+        ]
 
     @property
     def judged(self) -> int:
@@ -166,18 +169,38 @@ class Report:
         rows = list(self.rows)
         for key in self._never_judged():
             figure = documented(self.article, key)
-            rows.append(dict(key=key, figure=figure.label, documented=figure.documented, reproduced="never judged",
-                             tolerance=figure.describe_tolerance(), source=figure.source, result="FAIL"))
+            rows.append(
+                dict(
+                    key=key,
+                    figure=figure.label,
+                    documented=figure.documented,
+                    reproduced="never judged",
+                    tolerance=figure.describe_tolerance(),
+                    source=figure.source,
+                    result="FAIL",
+                )
+            )
         for key, reason in self.not_run_reasons.items():
             figure = documented(self.article, key)
-            rows.append(dict(key=key, figure=figure.label, documented=figure.documented, reproduced=f"not run ({reason})",
-                             tolerance=figure.describe_tolerance(), source=figure.source, result="-"))
+            rows.append(
+                dict(
+                    key=key,
+                    figure=figure.label,
+                    documented=figure.documented,
+                    reproduced=f"not run ({reason})",
+                    tolerance=figure.describe_tolerance(),
+                    source=figure.source,
+                    result="-",
+                )
+            )
         return rows
 
     def table(self) -> str:
         header = ["figure", "documented", "reproduced", "tolerance", "result"]
-        lines = [[r["figure"], _format(r["documented"]), _format(r["reproduced"]), r["tolerance"], r["result"]]
-                 for r in self._all_rows()]
+        lines = [
+            [r["figure"], _format(r["documented"]), _format(r["reproduced"]), r["tolerance"], r["result"]]
+            for r in self._all_rows()
+        ]
         widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
         fmt = " | ".join(f"{{:<{w}}}" for w in widths)
         out = [fmt.format(*header), "-+-".join("-" * w for w in widths)]
@@ -197,7 +220,9 @@ class Report:
         print("\n" + self.header())
         print(self.table())
         never = self._never_judged()
-        detail = f"{sum(r['result'] == 'PASS' for r in rows)}/{sum(r['result'] != '-' for r in rows)} judged figures pass"
+        detail = (
+            f"{sum(r['result'] == 'PASS' for r in rows)}/{sum(r['result'] != '-' for r in rows)} judged figures pass"
+        )
         if never:
             detail += f"; never judged: {', '.join(never)}"
         if self.status == "NO VERDICT":

@@ -59,8 +59,9 @@ def _torch_model(torch, input_dim, hidden_dim, output_dim, num_layers, batch_fir
 
         def __init__(self):
             super().__init__()
-            self.lstm = torch.nn.LSTM(input_dim, hidden_dim, num_layers, batch_first=batch_first,
-                                      bidirectional=bidirectional)
+            self.lstm = torch.nn.LSTM(
+                input_dim, hidden_dim, num_layers, batch_first=batch_first, bidirectional=bidirectional
+            )
             self.fc = torch.nn.Linear(hidden_dim * (2 if bidirectional else 1), output_dim)
 
         def forward(self, x):
@@ -71,8 +72,9 @@ def _torch_model(torch, input_dim, hidden_dim, output_dim, num_layers, batch_fir
     return Net()
 
 
-def compare(config: dict, seed: int, input_dim: int, hidden_dim: int, output_dim: int,
-            batch: int = 4, steps: int = 6) -> dict[str, float]:
+def compare(
+    config: dict, seed: int, input_dim: int, hidden_dim: int, output_dim: int, batch: int = 4, steps: int = 6
+) -> dict[str, float]:
     """Largest |difference| of each quantity for one setting of the grid."""
     import keras
     import tensorflow as tf
@@ -91,8 +93,12 @@ def compare(config: dict, seed: int, input_dim: int, hidden_dim: int, output_dim
     t_output, t_h, t_c, t_logits = net(x_torch)
     (t_logits * torch.from_numpy(weights)).sum().backward()
 
-    model = MultiLayerLSTM(hidden_dim, num_layers=config["num_layers"], bidirectional=config["bidirectional"],
-                           batch_first=config["batch_first"])
+    model = MultiLayerLSTM(
+        hidden_dim,
+        num_layers=config["num_layers"],
+        bidirectional=config["bidirectional"],
+        batch_first=config["batch_first"],
+    )
     load_torch_state_dict(model, net.lstm.state_dict())
     dense = keras.layers.Dense(output_dim)
     dense.build((None, hidden_dim * model.num_directions))
@@ -102,8 +108,12 @@ def compare(config: dict, seed: int, input_dim: int, hidden_dim: int, output_dim
         last = output[:, -1] if config["batch_first"] else output[-1]
         logits = dense(last)
         loss = tf.reduce_sum(logits * weights)
-    variables = [v for k in range(model.num_layers) for lstm in model.directions(k)
-                 for v in (lstm.kernel, lstm.recurrent_kernel, lstm.bias)]
+    variables = [
+        v
+        for k in range(model.num_layers)
+        for lstm in model.directions(k)
+        for v in (lstm.kernel, lstm.recurrent_kernel, lstm.bias)
+    ]
     grads = tape.gradient(loss, variables)
 
     grad_diffs = []
@@ -114,21 +124,35 @@ def compare(config: dict, seed: int, input_dim: int, hidden_dim: int, output_dim
             index = 3 * (k * model.num_directions + d)
             w_ih, w_hh, b = scan_lstm_to_torch(*(g.numpy() for g in grads[index : index + 3]), lstm.gate_order)
             suffix = f"l{k}{suffixes[d]}"
-            for mine, theirs in ((w_ih, f"weight_ih_{suffix}"), (w_hh, f"weight_hh_{suffix}"),
-                                 (b, f"bias_ih_{suffix}"), (b, f"bias_hh_{suffix}")):
+            for mine, theirs in (
+                (w_ih, f"weight_ih_{suffix}"),
+                (w_hh, f"weight_hh_{suffix}"),
+                (b, f"bias_ih_{suffix}"),
+                (b, f"bias_hh_{suffix}"),
+            ):
                 grad_diffs.append(largest_difference(mine, named[theirs].grad.numpy()))
 
     # And back: our weights as a state dict make an equal PyTorch LSTM.
-    again = torch.nn.LSTM(input_dim, hidden_dim, config["num_layers"], batch_first=config["batch_first"],
-                          bidirectional=config["bidirectional"])
+    again = torch.nn.LSTM(
+        input_dim,
+        hidden_dim,
+        config["num_layers"],
+        batch_first=config["batch_first"],
+        bidirectional=config["bidirectional"],
+    )
     again.load_state_dict(to_torch_state_dict(model, as_torch=True))
     with torch.no_grad():
         r_output, (r_h, r_c) = again(x_torch)
 
     diff = lambda a, b: largest_difference(a, b.detach().numpy())  # noqa: E731
     return dict(
-        output=diff(output, t_output), h_n=diff(h_n, t_h), c_n=diff(c_n, t_c), logits=diff(logits, t_logits),
-        gradients=largest(grad_diffs), exported_output=diff(r_output, t_output), exported_h_n=diff(r_h, t_h),
+        output=diff(output, t_output),
+        h_n=diff(h_n, t_h),
+        c_n=diff(c_n, t_c),
+        logits=diff(logits, t_logits),
+        gradients=largest(grad_diffs),
+        exported_output=diff(r_output, t_output),
+        exported_h_n=diff(r_h, t_h),
         exported_c_n=diff(r_c, t_c),
     )
 
@@ -169,24 +193,31 @@ def one_step_equations(seed: int, input_dim: int, hidden_dim: int) -> dict[str, 
     load_torch_state_dict(model, lstm.state_dict())
     layer = model.directions(0)[0]
     projected = tf.matmul(x[:, 0], layer.kernel) + layer.bias
-    mine = lstm_gates(tf.constant(h0[0]), projected, recurrent_kernel=layer.recurrent_kernel,
-                      gate_positions=layer.gate_positions)
+    mine = lstm_gates(
+        tf.constant(h0[0]), projected, recurrent_kernel=layer.recurrent_kernel, gate_positions=layer.gate_positions
+    )
     _, h_mine, c_mine = layer(x, initial_state=[h0[0], c0[0]])  # return_sequences and return_state
     mine = {**mine, "c": c_mine, "h": h_mine}
 
     print("\none step, the article's equations (PyTorch's documentation):")
-    print("  quantity | equation                                  | tf_lstm[0,:3]              | torch[0,:3]                 | max |diff|")
+    header = ("quantity", "equation".ljust(41), "tf_lstm[0,:3]".ljust(26), "torch[0,:3]".ljust(27), "max |diff|")
+    print("  " + " | ".join(header))
     equations = {
-        "f": "σ(W_if x + b_if + W_hf h + b_hf)", "i": "σ(W_ii x + b_ii + W_hi h + b_hi)",
-        "g": "tanh(W_ig x + b_ig + W_hg h + b_hg)", "o": "σ(W_io x + b_io + W_ho h + b_ho)",
-        "c": "f⊙c + i⊙g", "h": "o⊙tanh(c')",
+        "f": "σ(W_if x + b_if + W_hf h + b_hf)",
+        "i": "σ(W_ii x + b_ii + W_hi h + b_hi)",
+        "g": "tanh(W_ig x + b_ig + W_hg h + b_hg)",
+        "o": "σ(W_io x + b_io + W_ho h + b_ho)",
+        "c": "f⊙c + i⊙g",
+        "h": "o⊙tanh(c')",
     }
     diffs = {}
     for name, equation in equations.items():
         a, b = np.asarray(mine[name]), theirs[name].detach().numpy()
         diffs[name] = largest_difference(a, b)
-        print(f"  {name:<8} | {equation:<41} | {np.array2string(a[0, :3], precision=5):<26} | "
-              f"{np.array2string(b[0, :3], precision=5):<27} | {diffs[name]:.2e}")
+        print(
+            f"  {name:<8} | {equation:<41} | {np.array2string(a[0, :3], precision=5):<26} | "
+            f"{np.array2string(b[0, :3], precision=5):<27} | {diffs[name]:.2e}"
+        )
     return diffs
 
 
@@ -199,28 +230,35 @@ def keras_difference(seed: int, input_dim: int, hidden_dim: int) -> float:
 
     x = np.random.default_rng(seed).normal(size=(4, 6, input_dim)).astype(np.float32)
     keras.utils.set_random_seed(seed)
-    reference = keras.layers.LSTM(hidden_dim, return_sequences=True, return_state=True, bias_initializer="random_normal")
+    reference = keras.layers.LSTM(
+        hidden_dim, return_sequences=True, return_state=True, bias_initializer="random_normal"
+    )
     expected = reference(x)
     layer = tf_lstm.ScanLSTM(hidden_dim, return_sequences=True, return_state=True)
     load_keras_lstm_weights(layer, reference)
     return largest(largest_difference(a, b) for a, b in zip(layer(x), expected))
 
 
-def reproduce(*, seed: int = 0, input_dim: int = 8, hidden_dim: int = 16, output_dim: int = 3, max_layers: int = 3,
-              run_dir=None) -> Report:
+def reproduce(
+    *, seed: int = 0, input_dim: int = 8, hidden_dim: int = 16, output_dim: int = 3, max_layers: int = 3, run_dir=None
+) -> Report:
     missing = missing_requirement()
     if missing:
         raise cli.UsageError(missing)
     report = Report(NAME, run_dir or cli.run_dir(NAME))
     rows = []
     print("layers | bidirectional | batch_first | output   | h_n      | c_n      | logits   | gradients | exported")
-    for num_layers, bidirectional, batch_first in itertools.product(range(1, max_layers + 1), (False, True), (True, False)):
+    for num_layers, bidirectional, batch_first in itertools.product(
+        range(1, max_layers + 1), (False, True), (True, False)
+    ):
         config = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
         d = compare(config, seed, input_dim, hidden_dim, output_dim)
         rows.append({**config, **d})
-        print(f"{num_layers:>6} | {str(bidirectional):<13} | {str(batch_first):<11} | {d['output']:.2e} | "
-              f"{d['h_n']:.2e} | {d['c_n']:.2e} | {d['logits']:.2e} | {d['gradients']:.2e}  | "
-              f"{largest([d['exported_output'], d['exported_h_n'], d['exported_c_n']]):.2e}")
+        print(
+            f"{num_layers:>6} | {str(bidirectional):<13} | {str(batch_first):<11} | {d['output']:.2e} | "
+            f"{d['h_n']:.2e} | {d['c_n']:.2e} | {d['logits']:.2e} | {d['gradients']:.2e}  | "
+            f"{largest([d['exported_output'], d['exported_h_n'], d['exported_c_n']]):.2e}"
+        )
     equations = one_step_equations(seed, input_dim, hidden_dim)
     keras_diff = keras_difference(seed, input_dim, hidden_dim)
     print(f"\nScanLSTM vs keras.layers.LSTM (given its weights): max |diff| {keras_diff:.2e}")
@@ -233,8 +271,14 @@ def reproduce(*, seed: int = 0, input_dim: int = 8, hidden_dim: int = 16, output
 
 
 def reproduce_from_flags() -> Report:
-    return reproduce(run_dir=cli.run_dir(NAME), seed=FLAGS.seed, input_dim=FLAGS.input_dim, hidden_dim=FLAGS.hidden_dim,
-                     output_dim=FLAGS.output_dim, max_layers=FLAGS.max_layers)
+    return reproduce(
+        run_dir=cli.run_dir(NAME),
+        seed=FLAGS.seed,
+        input_dim=FLAGS.input_dim,
+        hidden_dim=FLAGS.hidden_dim,
+        output_dim=FLAGS.output_dim,
+        max_layers=FLAGS.max_layers,
+    )
 
 
 if __name__ == "__main__":

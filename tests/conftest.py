@@ -3,9 +3,9 @@ import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import pytest  # noqa: E402
+import pytest
 
-from tf_lstm.distribute import split_cpu  # noqa: E402
+from tf_lstm.distribute import split_cpu
 
 # Two logical CPUs, so MirroredStrategy has two replicas here (tests/test_distribute.py);
 # it must happen before TensorFlow's first op. Ops go to /cpu:0 unless a test says otherwise.

@@ -11,10 +11,24 @@ from tf_lstm.multilayer import MultiLayerLSTM
 X = np.zeros((2, 5, 3), "float32")
 
 
-@pytest.mark.parametrize("units", [0, -3, 2.5, "8", True])
-def test_units_must_be_positive_int(units):
+@pytest.mark.parametrize("units", [0, -3])
+def test_units_must_be_positive(units):
     with pytest.raises(ValueError, match=f"units={units!r}"):
         ScanLSTM(units)
+
+
+@pytest.mark.parametrize("units", [2.5, "8", True, None])
+def test_units_of_the_wrong_type(units):
+    with pytest.raises(TypeError, match=f"units must be an integer, got units={units!r}"):
+        ScanLSTM(units)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"), [("forget_bias", "1"), ("dropout", "0.1"), ("return_sequences", 1), ("use_bias", "yes")]
+)
+def test_one_rule_a_wrong_type_is_a_type_error_naming_the_value(argument, value):
+    with pytest.raises(TypeError, match=f"{argument} must be .*, got {argument}={value!r}"):
+        ScanLSTM(4, **{argument: value})
 
 
 @pytest.mark.parametrize("gate_order", ["ifgx", "iifo", "ifg"])
@@ -90,7 +104,9 @@ def test_state_dict_layers_mismatch():
 def test_state_dict_wrong_shape():
     state = _torch_like_state()
     state["weight_hh_l0"] = np.zeros((16, 5))
-    with pytest.raises(ValueError, match=r"state_dict\['weight_hh_l0'\] must have shape \(16, 4\), got shape \(16, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"state_dict\['weight_hh_l0'\] must have shape \(16, 4\), got shape \(16, 5\)"
+    ):
         load_torch_state_dict(MultiLayerLSTM(4), state)
 
 

@@ -11,7 +11,9 @@ from tf_lstm import ScanLSTM, bptt
 BATCH, STEPS, FEATURES, UNITS = 3, 10, 5, 4
 # The loss sums BATCH × (STEPS + 2) × UNITS terms (sin out, h², 0.3·c) of size and slope <= |c| <= 1 + STEPS
 # (c starts from N(0, 1)), each off by an output's rounding: STEPS steps on values <= |x|·|W| < 2.5.
-LOSS_TOLERANCE = BATCH * (STEPS + 2) * UNITS * float32_tolerance(lstm_terms(STEPS, FEATURES, UNITS) + 2, 2.5 * (1 + STEPS))
+LOSS_TOLERANCE = (
+    BATCH * (STEPS + 2) * UNITS * float32_tolerance(lstm_terms(STEPS, FEATURES, UNITS) + 2, 2.5 * (1 + STEPS))
+)
 # A gradient sums, over BATCH × STEPS, as many backward operations as the forward's, twice.
 GRADIENT_TERMS = BATCH * STEPS * 2 * lstm_terms(STEPS, FEATURES, UNITS)
 
@@ -27,19 +29,30 @@ def _data(steps=STEPS, seed=0):
     x = rng.normal(size=(BATCH, steps, FEATURES)).astype("float32")
     mask = np.ones((BATCH, steps), bool)
     mask[0, 2:5] = False
-    mask[1, steps - 3:] = False
+    mask[1, steps - 3 :] = False
     h0, c0 = rng.normal(size=(2, BATCH, UNITS)).astype("float32")
     return x, mask[:, :steps], h0, c0
 
 
-def _loss_and_grads(method, x, mask, h0, c0, weights=None, *, use_bias=True, tanh=True, wrap=None,
-                    return_sequences=True, **kwargs):
+def _loss_and_grads(
+    method, x, mask, h0, c0, weights=None, *, use_bias=True, tanh=True, wrap=None, return_sequences=True, **kwargs
+):
     # Seeded weights: with random ones the loss, a sum of terms near 1, now and
     # then cancels to near 0, where its relative tolerance means nothing.
     keras.utils.set_random_seed(0)
-    layer = ScanLSTM(UNITS, method=method, return_sequences=return_sequences, return_state=True, use_bias=use_bias,
-                     bias_initializer="random_normal", gate_order="zifo", forget_bias=0.5,
-                     cell_activation="tanh" if tanh else None, seed=5, **kwargs)
+    layer = ScanLSTM(
+        UNITS,
+        method=method,
+        return_sequences=return_sequences,
+        return_state=True,
+        use_bias=use_bias,
+        bias_initializer="random_normal",
+        gate_order="zifo",
+        forget_bias=0.5,
+        cell_activation="tanh" if tanh else None,
+        seed=5,
+        **kwargs,
+    )
     layer.build((None, None, FEATURES))
     if weights is not None:
         layer.set_weights(weights)
@@ -62,10 +75,12 @@ def _loss_and_grads(method, x, mask, h0, c0, weights=None, *, use_bias=True, tan
 def test_every_chunking_gives_autodiff_gradients(monkeypatch, chunk_steps, go_backwards, tanh):
     monkeypatch.setattr(bptt, "CHUNK_ROWS", chunk_steps * BATCH)
     data = _data()
-    weights, loss, expected = _loss_and_grads("scan", *data, go_backwards=go_backwards, tanh=tanh,
-                                              recurrent_dropout=0.25)
-    _, got_loss, got = _loss_and_grads("bptt", *data, weights, go_backwards=go_backwards, tanh=tanh,
-                                       recurrent_dropout=0.25)
+    weights, loss, expected = _loss_and_grads(
+        "scan", *data, go_backwards=go_backwards, tanh=tanh, recurrent_dropout=0.25
+    )
+    _, got_loss, got = _loss_and_grads(
+        "bptt", *data, weights, go_backwards=go_backwards, tanh=tanh, recurrent_dropout=0.25
+    )
     # x, h0, c0, kernel, recurrent kernel, bias
     assert len(got) == 6
     assert_same_loss_and_gradients(got_loss, loss, got, expected)
@@ -77,8 +92,9 @@ def test_last_state_only(monkeypatch, go_backwards):
     monkeypatch.setattr(bptt, "CHUNK_ROWS", 3 * BATCH)
     data = _data()
     weights, loss, expected = _loss_and_grads("scan", *data, return_sequences=False, go_backwards=go_backwards)
-    _, got_loss, got = _loss_and_grads("bptt", *data, weights, return_sequences=False, go_backwards=go_backwards,
-                                       wrap=tf.function)
+    _, got_loss, got = _loss_and_grads(
+        "bptt", *data, weights, return_sequences=False, go_backwards=go_backwards, wrap=tf.function
+    )
     assert_same_loss_and_gradients(got_loss, loss, got, expected)
 
 
@@ -86,8 +102,12 @@ def test_last_state_only(monkeypatch, go_backwards):
 def test_unknown_length_graph_and_xla_without_bias(monkeypatch, jit):
     monkeypatch.setattr(bptt, "CHUNK_ROWS", 4 * BATCH)  # with an unknown batch: chunks of 4 steps, known at run time
     data = _data(steps=9)
-    spec = [tf.TensorSpec([None, None, FEATURES]), tf.TensorSpec([None, None], tf.bool),
-            tf.TensorSpec([None, UNITS]), tf.TensorSpec([None, UNITS])]
+    spec = [
+        tf.TensorSpec([None, None, FEATURES]),
+        tf.TensorSpec([None, None], tf.bool),
+        tf.TensorSpec([None, UNITS]),
+        tf.TensorSpec([None, UNITS]),
+    ]
     wrap = (lambda f: tf.function(f, jit_compile=True)) if jit else (lambda f: tf.function(f, input_signature=spec))
     weights, loss, expected = _loss_and_grads("scan", *data, use_bias=False)
     _, got_loss, got = _loss_and_grads("bptt", *data, weights, use_bias=False, wrap=wrap)
@@ -96,10 +116,15 @@ def test_unknown_length_graph_and_xla_without_bias(monkeypatch, jit):
 
 def test_empty_sequence_passes_the_state_gradient_through():
     x, mask, h0, c0 = _data(steps=0)
-    spec = [tf.TensorSpec([None, None, FEATURES]), tf.TensorSpec([None, None], tf.bool),
-            tf.TensorSpec([None, UNITS]), tf.TensorSpec([None, UNITS])]
+    spec = [
+        tf.TensorSpec([None, None, FEATURES]),
+        tf.TensorSpec([None, None], tf.bool),
+        tf.TensorSpec([None, UNITS]),
+        tf.TensorSpec([None, UNITS]),
+    ]
     _, loss, (dx, dh0, dc0, d_kernel, d_recurrent, d_bias) = _loss_and_grads(
-        "bptt", x, mask, h0, c0, wrap=lambda f: tf.function(f, input_signature=spec))
+        "bptt", x, mask, h0, c0, wrap=lambda f: tf.function(f, input_signature=spec)
+    )
     # Two sums of BATCH × UNITS terms of size <= h0², |c0|.
     sums = float32_tolerance(2 * BATCH * UNITS + 2, magnitude_of(h0**2, c0))
     assert loss == pytest.approx(float(np.sum(h0.astype(float) ** 2) + np.sum(c0 * 0.3)), rel=0, abs=sums)
@@ -114,5 +139,13 @@ def test_chunk_steps_must_be_a_positive_integer():
     x = tf.zeros([2, 1, 3])
     zeros = tf.zeros([1, 2])
     with pytest.raises(ValueError, match="chunk_steps must be a positive integer, got chunk_steps=0"):
-        bptt.lstm_sequence(x, None, (zeros, zeros), kernel=tf.zeros([3, 8]), bias=None,
-                           recurrent_kernel=tf.zeros([2, 8]), gate_positions=dict(i=0, f=1, g=2, o=3), chunk_steps=0)
+        bptt.lstm_sequence(
+            x,
+            None,
+            (zeros, zeros),
+            kernel=tf.zeros([3, 8]),
+            bias=None,
+            recurrent_kernel=tf.zeros([2, 8]),
+            gate_positions=dict(i=0, f=1, g=2, o=3),
+            chunk_steps=0,
+        )

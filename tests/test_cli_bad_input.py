@@ -26,7 +26,8 @@ def truncated(root):
     import gzip
 
     path = root / "train-images-idx3-ubyte.gz"
-    data = gzip.open(path).read()
+    with gzip.open(path) as handle:
+        data = handle.read()
     with gzip.open(path, "wb") as handle:
         handle.write(data[:-50])
 
@@ -83,37 +84,84 @@ CASES = [
     ("digits-epochs", "reproductions.digits_lstm", ["--digits_epochs=-5"], "--digits_epochs"),
     ("digits-unknown-flag", "reproductions.digits_lstm", ["--no_such_flag=1"], "no_such_flag"),
     ("digits-not-a-number", "reproductions.digits_lstm", ["--digits_hidden=many"], "--digits_hidden"),
-    ("mnist-no-dir", "reproductions.mnist_lstm", [lambda t: f"--mnist_dir={t / 'nowhere'}"],
-     "--mnist_dir must name an existing directory"),
-    ("mnist-blackout-order", "reproductions.mnist_lstm", ["--blackout_first=20", "--blackout_last=10"],
-     "--blackout_first must be <= --blackout_last"),
+    (
+        "mnist-no-dir",
+        "reproductions.mnist_lstm",
+        [lambda t: f"--mnist_dir={t / 'nowhere'}"],
+        "--mnist_dir must name an existing directory",
+    ),
+    (
+        "mnist-blackout-order",
+        "reproductions.mnist_lstm",
+        ["--blackout_first=20", "--blackout_last=10"],
+        "--blackout_first must be <= --blackout_last",
+    ),
     ("mnist-blackout-range", "reproductions.mnist_lstm", ["--blackout_last=40"], "--blackout_last"),
     ("mnist-examples", "reproductions.mnist_lstm", ["--train_examples=0"], "--train_examples"),
-    ("mnist-truncated", "reproductions.mnist_lstm", [lambda t: f"--mnist_dir={_mnist_dir(t / 'm', truncated)}"],
-     "train-images-idx3-ubyte.gz holds"),
-    ("mnist-not-gzip", "reproductions.mnist_lstm", [lambda t: f"--mnist_dir={_mnist_dir(t / 'm', not_gzip)}"],
-     "is not a valid gzip file"),
-    ("mnist-missing-file", "reproductions.mnist_lstm",
-     [lambda t: f"--mnist_dir={_mnist_dir(t / 'm', missing_labels)}"], "train-labels-idx1-ubyte[.gz] not found"),
-    ("imdb-no-path", "reproductions.imdb_sentiment", [lambda t: f"--imdb_path={t / 'nope.tar.gz'}"],
-     "--imdb_path must name an existing file or directory"),
+    (
+        "mnist-truncated",
+        "reproductions.mnist_lstm",
+        [lambda t: f"--mnist_dir={_mnist_dir(t / 'm', truncated)}"],
+        "train-images-idx3-ubyte.gz holds",
+    ),
+    (
+        "mnist-not-gzip",
+        "reproductions.mnist_lstm",
+        [lambda t: f"--mnist_dir={_mnist_dir(t / 'm', not_gzip)}"],
+        "is not a valid gzip file",
+    ),
+    (
+        "mnist-missing-file",
+        "reproductions.mnist_lstm",
+        [lambda t: f"--mnist_dir={_mnist_dir(t / 'm', missing_labels)}"],
+        "train-labels-idx1-ubyte[.gz] not found",
+    ),
+    (
+        "imdb-no-path",
+        "reproductions.imdb_sentiment",
+        [lambda t: f"--imdb_path={t / 'nope.tar.gz'}"],
+        "--imdb_path must name an existing file or directory",
+    ),
     ("imdb-layer", "reproductions.imdb_sentiment", ["--layer=pytorch"], "--layer"),
     ("imdb-maxlen", "reproductions.imdb_sentiment", ["--maxlen=0"], "--maxlen"),
     ("imdb-valid", "reproductions.imdb_sentiment", ["--valid_portion=0.9"], "--valid_portion"),
-    ("imdb-not-gzip", "reproductions.imdb_sentiment", [lambda t: f"--imdb_path={_not_gzip_tarball(t)}"],
-     "is not a readable tar archive"),
-    ("imdb-no-layout", "reproductions.imdb_sentiment",
-     [lambda t: f"--imdb_path={_imdb_tar(t, {'other/readme.txt': 'hello'})}"], "no train reviews found"),
-    ("imdb-folder-layout", "reproductions.imdb_sentiment",
-     [lambda t: f"--imdb_path={_imdb_folder_without_neg(t)}"], "lacks the aclImdb layout"),
-    ("imdb-maxlen-empties", "reproductions.imdb_sentiment",
-     [lambda t: f"--imdb_path={_long_reviews_folder(t)}", "--maxlen=2"], "--maxlen=2 leaves 0 training reviews"),
-    ("mnist-batch-above-data", "reproductions.mnist_lstm",
-     [lambda t: f"--mnist_dir={_mnist_dir(t / 'm', lambda root: None)}", "--mnist_batch_size=10"],
-     "--mnist_batch_size=10 is larger than the 4 training images"),
+    (
+        "imdb-not-gzip",
+        "reproductions.imdb_sentiment",
+        [lambda t: f"--imdb_path={_not_gzip_tarball(t)}"],
+        "is not a readable tar archive",
+    ),
+    (
+        "imdb-no-layout",
+        "reproductions.imdb_sentiment",
+        [lambda t: f"--imdb_path={_imdb_tar(t, {'other/readme.txt': 'hello'})}"],
+        "no train reviews found",
+    ),
+    (
+        "imdb-folder-layout",
+        "reproductions.imdb_sentiment",
+        [lambda t: f"--imdb_path={_imdb_folder_without_neg(t)}"],
+        "lacks the aclImdb layout",
+    ),
+    (
+        "imdb-maxlen-empties",
+        "reproductions.imdb_sentiment",
+        [lambda t: f"--imdb_path={_long_reviews_folder(t)}", "--maxlen=2"],
+        "--maxlen=2 leaves 0 training reviews",
+    ),
+    (
+        "mnist-batch-above-data",
+        "reproductions.mnist_lstm",
+        [lambda t: f"--mnist_dir={_mnist_dir(t / 'm', lambda root: None)}", "--mnist_batch_size=10"],
+        "--mnist_batch_size=10 is larger than the 4 training images",
+    ),
     ("digits-strategy", "reproductions.digits_lstm", ["--strategy=horovod"], "--strategy"),
-    ("counting-multi-worker-without-tf-config", "reproductions.counting_rnn", ["--strategy=multi_worker"],
-     "TF_CONFIG is not set"),
+    (
+        "counting-multi-worker-without-tf-config",
+        "reproductions.counting_rnn",
+        ["--strategy=multi_worker"],
+        "TF_CONFIG is not set",
+    ),
     ("mnist-logical-cpus", "reproductions.mnist_lstm", ["--logical_cpus=-2"], "--logical_cpus"),
     ("mnist-checkpoint-every", "reproductions.mnist_lstm", ["--checkpoint_every=-1"], "--checkpoint_every"),
     ("torch-hidden", "reproductions.torch_equations", ["--hidden_dim=0"], "--hidden_dim"),
@@ -128,7 +176,10 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, case):
     out = tmp_path / "out"
     result = subprocess.run(
         [sys.executable, "-m", module, *arguments, f"--output_dir={out}", f"--export_dir={tmp_path / 'model'}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -151,8 +202,17 @@ def test_export_dir_holding_user_files_is_refused_before_training(tmp_path, targ
     export = {"models": project / "models", "project": project, "dot": "."}[target]
     start = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "reproductions.digits_lstm", f"--export_dir={export}", f"--output_dir={tmp_path / 'out'}"],
-        capture_output=True, text=True, cwd=project / "models", timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "reproductions.digits_lstm",
+            f"--export_dir={export}",
+            f"--output_dir={tmp_path / 'out'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=project / "models",
+        timeout=300,
     )
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -170,9 +230,18 @@ def test_runner_checks_every_export_path_before_the_first_reproduction(tmp_path)
     (project / "digits_lstm").mkdir()
     (project / "digits_lstm" / "notes.txt").write_text("mine")
     result = subprocess.run(
-        [sys.executable, "-m", "reproductions", "--only=counting_rnn,digits_lstm", f"--export_dir={project}",
-         f"--output_dir={tmp_path / 'out'}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "reproductions",
+            "--only=counting_rnn,digits_lstm",
+            f"--export_dir={project}",
+            f"--output_dir={tmp_path / 'out'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
     assert "### counting_rnn" not in result.stdout  # refused before counting ran
@@ -187,18 +256,28 @@ def test_output_dir_that_is_a_file_exits_2_at_once(tmp_path, module):
     target.write_text("keep")
     for output_dir in (target, target / "sub"):
         start = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", module, f"--output_dir={output_dir}"],
-                                capture_output=True, text=True, cwd=ROOT, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", module, f"--output_dir={output_dir}"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
         assert time.monotonic() - start < 5  # checked as the flags are read, before TensorFlow is imported
         assert result.returncode == 2
-        assert result.stderr.strip() == (f"error: flag --output_dir={output_dir}: --output_dir must name a folder "
-                                         "(or a path where one can be made), not a file")
+        assert result.stderr.strip() == (
+            f"error: flag --output_dir={output_dir}: --output_dir must name a folder "
+            "(or a path where one can be made), not a file"
+        )
     assert target.read_text() == "keep"
 
 
 @pytest.mark.parametrize("error", ["FileNotFoundError", "RuntimeError"])
 def test_a_bug_is_an_internal_error_with_its_traceback_and_exit_3(tmp_path, error):
-    raising = {"FileNotFoundError": "open('/nonexistent/file')", "RuntimeError": "(_ for _ in ()).throw(RuntimeError('bug'))"}
+    raising = {
+        "FileNotFoundError": "open('/nonexistent/file')",
+        "RuntimeError": "(_ for _ in ()).throw(RuntimeError('bug'))",
+    }
     script = f"from reproductions import cli\ncli.run(lambda argv: {raising[error]})\n"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 3

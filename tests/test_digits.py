@@ -1,4 +1,3 @@
-
 import numpy as np
 
 from reproductions.digits_lstm import train_one

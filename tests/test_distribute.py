@@ -64,8 +64,9 @@ def test_train_step_scales_the_loss_so_two_replicas_equal_one(mirrored, reductio
             w = tf.Variable(np.ones((3, 1), np.float32))
             optimizer = keras.optimizers.SGD(0.01)
             optimizer.build([w])
-        step = tf.function(make_train_step(strategy, lambda a, b: tf.square(b - tf.matmul(a, w)[:, 0]), [w],
-                                           optimizer, reduction))
+        step = tf.function(
+            make_train_step(strategy, lambda a, b, w=w: tf.square(b - tf.matmul(a, w)[:, 0]), [w], optimizer, reduction)
+        )
         losses = [float(step(*distribute_batch(strategy, x, y))) for _ in range(3)]
         results.append((losses, w.numpy()))
     (losses_1, w_1), (losses_2, w_2) = results
@@ -98,8 +99,9 @@ def test_digits_under_mirrored_equals_one_device(mirrored):
     data = load_digits()
     runs = [train_one(0, data, epochs=2, batches=3, verbose=False, strategy=s) for s in (one_device(), mirrored)]
     # 6 Adam steps (lr 1e-3) through an 8-step, 8-feature, 50-unit LSTM, each gradient summed over 100 images.
-    assert_same_weights(runs[0][0].get_weights(), runs[1][0].get_weights(), terms=100 * lstm_terms(8, 8, 50),
-                        moved=6 * 1e-3)
+    assert_same_weights(
+        runs[0][0].get_weights(), runs[1][0].get_weights(), terms=100 * lstm_terms(8, 8, 50), moved=6 * 1e-3
+    )
     losses = [np.asarray(run[1]["loss"]) for run in runs]
     np.testing.assert_allclose(losses[1], losses[0], rtol=0, atol=DIGITS_LOSS_TOLERANCE)
 
@@ -154,8 +156,9 @@ def test_imdb_fit_under_mirrored_equals_one_device(mirrored):
     for strategy in (one_device(), mirrored):
         with strategy.scope():
             model = build_classifier("scan", vocabulary_size=50, embedding_dim=8, units=8, dropout=0.0, seed=0)
-            model.compile(optimizer=keras.optimizers.Adadelta(1.0, rho=0.95, epsilon=1e-6),
-                          loss="sparse_categorical_crossentropy")
+            model.compile(
+                optimizer=keras.optimizers.Adadelta(1.0, rho=0.95, epsilon=1e-6), loss="sparse_categorical_crossentropy"
+            )
         model.fit(ids, labels, batch_size=16, epochs=1, shuffle=False, verbose=0)
         weights.append(model.get_weights())
     # 4 Adadelta steps of batch 16 through a 100-step, 8-feature, 8-unit LSTM. Adadelta's step is
@@ -163,13 +166,18 @@ def test_imdb_fit_under_mirrored_equals_one_device(mirrored):
     assert_same_weights(*weights, terms=16 * lstm_terms(100, 8, 8), moved=4 * 5e-3)
 
 
-@pytest.mark.parametrize("tf_config, message", [
-    (None, "TF_CONFIG is not set"),
-    ("{not json", "TF_CONFIG is not valid JSON"),
-    (json.dumps({"cluster": {"worker": ["localhost:1"]}}), "must hold a 'cluster' and a 'task'"),
-    (json.dumps({"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 3}}),
-     "is not one of its cluster's tasks"),
-])
+@pytest.mark.parametrize(
+    "tf_config, message",
+    [
+        (None, "TF_CONFIG is not set"),
+        ("{not json", "TF_CONFIG is not valid JSON"),
+        (json.dumps({"cluster": {"worker": ["localhost:1"]}}), "must hold a 'cluster' and a 'task'"),
+        (
+            json.dumps({"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 3}}),
+            "is not one of its cluster's tasks",
+        ),
+    ],
+)
 def test_multi_worker_needs_a_valid_tf_config(monkeypatch, tf_config, message):
     if tf_config is None:
         monkeypatch.delenv("TF_CONFIG", raising=False)

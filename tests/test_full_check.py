@@ -15,8 +15,16 @@ from tests.conftest import ROOT, require_torch
 
 
 def _serve(script):
-    loaded = subprocess.run([sys.executable, "-c", "import sys, numpy as np, tensorflow as tf, gzip\n" + script
-                             + "assert 'tf_lstm' not in sys.modules\n"], capture_output=True, text=True, timeout=300)
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, numpy as np, tensorflow as tf, gzip\n" + script + "assert 'tf_lstm' not in sys.modules\n",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     return loaded.stdout.split()
 
@@ -26,19 +34,31 @@ def test_full_check_passes_and_every_export_serves(data_dir, tmp_path):
     require_torch()
     runs, models = tmp_path / "runs", tmp_path / "models"
     result = subprocess.run(
-        [sys.executable, "-m", "reproductions", "--require_all", f"--mnist_dir={data_dir / 'mnist'}",
-         f"--imdb_path={data_dir / 'imdb' / 'aclImdb_v1_labeled.tar.gz'}", f"--output_dir={runs}",
-         f"--export_dir={models}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=4000,
+        [
+            sys.executable,
+            "-m",
+            "reproductions",
+            "--require_all",
+            f"--mnist_dir={data_dir / 'mnist'}",
+            f"--imdb_path={data_dir / 'imdb' / 'aclImdb_v1_labeled.tar.gz'}",
+            f"--output_dir={runs}",
+            f"--export_dir={models}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=4000,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "5 ran: 5 passed, 0 did not; 0 skipped; exit status 0"
     summary = json.loads((runs / "summary.json").read_text())
     assert [(row["reproduction"], row["status"], row["protocol_changes"]) for row in summary] == [
-        (name, "PASS", []) for name in ("counting_rnn", "digits_lstm", "mnist_lstm", "torch_equations",
-                                         "imdb_sentiment")]
-    report = {row["reproduction"]: json.loads((runs / row["reproduction"] / "report.json").read_text())
-              for row in summary}
+        (name, "PASS", [])
+        for name in ("counting_rnn", "digits_lstm", "mnist_lstm", "torch_equations", "imdb_sentiment")
+    ]
+    report = {
+        row["reproduction"]: json.loads((runs / row["reproduction"] / "report.json").read_text()) for row in summary
+    }
 
     # B: every documented cost, both RMSProp precisions judged.
     assert len([row for row in report["counting_rnn"]["figures"] if row["result"] == "PASS"]) == 22
@@ -60,8 +80,10 @@ def test_full_check_passes_and_every_export_serves(data_dir, tmp_path):
         "x = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28).astype('float32') / 255\n"
         f"y = np.frombuffer(gzip.open({str(mnist / 't10k-labels-idx1-ubyte.gz')!r}).read(), np.uint8, offset=8)\n"
         f"serve = tf.saved_model.load({str(models / 'mnist_lstm')!r}).signatures['serving_default']\n"
-        "p = np.concatenate([list(serve(tf.constant(x[i:i + 1000])).values())[0].numpy() for i in range(0, 10000, 1000)])\n"
-        "print((p.argmax(1) == y).mean())\n")
+        "p = np.concatenate([list(serve(tf.constant(x[i:i + 1000])).values())[0].numpy()\n"
+        "                    for i in range(0, 10000, 1000)])\n"
+        "print((p.argmax(1) == y).mean())\n"
+    )
     expected = report["mnist_lstm"]["results"]["per_seed"][0]["test_accuracy"]
     assert abs(float(accuracy[-1]) - expected) <= 1 / 10_000  # one image may sit on a rounding tie
 
@@ -71,8 +93,12 @@ def test_full_check_passes_and_every_export_serves(data_dir, tmp_path):
 
     # E: all 25,000 test reviews, and the raw-string export.
     assert report["imdb_sentiment"]["results"]["settings"]["test_reviews"] == 25_000
-    positive, negative = (float(v) for v in _serve(
-        f"serve = tf.saved_model.load({str(models / 'imdb_sentiment')!r}).signatures['serving_default']\n"
-        "p = list(serve(tf.constant(['a wonderful, moving film', 'a dull waste of two hours'])).values())[0]\n"
-        "print(float(p[0]), float(p[1]))\n"))
+    positive, negative = (
+        float(v)
+        for v in _serve(
+            f"serve = tf.saved_model.load({str(models / 'imdb_sentiment')!r}).signatures['serving_default']\n"
+            "p = list(serve(tf.constant(['a wonderful, moving film', 'a dull waste of two hours'])).values())[0]\n"
+            "print(float(p[0]), float(p[1]))\n"
+        )
+    )
     assert positive > 0.5 > negative

@@ -110,10 +110,20 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
     words = ["good", "great", "bad", "awful", "film", "plot", "the", "a"]
     texts = [" ".join(rng.choice(words, size=8)) for _ in range(64)]
     labels = np.array([int("good" in t or "great" in t) for t in texts])
-    data = prepare(texts, labels, texts, labels, maxlen=20, vocabulary_size=20, valid_portion=0.25, seed=0,
-                   test_limit=0)
-    settings = dict(seed=0, batch_size=16, max_epochs=4, patience=10, vocabulary_size=20, embedding_dim=4, units=4,
-                    dropout=0.0, backup_dir=tmp_path / "backup")
+    data = prepare(
+        texts, labels, texts, labels, maxlen=20, vocabulary_size=20, valid_portion=0.25, seed=0, test_limit=0
+    )
+    settings = dict(
+        seed=0,
+        batch_size=16,
+        max_epochs=4,
+        patience=10,
+        vocabulary_size=20,
+        embedding_dim=4,
+        units=4,
+        dropout=0.0,
+        backup_dir=tmp_path / "backup",
+    )
 
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -130,9 +140,17 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
 
 def test_cli_rejects_a_missing_path(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "reproductions.imdb_sentiment", f"--imdb_path={tmp_path / 'nope.tar.gz'}",
-         f"--output_dir={tmp_path / 'out'}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "reproductions.imdb_sentiment",
+            f"--imdb_path={tmp_path / 'nope.tar.gz'}",
+            f"--output_dir={tmp_path / 'out'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.strip() == (

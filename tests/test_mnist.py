@@ -30,7 +30,7 @@ def test_reads_idx_files(tmp_path, gzipped):
     assert x.shape == (4, 28, 28) and x.dtype == np.float32
     np.testing.assert_allclose(x, arrays["t10k"][0] / 255.0)
     np.testing.assert_array_equal(y, arrays["t10k"][1])
-    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert x.min() >= 0.0 and x.max() <= 1.0
 
 
 def test_truncated_file_names_the_file(tmp_path):
@@ -71,7 +71,7 @@ def test_tfds_path_with_mock_data():
         x, y = load_mnist("train")
     assert x.shape == (5, 28, 28) and x.dtype == np.float32
     assert y.shape == (5,) and y.dtype == np.int64
-    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert x.min() >= 0.0 and x.max() <= 1.0
 
 
 def test_rotation_turns_rows_into_columns():
@@ -113,9 +113,17 @@ def test_per_step_decoding_on_a_tiny_model():
 
 def test_cli_missing_mnist_dir_exits_2(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "reproductions.mnist_lstm", f"--mnist_dir={tmp_path / 'nowhere'}",
-         f"--output_dir={tmp_path / 'out'}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "reproductions.mnist_lstm",
+            f"--mnist_dir={tmp_path / 'nowhere'}",
+            f"--output_dir={tmp_path / 'out'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "--mnist_dir must name an existing directory" in result.stderr
@@ -128,8 +136,17 @@ def test_short_training_on_real_mnist(data_dir, tmp_path):
 
     x, y = load_mnist("train", path=data_dir / "mnist")
     test_x, test_y = load_mnist("test", path=data_dir / "mnist")
-    trainer, log, _, _ = train(x, y, seed=0, train_examples=20_000, batch_size=128, learning_rate=1e-3,
-                               hidden=128, display_step=10, verbose=False)
+    trainer, log, _, _ = train(
+        x,
+        y,
+        seed=0,
+        train_examples=20_000,
+        batch_size=128,
+        learning_rate=1e-3,
+        hidden=128,
+        display_step=10,
+        verbose=False,
+    )
     assert len(log) == 15
     # Measured (seed 0): 156 steps reach 0.8705 on the first 2,000 test images.
     assert trainer.accuracy(test_x[:2000], test_y[:2000]) > 0.8
@@ -145,13 +162,25 @@ def test_report_shows_the_articles_log_figures_beside_the_run(tmp_path):
     for stem, n in (("train", 256), ("t10k", 64)):
         write_idx(root / f"{stem}-images-idx3-ubyte.gz", rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8))
         write_idx(root / f"{stem}-labels-idx1-ubyte.gz", rng.integers(0, 10, size=n, dtype=np.uint8))
-    report = reproduce(mnist_dir=root, seeds=1, train_examples=9_000, hidden=4, decode_images=1,
-                       rotated_training=False, checkpoint_every=0, run_dir=tmp_path / "run")
+    report = reproduce(
+        mnist_dir=root,
+        seeds=1,
+        train_examples=9_000,
+        hidden=4,
+        decode_images=1,
+        rotated_training=False,
+        checkpoint_every=0,
+        run_dir=tmp_path / "run",
+    )
     rows = {row["key"]: row for row in report.rows}
     assert rows["minibatch_loss_iter_1280"]["documented"] == 1.806859
     assert rows["minibatch_accuracy_iter_8960"]["documented"] == 0.75
-    for key in ("minibatch_loss_iter_1280", "minibatch_accuracy_iter_1280", "minibatch_loss_iter_8960",
-                "minibatch_accuracy_iter_8960"):
+    for key in (
+        "minibatch_loss_iter_1280",
+        "minibatch_accuracy_iter_1280",
+        "minibatch_loss_iter_8960",
+        "minibatch_accuracy_iter_8960",
+    ):
         assert rows[key]["result"] == "-" and 0.0 <= rows[key]["reproduced"] < 10.0
     assert "final_minibatch_loss" not in rows  # Iter 99,840 was not reached
     assert report.protocol_changes == {"seeds": (1, 3), "train_examples": (9_000, 100_000), "hidden": (4, 128)}

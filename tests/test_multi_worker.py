@@ -29,14 +29,31 @@ def test_two_workers_train_the_digits_model_to_identical_weights(tmp_path):
     cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
     workers = []
     for index in range(2):
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-                   TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
-        workers.append(subprocess.Popen(
-            [sys.executable, "-m", "reproductions.digits_lstm", "--strategy=multi_worker", "--seeds=1",
-             f"--digits_epochs={EPOCHS}", f"--digits_batches={BATCHES}", f"--output_dir={tmp_path}",
-             "--export_dir=none"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        ))
+        env = dict(
+            os.environ,
+            TF_CPP_MIN_LOG_LEVEL="3",
+            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+        )
+        workers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "reproductions.digits_lstm",
+                    "--strategy=multi_worker",
+                    "--seeds=1",
+                    f"--digits_epochs={EPOCHS}",
+                    f"--digits_batches={BATCHES}",
+                    f"--output_dir={tmp_path}",
+                    "--export_dir=none",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     try:
         outputs = [worker.communicate(timeout=300) for worker in workers]
     finally:
@@ -49,7 +66,9 @@ def test_two_workers_train_the_digits_model_to_identical_weights(tmp_path):
         assert worker.returncode == 1, out[-2000:] + err[-3000:]
         assert report["status"] == "FAIL" and report["protocol_changes"] == ["batches", "epochs", "seeds"]
         assert [(row["key"], row["result"]) for row in report["figures"]] == [
-            ("mean_test_accuracy", "FAIL"), ("min_train500_accuracy", "FAIL")]
+            ("mean_test_accuracy", "FAIL"),
+            ("min_train500_accuracy", "FAIL"),
+        ]
         assert all(0.0 <= row["reproduced"] < row["documented"] for row in report["figures"])
         assert "Traceback" not in err
     chief, other = (report["results"] for report in reports)

@@ -7,8 +7,9 @@ FEATURES, HIDDEN, BATCH, STEPS = 5, 6, 3, 7
 
 
 def test_multilayer_config_round_trip():
-    model = MultiLayerLSTM(HIDDEN, num_layers=2, bidirectional=True, batch_first=False, dropout=0.25,
-                           gate_order="ijfo", seed=3)
+    model = MultiLayerLSTM(
+        HIDDEN, num_layers=2, bidirectional=True, batch_first=False, dropout=0.25, gate_order="ijfo", seed=3
+    )
     clone = MultiLayerLSTM.from_config(model.get_config())
     assert clone.get_config() == model.get_config()
     x = np.random.default_rng(0).normal(size=(STEPS, BATCH, FEATURES)).astype("float32")

@@ -18,12 +18,14 @@ def test_update_equals_numpy_rule_for_50_steps(scale):
         grads = [rng.normal(size=p.shape) * scale for p in params]
         optimizer.apply_gradients(zip([tf.constant(g) for g in grads], variables))
         # Keras keeps the learning rate as a float32 variable: give NumPy the same number.
-        params, state = article_rmsprop_reference(params, grads, state, learning_rate=float(np.float32(0.01)),
-                                                  momentum=0.5)
+        params, state = article_rmsprop_reference(
+            params, grads, state, learning_rate=float(np.float32(0.01)), momentum=0.5
+        )
         for variable, expected in zip(variables, params):
             # float64 on both sides: about 20 rounded operations per update, over at most 50 updates.
-            np.testing.assert_allclose(variable.numpy(), expected, rtol=0,
-                                       atol=EPS64 * 20 * 50 * magnitude_of(expected))
+            np.testing.assert_allclose(
+                variable.numpy(), expected, rtol=0, atol=EPS64 * 20 * 50 * magnitude_of(expected)
+            )
 
 
 def test_first_step_uses_the_old_velocity():
@@ -32,8 +34,9 @@ def test_first_step_uses_the_old_velocity():
     ArticleRMSProp(learning_rate=0.01, rescale=1e9).apply_gradients([(tf.constant([1.0, -2.0], tf.float64), variable)])
     # The learning rate is a float32 variable: float32(0.01) is off by eps32/2 of itself, so the step of
     # 0.05 is too; the rest is float64 (a dozen operations on values <= 2).
-    np.testing.assert_allclose(variable.numpy(), [1.0 - 0.05, 2.0 + 0.05], rtol=0,
-                               atol=0.05 * EPS32 / 2 + EPS64 * 12 * 2)
+    np.testing.assert_allclose(
+        variable.numpy(), [1.0 - 0.05, 2.0 + 0.05], rtol=0, atol=0.05 * EPS32 / 2 + EPS64 * 12 * 2
+    )
 
 
 def test_config_round_trip():

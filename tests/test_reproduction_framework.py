@@ -71,7 +71,8 @@ def test_an_expected_figure_never_judged_fails_the_report(tmp_path, capsys):
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["status"] == "FAIL"
     assert ("accuracy_gap_to_keras", "never judged", "FAIL") in [
-        (row["key"], row["reproduced"], row["result"]) for row in saved["figures"]]
+        (row["key"], row["reproduced"], row["result"]) for row in saved["figures"]
+    ]
     assert "never judged: accuracy_gap_to_keras" in capsys.readouterr().out
 
 

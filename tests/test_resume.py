@@ -11,8 +11,14 @@ import numpy as np
 from tests.conftest import ROOT
 from tf_lstm.data.mnist import write_idx
 
-SAME_FIGURES = ("test_accuracy", "test128_accuracy", "final_minibatch_loss", "final_minibatch_accuracy",
-                "final_iter", "weights_sha256")
+SAME_FIGURES = (
+    "test_accuracy",
+    "test128_accuracy",
+    "final_minibatch_loss",
+    "final_minibatch_accuracy",
+    "final_iter",
+    "weights_sha256",
+)
 
 
 def fake_mnist(root):
@@ -29,9 +35,21 @@ def fake_mnist(root):
 
 def command(mnist_dir, output_dir):
     # 2 seeds of 150 steps of 64 (several epochs of 1,000 images), a checkpoint every 10 steps.
-    return [sys.executable, "-m", "reproductions.mnist_lstm", f"--mnist_dir={mnist_dir}", f"--output_dir={output_dir}",
-            "--train_examples=9664", "--mnist_batch_size=64", "--mnist_hidden=16", "--seeds=2",
-            "--rotated_training=false", "--checkpoint_every=10", "--display_step=10", "--export_dir=none"]
+    return [
+        sys.executable,
+        "-m",
+        "reproductions.mnist_lstm",
+        f"--mnist_dir={mnist_dir}",
+        f"--output_dir={output_dir}",
+        "--train_examples=9664",
+        "--mnist_batch_size=64",
+        "--mnist_hidden=16",
+        "--seeds=2",
+        "--rotated_training=false",
+        "--checkpoint_every=10",
+        "--display_step=10",
+        "--export_dir=none",
+    ]
 
 
 def per_seed(output_dir):

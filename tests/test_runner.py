@@ -17,9 +17,22 @@ MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 def run(args, tmp_path, env_extra=None, timeout=600):
     env = {k: v for k, v in os.environ.items() if k != "TF_LSTM_DATA_DIR"}
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "reproductions", *args, f"--output_dir={tmp_path / 'out'}",
-                           "--export_dir=none", f"--tfds_data_dir={tmp_path / 'tfds'}"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=timeout, env=env)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reproductions",
+            *args,
+            f"--output_dir={tmp_path / 'out'}",
+            "--export_dir=none",
+            f"--tfds_data_dir={tmp_path / 'tfds'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def without_torch(tmp_path):
@@ -35,7 +48,9 @@ def test_summary_counts_skips_and_require_all_turns_a_skip_into_a_failure(tmp_pa
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert [(row["reproduction"], row["status"]) for row in summary] == [
-        ("counting_rnn", "PASS"), ("torch_equations", "SKIPPED")]
+        ("counting_rnn", "PASS"),
+        ("torch_equations", "SKIPPED"),
+    ]
     assert "PyTorch is not installed" in summary[1]["reason"]
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("1 ran: 1 passed, 0 did not; 1 skipped (torch_equations: PyTorch is not installed")
@@ -64,9 +79,20 @@ def test_offline_without_local_data_skips_mnist_quickly_with_the_fix(tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary[0]["status"] == "SKIPPED"
     assert "cannot be reached" in summary[0]["reason"] and "--mnist_dir=DIR" in summary[0]["reason"]
-    alone = subprocess.run([sys.executable, "-m", "reproductions.mnist_lstm", f"--output_dir={tmp_path / 'o'}",
-                            f"--tfds_data_dir={tmp_path / 'tfds'}"], capture_output=True, text=True, cwd=ROOT,
-                           timeout=120, env={k: v for k, v in os.environ.items() if k != "TF_LSTM_DATA_DIR"})
+    alone = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reproductions.mnist_lstm",
+            f"--output_dir={tmp_path / 'o'}",
+            f"--tfds_data_dir={tmp_path / 'tfds'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "TF_LSTM_DATA_DIR"},
+    )
     assert alone.returncode == 2 and "--mnist_dir=DIR" in alone.stderr and not (tmp_path / "o").exists()
 
 
@@ -75,8 +101,9 @@ def test_tfds_missing_downloads_and_prepares_when_the_host_answers(monkeypatch, 
 
     calls = []
     monkeypatch.setattr(cli, "reachable", lambda url, timeout=5.0: True)
-    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare",
-                        lambda self, *args, **kwargs: calls.append(self.name))
+    monkeypatch.setattr(
+        tfds.core.DatasetBuilder, "download_and_prepare", lambda self, *args, **kwargs: calls.append(self.name)
+    )
     assert cli.tfds_missing("mnist", MNIST_URL, "pass --mnist_dir=DIR", data_dir=str(tmp_path)) is None
     assert calls == ["mnist"]
 
@@ -89,8 +116,9 @@ def test_tfds_missing_downloads_and_prepares_when_the_host_answers(monkeypatch, 
 
     monkeypatch.setattr(cli, "reachable", lambda url, timeout=5.0: False)
     calls.clear()
-    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare",
-                        lambda self, *args, **kwargs: calls.append(self.name))
+    monkeypatch.setattr(
+        tfds.core.DatasetBuilder, "download_and_prepare", lambda self, *args, **kwargs: calls.append(self.name)
+    )
     reason = cli.tfds_missing("mnist", MNIST_URL, "pass --mnist_dir=DIR", data_dir=str(tmp_path))
     assert calls == [] and f"{MNIST_URL} cannot be reached" in reason
 
@@ -99,9 +127,20 @@ def test_same_seed_gives_the_same_figures(tmp_path):
     reports = []
     for run_name in ("first", "second"):
         subprocess.run(
-            [sys.executable, "-m", "reproductions.digits_lstm", "--seeds=1", "--digits_epochs=3",
-             f"--output_dir={tmp_path / run_name}", "--export_dir=none"],
-            capture_output=True, text=True, cwd=ROOT, timeout=600, check=False,
+            [
+                sys.executable,
+                "-m",
+                "reproductions.digits_lstm",
+                "--seeds=1",
+                "--digits_epochs=3",
+                f"--output_dir={tmp_path / run_name}",
+                "--export_dir=none",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=600,
+            check=False,
         )
         results = json.loads((tmp_path / run_name / "digits_lstm" / "report.json").read_text())["results"]
         figures = {key: value for key, value in results["per_seed"][0].items() if key != "seconds"}

@@ -10,7 +10,10 @@ def test_reproduction_passes_on_a_small_grid(tmp_path):
     require_torch()
     result = subprocess.run(
         [sys.executable, "-m", "reproductions.torch_equations", "--max_layers=2", f"--output_dir={tmp_path}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "torch_equations" / "report.json").read_text())
@@ -25,7 +28,11 @@ def test_without_torch_says_how_to_install_and_exits_2(tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
     result = subprocess.run(
         [sys.executable, "-m", "reproductions.torch_equations", f"--output_dir={tmp_path / 'out'}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300, env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env=env,
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "error: PyTorch is not installed: pip install -e '.[torch]' (CI pins torch==2.13.0)"

@@ -59,4 +59,3 @@ def test_state_dict_of_numpy_arrays_loads_too(torch):
     exported = to_torch_state_dict(model)
     assert set(exported) == set(state)
     np.testing.assert_allclose(exported["weight_ih_l0"], state["weight_ih_l0"], atol=0)
-

@@ -50,5 +50,10 @@ def magnitude_of(*arrays, floor: float = 1.0) -> float:
 def assert_close_f32(actual, expected, terms: int, magnitude: float | None = None, err_msg: str = "") -> None:
     """`actual` equals `expected` to ``float32_tolerance(terms, magnitude)`` (magnitude: that of the values)."""
     magnitude = magnitude_of(expected) if magnitude is None else magnitude
-    np.testing.assert_allclose(np.asarray(actual, np.float64), np.asarray(expected, np.float64), rtol=0,
-                               atol=float32_tolerance(terms, magnitude), err_msg=err_msg)
+    np.testing.assert_allclose(
+        np.asarray(actual, np.float64),
+        np.asarray(expected, np.float64),
+        rtol=0,
+        atol=float32_tolerance(terms, magnitude),
+        err_msg=err_msg,
+    )

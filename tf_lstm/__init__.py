@@ -1,9 +1,10 @@
 """tf_lstm: the LSTM written from scratch with `tf.scan`, checked against the articles."""
 
+from tf_lstm.cells import Cell, LinearRNNCell, LSTMCell
 from tf_lstm.convert import load_keras_lstm_weights, load_torch_state_dict, to_torch_state_dict
 from tf_lstm.export import export_saved_model
 from tf_lstm.gates import canonical_gate_order, convert_gate_order
-from tf_lstm.layers import ScanLSTM, ScanRNN
+from tf_lstm.layers import Recurrent, ScanLSTM, ScanRNN
 from tf_lstm.multilayer import MultiLayerLSTM
 from tf_lstm.optimizers import ArticleRMSProp
 from tf_lstm.pooling import MaskedMean
@@ -14,8 +15,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArticleRMSProp",
+    "Cell",
+    "LSTMCell",
+    "LinearRNNCell",
     "MaskedMean",
     "MultiLayerLSTM",
+    "Recurrent",
     "ScanLSTM",
     "ScanRNN",
     "canonical_gate_order",

@@ -39,10 +39,14 @@ chunk: ``dx = DZ·W_xᵀ``, ``dW_x += Xᵀ·DZ``, ``dW_h += H_prevᵀ·DZ``,
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+
 import tensorflow as tf
 
 from tf_lstm import checks
 from tf_lstm.scan import in_xla_context
+from tf_lstm.steps import gate_activations, keep_where
 
 # Rows (steps × batch) per chunk: enough for a chunk's matmuls to run near the
 # machine's peak, few enough that its [chunk, batch, 4·units] buffers stay
@@ -56,6 +60,27 @@ CHUNK_ROWS = 512
 OUTER_PARALLEL = 2
 
 
+@dataclasses.dataclass(frozen=True)
+class _Options:
+    """What stays fixed over a run: the cell's options, the mask and the chunking."""
+
+    gate_positions: Mapping[str, int]
+    forget_bias: float
+    tanh_cell: bool
+    dropout: tf.Tensor | None  # the recurrent dropout mask [B, U]
+    mask: tf.Tensor | None  # [T, B] booleans
+    chunk_steps: int | tf.Tensor
+    single_chunk: bool  # the whole sequence as one chunk, no loop over chunks
+    return_sequences: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class _Weights:
+    kernel: tf.Tensor
+    bias: tf.Tensor
+    recurrent_kernel: tf.Tensor
+
+
 def lstm_sequence(
     inputs: tf.Tensor,
     mask: tf.Tensor | None,
@@ -64,7 +89,7 @@ def lstm_sequence(
     kernel: tf.Tensor,
     bias: tf.Tensor | None,
     recurrent_kernel: tf.Tensor,
-    gate_positions: dict[str, int],
+    gate_positions: Mapping[str, int],
     forget_bias: float = 0.0,
     tanh_cell: bool = True,
     recurrent_dropout_mask: tf.Tensor | None = None,
@@ -95,183 +120,221 @@ def lstm_sequence(
         chunk_steps = max(1, CHUNK_ROWS // batch) if batch else tf.maximum(1, CHUNK_ROWS // tf.shape(inputs)[1])
     else:
         checks.positive_int("chunk_steps", chunk_steps)
-    h0, c0 = initial_carry
-    order = [gate_positions[k] for k in "ifgo"]  # block index of i, f, g, o
-    dropout = recurrent_dropout_mask
-    has_mask = mask is not None
-    mask_in = mask if has_mask else tf.zeros([0], tf.bool)
+    static_steps = inputs.shape[0]
+    opts = _Options(
+        gate_positions=gate_positions,
+        forget_bias=forget_bias,
+        tanh_cell=tanh_cell,
+        dropout=recurrent_dropout_mask,
+        mask=mask,
+        chunk_steps=chunk_steps,
+        # XLA needs static shapes: no loop over chunks there, nor for a sequence that fits in one.
+        single_chunk=in_xla_context()
+        or (static_steps is not None and isinstance(chunk_steps, int) and static_steps <= chunk_steps),
+        return_sequences=return_sequences,
+    )
     if bias is None:
         bias = tf.zeros([recurrent_kernel.shape[-1]], recurrent_kernel.dtype)
 
-    static_steps = inputs.shape[0]
-    # One chunk of the whole sequence, without a loop over chunks, where XLA
-    # compiles it (its shapes must be static) or the sequence fits in one.
-    single_chunk = in_xla_context() or (
-        static_steps is not None and isinstance(chunk_steps, int) and static_steps <= chunk_steps
-    )
-
-    def activations(z):
-        blocks = tf.split(z, 4, axis=-1)
-        i, f, g, o = (blocks[p] for p in order)
-        if forget_bias:
-            f = f + tf.cast(forget_bias, f.dtype)
-        return tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
-
-    def recurrent_input(h):
-        return h if dropout is None else h * dropout
-
-    def chunk_bounds(k, count, steps):
-        """``(start, length)`` of chunk `k` of `count`: whole chunks from the end, the first one short."""
-        end = steps - (count - 1 - k) * chunk_steps
-        start = tf.maximum(end - chunk_steps, 0)
-        return start, end - start
-
-    def window(tensor, start, length):
-        """``tensor[start:start + length]``, as a slice XLA can compile (`length` known to it)."""
-        size = tf.concat([[length], tf.shape(tensor)[1:]], 0)
-        begin = tf.concat([[start], tf.zeros([tf.rank(tensor) - 1], tf.int32)], 0)
-        return tf.slice(tensor, begin, size)
-
-    def shifted(states, initial, start, length):
-        """``states[start−1 : start+length−1]``, with `initial` as the state before step 0."""
-        if isinstance(start, int) and start == 0:  # the first chunk; `states` may be empty
-            before = initial
-        else:
-            before = tf.where(start > 0, states[tf.maximum(start - 1, 0)], initial)
-        rest = window(states, start, tf.maximum(length - 1, 0))
-        return tf.concat([before[None], rest], 0)[:length]
-
-    def project(x, kernel, bias=None):
-        flat = tf.reshape(x, [-1, tf.shape(x)[-1]])
-        z = tf.matmul(flat, kernel)
-        if bias is not None:
-            z = z + bias
-        return tf.reshape(z, tf.concat([tf.shape(x)[:-1], tf.shape(kernel)[-1:]], 0))
-
     @tf.custom_gradient
     def run(x, kernel, bias, recurrent_kernel, h0, c0):
-        steps = static_steps if static_steps is not None else tf.shape(x)[0]
-        count = 1 if single_chunk else (steps + chunk_steps - 1) // chunk_steps
-        spec = dict(dtype=x.dtype, size=steps)
-        hs, cs = (tf.TensorArray(element_shape=s, **spec) for s in (h0.shape, c0.shape))
-
-        def forward_chunk(start, length, h, c, hs, cs):
-            z_in = project(window(x, start, length), kernel, bias)
-
-            def body(j, h, c, hs, cs):
-                t = start + j
-                i, f, g, o = activations(z_in[j] + tf.matmul(recurrent_input(h), recurrent_kernel))
-                c_new = f * c + i * g
-                h_new = o * (tf.tanh(c_new) if tanh_cell else c_new)
-                if has_mask:
-                    keep = mask_in[t][:, None]
-                    c_new = tf.where(keep, c_new, c)
-                    h_new = tf.where(keep, h_new, h)
-                return j + 1, h_new, c_new, hs.write(t, h_new), cs.write(t, c_new)
-
-            _, h, c, hs, cs = tf.while_loop(
-                lambda j, *_: j < length, body, (tf.constant(0), h, c, hs, cs), maximum_iterations=length
-            )
-            return h, c, hs, cs
-
-        if single_chunk:
-            h_last, c_last, hs, cs = forward_chunk(0, steps, h0, c0, hs, cs)
-        else:
-            _, h_last, c_last, hs, cs = tf.while_loop(
-                lambda k, *_: k < count,
-                lambda k, *state: (k + 1, *forward_chunk(*chunk_bounds(k, count, steps), *state)),
-                (tf.constant(0), h0, c0, hs, cs),
-                maximum_iterations=count,
-                parallel_iterations=OUTER_PARALLEL,
-            )
-        outputs = _stack(hs, steps, tf.shape(h0), h0.dtype)
-        cells = _stack(cs, steps, tf.shape(c0), c0.dtype)
+        weights = _Weights(kernel, bias, recurrent_kernel)
+        outputs, cells, h_last, c_last = _forward(opts, weights, x, h0, c0)
 
         def grad(*d_results):
             d_outputs, d_h_last, d_c_last = d_results if return_sequences else (None, *d_results)
-            dh = tf.zeros_like(h0) if d_h_last is None else d_h_last
-            dc = tf.zeros_like(c0) if d_c_last is None else d_c_last
-            kernel_t, recurrent_t = tf.transpose(kernel), tf.transpose(recurrent_kernel)
-
-            def backward_chunk(start, length, dh, dc, d_kernel, d_bias, d_recurrent):
-                x_c = window(x, start, length)
-                # h_{t−1} and c_{t−1} of the chunk's steps: the stored states shifted by one.
-                h_prev, c_prev = (shifted(states, initial, start, length) for states, initial in ((outputs, h0), (cells, c0)))
-                h_prev_in = recurrent_input(h_prev)
-                i, f, g, o = activations(project(x_c, kernel, bias) + project(h_prev_in, recurrent_kernel))
-                c_c = window(cells, start, length)
-                s = tf.tanh(c_c) if tanh_cell else c_c
-                from_h_to_c = o * (1.0 - s * s) if tanh_cell else o
-                factors = [None] * 4  # ∂z/∂(dc or dh) of each block, in the kernel's block order
-                factors[order[0]] = g * i * (1.0 - i)
-                factors[order[1]] = c_prev * f * (1.0 - f)
-                factors[order[2]] = i * (1.0 - g * g)
-                factors[order[3]] = s * o * (1.0 - o)
-                factors = tf.concat(factors, axis=-1)
-                if has_mask:
-                    keep_c = window(mask_in, start, length)[:, :, None]
-                    factors = tf.where(keep_c, factors, tf.zeros_like(factors))
-                d_out_c = None if d_outputs is None else window(d_outputs, start, length)
-                dzs = tf.TensorArray(x.dtype, size=length, element_shape=factors.shape[1:])
-
-                def body(j, dh, dc, dzs):
-                    if d_out_c is not None:  # None when only the last state is used
-                        dh = dh + d_out_c[j]
-                    dc_new = dc + dh * from_h_to_c[j]
-                    by_block = [None] * 4
-                    for gate, p in zip("ifgo", order):
-                        by_block[p] = dh if gate == "o" else dc_new
-                    dz = tf.concat(by_block, axis=-1) * factors[j]
-                    dh_prev = recurrent_input(tf.matmul(dz, recurrent_t))
-                    dc_prev = dc_new * f[j]
-                    if has_mask:
-                        keep = mask_in[start + j][:, None]
-                        dh_prev = tf.where(keep, dh_prev, dh)
-                        dc_prev = tf.where(keep, dc_prev, dc)
-                    return j - 1, dh_prev, dc_prev, dzs.write(j, dz)
-
-                _, dh, dc, dzs = tf.while_loop(
-                    lambda j, *_: j >= 0, body, (length - 1, dh, dc, dzs), maximum_iterations=length
-                )
-                dz_c = tf.reshape(_stack(dzs, length, tf.shape(factors)[1:], x.dtype), [-1, tf.shape(factors)[-1]])
-                x_flat = tf.reshape(x_c, [-1, tf.shape(x_c)[-1]])
-                h_flat = tf.reshape(h_prev_in, [-1, tf.shape(h_prev_in)[-1]])
-                dx_c = tf.reshape(tf.matmul(dz_c, kernel_t), tf.shape(x_c))
-                return dx_c, (
-                    dh, dc,
-                    d_kernel + tf.matmul(x_flat, dz_c, transpose_a=True),
-                    d_bias + tf.reduce_sum(dz_c, axis=0),
-                    d_recurrent + tf.matmul(h_flat, dz_c, transpose_a=True),
-                )
-
-            state = (dh, dc, tf.zeros_like(kernel), tf.zeros_like(bias), tf.zeros_like(recurrent_kernel))
-            if single_chunk:
-                dx, state = backward_chunk(0, steps, *state)
-            else:
-                def chunk_body(k, dxs, state):
-                    dx_c, state = backward_chunk(*chunk_bounds(k, count, steps), *state)
-                    return k - 1, dxs.write(k, dx_c), state
-
-                dxs = tf.TensorArray(x.dtype, size=count, infer_shape=False,
-                                     element_shape=tf.TensorShape([None]).concatenate(x.shape[1:]))
-                _, dxs, state = tf.while_loop(
-                    lambda k, *_: k >= 0, chunk_body, (count - 1, dxs, state), maximum_iterations=count,
-                    parallel_iterations=OUTER_PARALLEL,
-                )
-                dx = _stack(dxs, count, tf.shape(x)[1:], x.dtype, concat=True)
-            dh0, dc0, d_kernel, d_bias, d_recurrent = state
-            return dx, d_kernel, d_bias, d_recurrent, dh0, dc0
+            return _backward(opts, weights, x, (h0, c0), (outputs, cells), d_outputs, d_h_last, d_c_last)
 
         # Without return_sequences the outputs stay inside: returned, they would
         # get a gradient of zeros, [T, B, U] of them added step by step.
         results = (outputs, h_last, c_last) if return_sequences else (h_last, c_last)
         return results, grad
 
-    results = run(inputs, kernel, bias, recurrent_kernel, h0, c0)
+    results = run(inputs, kernel, bias, recurrent_kernel, *initial_carry)
     if not return_sequences:
         return None, tuple(results)
     outputs, h_last, c_last = results
     return outputs, (h_last, c_last)
+
+
+def _forward(opts: _Options, w: _Weights, x, h0, c0):
+    """``(h of every step [T, B, U], c of every step, h_T, c_T)``, a chunk at a time."""
+    steps = _steps(x)
+    spec = dict(dtype=x.dtype, size=steps)
+    hs, cs = (tf.TensorArray(element_shape=s, **spec) for s in (h0.shape, c0.shape))
+    if opts.single_chunk:
+        h_last, c_last, hs, cs = _forward_chunk(opts, w, x, 0, steps, h0, c0, hs, cs)
+    else:
+        count = _chunk_count(opts, steps)
+        _, h_last, c_last, hs, cs = tf.while_loop(
+            lambda k, *_: k < count,
+            lambda k, *state: (
+                k + 1,
+                *_forward_chunk(opts, w, x, *_chunk_bounds(opts, k, count, steps), *state),
+            ),
+            (tf.constant(0), h0, c0, hs, cs),
+            maximum_iterations=count,
+            parallel_iterations=OUTER_PARALLEL,
+        )
+    outputs = _stack(hs, steps, tf.shape(h0), h0.dtype)
+    cells = _stack(cs, steps, tf.shape(c0), c0.dtype)
+    return outputs, cells, h_last, c_last
+
+
+def _forward_chunk(opts: _Options, w: _Weights, x, start, length, h, c, hs, cs):
+    z_in = _project(_window(x, start, length), w.kernel, w.bias)
+
+    def body(j, h, c, hs, cs):
+        t = start + j
+        z = z_in[j] + tf.matmul(_recurrent_input(opts, h), w.recurrent_kernel)
+        i, f, g, o = gate_activations(z, opts.gate_positions, opts.forget_bias)
+        c_new = f * c + i * g
+        h_new = o * (tf.tanh(c_new) if opts.tanh_cell else c_new)
+        if opts.mask is not None:
+            c_new = keep_where(opts.mask[t], c_new, c)
+            h_new = keep_where(opts.mask[t], h_new, h)
+        return j + 1, h_new, c_new, hs.write(t, h_new), cs.write(t, c_new)
+
+    _, h, c, hs, cs = tf.while_loop(
+        lambda j, *_: j < length, body, (tf.constant(0), h, c, hs, cs), maximum_iterations=length
+    )
+    return h, c, hs, cs
+
+
+def _backward(opts: _Options, w: _Weights, x, initial, stored, d_outputs, d_h_last, d_c_last):
+    """The gradients ``(dx, dW_x, db, dW_h, dh0, dc0)``, a chunk at a time from the end."""
+    h0, c0 = initial
+    dh = tf.zeros_like(h0) if d_h_last is None else d_h_last
+    dc = tf.zeros_like(c0) if d_c_last is None else d_c_last
+    state = (dh, dc, tf.zeros_like(w.kernel), tf.zeros_like(w.bias), tf.zeros_like(w.recurrent_kernel))
+    steps = _steps(x)
+
+    def chunk(start, length, *state):
+        return _backward_chunk(opts, w, x, initial, stored, d_outputs, start, length, *state)
+
+    if opts.single_chunk:
+        dx, state = chunk(0, steps, *state)
+    else:
+        count = _chunk_count(opts, steps)
+
+        def chunk_body(k, dxs, state):
+            dx_c, state = chunk(*_chunk_bounds(opts, k, count, steps), *state)
+            return k - 1, dxs.write(k, dx_c), state
+
+        dxs = tf.TensorArray(
+            x.dtype, size=count, infer_shape=False, element_shape=tf.TensorShape([None]).concatenate(x.shape[1:])
+        )
+        _, dxs, state = tf.while_loop(
+            lambda k, *_: k >= 0,
+            chunk_body,
+            (count - 1, dxs, state),
+            maximum_iterations=count,
+            parallel_iterations=OUTER_PARALLEL,
+        )
+        dx = _stack(dxs, count, tf.shape(x)[1:], x.dtype, concat=True)
+    dh0, dc0, d_kernel, d_bias, d_recurrent = state
+    return dx, d_kernel, d_bias, d_recurrent, dh0, dc0
+
+
+def _backward_chunk(
+    opts: _Options, w: _Weights, x, initial, stored, d_outputs, start, length, dh, dc, d_kernel, d_bias, d_recurrent
+):
+    """One chunk's backward steps, from its last; then its matmuls for dx and the weights' gradients."""
+    (h0, c0), (outputs, cells) = initial, stored
+    order = [opts.gate_positions[k] for k in "ifgo"]  # block index of i, f, g, o
+    x_c = _window(x, start, length)
+    # h_{t−1} and c_{t−1} of the chunk's steps: the stored states shifted by one.
+    h_prev = _shifted(outputs, h0, start, length)
+    c_prev = _shifted(cells, c0, start, length)
+    h_prev_in = _recurrent_input(opts, h_prev)
+    z = _project(x_c, w.kernel, w.bias) + _project(h_prev_in, w.recurrent_kernel)
+    i, f, g, o = gate_activations(z, opts.gate_positions, opts.forget_bias)
+    c_c = _window(cells, start, length)
+    s = tf.tanh(c_c) if opts.tanh_cell else c_c
+    from_h_to_c = o * (1.0 - s * s) if opts.tanh_cell else o
+    factors = [None] * 4  # ∂z/∂(dc or dh) of each block, in the kernel's block order
+    factors[order[0]] = g * i * (1.0 - i)
+    factors[order[1]] = c_prev * f * (1.0 - f)
+    factors[order[2]] = i * (1.0 - g * g)
+    factors[order[3]] = s * o * (1.0 - o)
+    factors = tf.concat(factors, axis=-1)
+    if opts.mask is not None:
+        factors = tf.where(_window(opts.mask, start, length)[:, :, None], factors, tf.zeros_like(factors))
+    d_out_c = None if d_outputs is None else _window(d_outputs, start, length)
+    recurrent_t = tf.transpose(w.recurrent_kernel)
+    dzs = tf.TensorArray(x.dtype, size=length, element_shape=factors.shape[1:])
+
+    def body(j, dh, dc, dzs):
+        if d_out_c is not None:  # None when only the last state is used
+            dh = dh + d_out_c[j]
+        dc_new = dc + dh * from_h_to_c[j]
+        by_block = [None] * 4
+        for gate, p in zip("ifgo", order):
+            by_block[p] = dh if gate == "o" else dc_new
+        dz = tf.concat(by_block, axis=-1) * factors[j]
+        dh_prev = _recurrent_input(opts, tf.matmul(dz, recurrent_t))
+        dc_prev = dc_new * f[j]
+        if opts.mask is not None:  # a masked step passes dh and dc through
+            dh_prev = keep_where(opts.mask[start + j], dh_prev, dh)
+            dc_prev = keep_where(opts.mask[start + j], dc_prev, dc)
+        return j - 1, dh_prev, dc_prev, dzs.write(j, dz)
+
+    _, dh, dc, dzs = tf.while_loop(lambda j, *_: j >= 0, body, (length - 1, dh, dc, dzs), maximum_iterations=length)
+    dz_c = tf.reshape(_stack(dzs, length, tf.shape(factors)[1:], x.dtype), [-1, tf.shape(factors)[-1]])
+    x_flat = tf.reshape(x_c, [-1, tf.shape(x_c)[-1]])
+    h_flat = tf.reshape(h_prev_in, [-1, tf.shape(h_prev_in)[-1]])
+    dx_c = tf.reshape(tf.matmul(dz_c, tf.transpose(w.kernel)), tf.shape(x_c))
+    return dx_c, (
+        dh,
+        dc,
+        d_kernel + tf.matmul(x_flat, dz_c, transpose_a=True),
+        d_bias + tf.reduce_sum(dz_c, axis=0),
+        d_recurrent + tf.matmul(h_flat, dz_c, transpose_a=True),
+    )
+
+
+def _steps(x):
+    return x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
+
+
+def _recurrent_input(opts: _Options, h):
+    return h if opts.dropout is None else h * opts.dropout
+
+
+def _chunk_count(opts: _Options, steps):
+    return (steps + opts.chunk_steps - 1) // opts.chunk_steps
+
+
+def _chunk_bounds(opts: _Options, k, count, steps):
+    """``(start, length)`` of chunk `k` of `count`: whole chunks from the end, the first one short."""
+    end = steps - (count - 1 - k) * opts.chunk_steps
+    start = tf.maximum(end - opts.chunk_steps, 0)
+    return start, end - start
+
+
+def _window(tensor, start, length):
+    """``tensor[start:start + length]``, as a slice XLA can compile (`length` known to it)."""
+    size = tf.concat([[length], tf.shape(tensor)[1:]], 0)
+    begin = tf.concat([[start], tf.zeros([tf.rank(tensor) - 1], tf.int32)], 0)
+    return tf.slice(tensor, begin, size)
+
+
+def _shifted(states, initial, start, length):
+    """``states[start−1 : start+length−1]``, with `initial` as the state before step 0."""
+    if isinstance(start, int) and start == 0:  # the first chunk; `states` may be empty
+        before = initial
+    else:
+        before = tf.where(start > 0, states[tf.maximum(start - 1, 0)], initial)
+    rest = _window(states, start, tf.maximum(length - 1, 0))
+    return tf.concat([before[None], rest], 0)[:length]
+
+
+def _project(x, kernel, bias=None):
+    flat = tf.reshape(x, [-1, tf.shape(x)[-1]])
+    z = tf.matmul(flat, kernel)
+    if bias is not None:
+        z = z + bias
+    return tf.reshape(z, tf.concat([tf.shape(x)[:-1], tf.shape(kernel)[-1:]], 0))
 
 
 def _stack(array: tf.TensorArray, size, element_shape, dtype, *, concat: bool = False) -> tf.Tensor:

@@ -7,7 +7,8 @@ from one convention to the other (`tf_lstm.gates.convert_gate_order`).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ def _torch_keys(model: MultiLayerLSTM) -> list[tuple[str, int, int]]:
 
 def _expected_torch_shapes(model: MultiLayerLSTM, input_size: int) -> dict[str, tuple[int, ...]]:
     hidden = model.hidden_size
-    shapes = {}
+    shapes: dict[str, tuple[int, ...]] = {}
     for suffix, k, _ in _torch_keys(model):
         features = input_size if k == 0 else model.num_directions * hidden
         shapes[f"weight_ih_l{k}{suffix}"] = (4 * hidden, features)
@@ -58,9 +59,7 @@ def load_torch_state_dict(model: MultiLayerLSTM, state_dict: Mapping[str, Any]) 
     if not isinstance(model, MultiLayerLSTM):
         raise TypeError(f"model must be a MultiLayerLSTM, got {type(model).__name__}.")
     if "weight_ih_l0" not in state_dict:
-        raise ValueError(
-            f"state_dict is missing key 'weight_ih_l0'; got keys {sorted(state_dict)}."
-        )
+        raise ValueError(f"state_dict is missing key 'weight_ih_l0'; got keys {sorted(state_dict)}.")
     input_size = int(np.shape(_to_numpy(state_dict["weight_ih_l0"]))[-1])
     expected = _expected_torch_shapes(model, input_size)
     missing = sorted(set(expected) - set(state_dict))
@@ -74,18 +73,15 @@ def load_torch_state_dict(model: MultiLayerLSTM, state_dict: Mapping[str, Any]) 
     arrays = {key: _to_numpy(value) for key, value in state_dict.items()}
     for key, shape in expected.items():
         if arrays[key].shape != shape:
-            raise ValueError(
-                f"state_dict[{key!r}] must have shape {shape}, got shape {arrays[key].shape}."
-            )
+            raise ValueError(f"state_dict[{key!r}] must have shape {shape}, got shape {arrays[key].shape}.")
     if not model.built:
         model.build((None, None, input_size))
     for suffix, k, d in _torch_keys(model):
         lstm = model.directions(k)[d]
+        assert lstm.bias is not None, "MultiLayerLSTM makes its layers with a bias"
         order = lstm.gate_order
         lstm.kernel.assign(convert_gate_order(arrays[f"weight_ih_l{k}{suffix}"].T, TORCH_ORDER, order))
-        lstm.recurrent_kernel.assign(
-            convert_gate_order(arrays[f"weight_hh_l{k}{suffix}"].T, TORCH_ORDER, order)
-        )
+        lstm.recurrent_kernel.assign(convert_gate_order(arrays[f"weight_hh_l{k}{suffix}"].T, TORCH_ORDER, order))
         bias = arrays[f"bias_ih_l{k}{suffix}"] + arrays[f"bias_hh_l{k}{suffix}"]
         lstm.bias.assign(convert_gate_order(bias, TORCH_ORDER, order))
 
@@ -120,6 +116,7 @@ def to_torch_state_dict(model: MultiLayerLSTM, *, as_torch: bool = False) -> dic
     state = {}
     for suffix, k, d in _torch_keys(model):
         lstm = model.directions(k)[d]
+        assert lstm.bias is not None, "MultiLayerLSTM makes its layers with a bias"
         (
             state[f"weight_ih_l{k}{suffix}"],
             state[f"weight_hh_l{k}{suffix}"],
@@ -157,18 +154,15 @@ def load_keras_lstm_weights(layer: ScanLSTM, keras_lstm) -> None:
     if cell.units != layer.units:
         raise ValueError(f"units differ: ScanLSTM has {layer.units}, keras_lstm has {cell.units}.")
     if cell.use_bias != layer.use_bias:
-        raise ValueError(
-            f"use_bias differs: ScanLSTM has {layer.use_bias}, keras_lstm has {cell.use_bias}."
-        )
+        raise ValueError(f"use_bias differs: ScanLSTM has {layer.use_bias}, keras_lstm has {cell.use_bias}.")
     if not layer.built:
         layer.build((None, None, input_size))
     if layer.input_size != input_size:
         raise ValueError(
-            f"input sizes differ: ScanLSTM was built for {layer.input_size} features, "
-            f"keras_lstm for {input_size}."
+            f"input sizes differ: ScanLSTM was built for {layer.input_size} features, keras_lstm for {input_size}."
         )
     order = layer.gate_order
     layer.kernel.assign(convert_gate_order(cell.kernel.numpy(), KERAS_ORDER, order))
     layer.recurrent_kernel.assign(convert_gate_order(cell.recurrent_kernel.numpy(), KERAS_ORDER, order))
-    if cell.use_bias:
+    if layer.bias is not None:  # use_bias is the same on both sides (checked above)
         layer.bias.assign(convert_gate_order(cell.bias.numpy(), KERAS_ORDER, order))

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tensorflow as tf
+
+from tf_lstm import checks
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
 REDUCTIONS = ("sum", "mean")
@@ -34,9 +36,11 @@ def cluster_from_environment() -> dict:
     """``TF_CONFIG`` parsed and checked: it must name a cluster and this process's task in it."""
     raw = os.environ.get("TF_CONFIG")
     if not raw:
-        raise ValueError("strategy='multi_worker' needs TF_CONFIG, e.g. TF_CONFIG='{\"cluster\": {\"worker\": "
-                         "[\"host1:12345\", \"host2:12345\"]}, \"task\": {\"type\": \"worker\", \"index\": 0}}'; "
-                         "TF_CONFIG is not set.")
+        raise ValueError(
+            'strategy=\'multi_worker\' needs TF_CONFIG, e.g. TF_CONFIG=\'{"cluster": {"worker": '
+            '["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\'; '
+            "TF_CONFIG is not set."
+        )
     try:
         config = json.loads(raw)
     except json.JSONDecodeError as error:
@@ -57,8 +61,7 @@ def split_cpu(count: int) -> None:
 
     Must run before TensorFlow initialises its devices (before the first op).
     """
-    if count < 1:
-        raise ValueError(f"count must be at least 1, got count={count}.")
+    checks.positive_int("count", count)
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
 
@@ -70,16 +73,15 @@ def make_strategy(name: str = "default", devices: Sequence[str] | None = None) -
     (see `split_cpu`); ``"multi_worker"`` reads the cluster from ``TF_CONFIG``
     and must be made before any other TensorFlow op runs.
     """
+    checks.one_of("strategy", name, STRATEGIES)
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
         if devices is None and not tf.config.list_logical_devices("GPU"):
             devices = [device.name for device in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices)
-    if name == "multi_worker":
-        cluster_from_environment()
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"strategy must be one of {STRATEGIES}, got strategy={name!r}.")
+    cluster_from_environment()
+    return tf.distribute.MultiWorkerMirroredStrategy()
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -124,17 +126,20 @@ def distribute_batch(strategy: tf.distribute.Strategy, *arrays):
 
 def replica_loss(per_example_losses: tf.Tensor, reduction: str) -> tf.Tensor:
     """This replica's share of the global loss (see the module docstring); call it inside `strategy.run`."""
-    if reduction == "sum":
+    if checks.one_of("reduction", reduction, REDUCTIONS) == "sum":
         return tf.reduce_sum(per_example_losses)
-    if reduction == "mean":
-        local = tf.shape(per_example_losses)[0]
-        global_batch = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, local)
-        return tf.nn.compute_average_loss(per_example_losses, global_batch_size=global_batch)
-    raise ValueError(f"reduction must be one of {REDUCTIONS}, got reduction={reduction!r}.")
+    local = tf.shape(per_example_losses)[0]
+    global_batch = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, local)
+    return tf.nn.compute_average_loss(per_example_losses, global_batch_size=global_batch)
 
 
-def make_train_step(strategy: tf.distribute.Strategy, per_example_loss: Callable[..., tf.Tensor], variables,
-                    optimizer, reduction: str = "mean") -> Callable:
+def make_train_step(
+    strategy: tf.distribute.Strategy,
+    per_example_loss: Callable[..., tf.Tensor],
+    variables,
+    optimizer,
+    reduction: str = "mean",
+) -> Callable:
     """One update of `variables` from a (distributed) batch; returns the global loss.
 
     Args:
@@ -145,8 +150,7 @@ def make_train_step(strategy: tf.distribute.Strategy, per_example_loss: Callable
     The result is a plain function: wrap it in `tf.function` (or call it
     inside one, e.g. in a `tf.range` loop).
     """
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got reduction={reduction!r}.")
+    checks.one_of("reduction", reduction, REDUCTIONS)
     variables = list(variables)
 
     def replica_step(*batch):

@@ -13,8 +13,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import keras
 import tensorflow as tf
@@ -58,16 +58,20 @@ def check_export_path(path: str | os.PathLike) -> Path:
     given = path
     path = Path(path).expanduser().absolute()
     if str(given).strip() in ("", ".") or path == Path(path.anchor) or path == Path.cwd() or path in Path.cwd().parents:
-        raise ValueError(f"export path {str(given)!r} is the current directory, one of its parents or the root; "
-                         "pass a new folder for the SavedModel.")
+        raise ValueError(
+            f"export path {str(given)!r} is the current directory, one of its parents or the root; "
+            "pass a new folder for the SavedModel."
+        )
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
             raise ValueError(f"export path {str(given)!r} lies inside {str(parent)!r}, which is a file.")
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise ValueError(f"export path {str(given)!r} exists and is not a directory; refusing to replace it.")
     if path.is_dir() and not _is_our_export(path) and any(path.iterdir()):
-        raise ValueError(f"export path {str(given)!r} is a folder that is not a tf_lstm export (it has no {MARKER}); "
-                         "refusing to replace it: pass a new or empty folder.")
+        raise ValueError(
+            f"export path {str(given)!r} is a folder that is not a tf_lstm export (it has no {MARKER}); "
+            "refusing to replace it: pass a new or empty folder."
+        )
     return path
 
 

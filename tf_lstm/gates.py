@@ -44,8 +44,7 @@ def canonical_gate_order(gate_order: str) -> str:
     """
     if not isinstance(gate_order, str):
         raise TypeError(
-            f"gate_order must be a string such as 'ifgo', got {gate_order!r} "
-            f"of type {type(gate_order).__name__}."
+            f"gate_order must be a string such as 'ifgo', got {gate_order!r} of type {type(gate_order).__name__}."
         )
     letters = gate_order.lower()
     candidates = [ch for ch in letters if ch in CANDIDATE_ALIASES]
@@ -90,9 +89,6 @@ def convert_gate_order(array, from_order: str, to_order: str, axis: int = -1):
     array = np.asarray(array)
     size = array.shape[axis]
     if size % 4:
-        raise ValueError(
-            f"the gate axis (axis={axis}) must have a length divisible by 4, "
-            f"got shape {array.shape}."
-        )
+        raise ValueError(f"the gate axis (axis={axis}) must have a length divisible by 4, got shape {array.shape}.")
     blocks = np.split(array, 4, axis=axis)
     return np.concatenate([blocks[k] for k in permutation], axis=axis)

@@ -1,53 +1,63 @@
-"""Keras layers that run a step function through the scan driver."""
+"""`Recurrent`, the one layer that runs a cell (`tf_lstm.cells`) through the scan driver,
+and the two layers of the articles: `ScanLSTM` and `ScanRNN`."""
 
 from __future__ import annotations
-
-import functools
-from typing import Any
 
 import keras
 import tensorflow as tf
 
 from tf_lstm import checks, gates
-from tf_lstm.bptt import lstm_sequence
-from tf_lstm.scan import METHODS, in_xla_context, scan_rnn
-from tf_lstm.steps import linear_rnn_step, lstm_step
+from tf_lstm.cells import Cell, LinearRNNCell, LSTMCell
+from tf_lstm.scan import METHODS, choose_method, in_xla_context, scan_rnn
+
+METHOD_CHOICES = ("auto", *METHODS)
 
 
-# Sequences up to this length (known when the graph is built) run unrolled
-# under method="auto": measured fastest on CPU for MNIST-sized sequences.
-UNROLL_MAX_STEPS = 64
+@keras.saving.register_keras_serializable(package="tf_lstm")
+class Recurrent(keras.layers.Layer):
+    """Runs a `tf_lstm.cells.Cell` over time: everything around the cell's step.
 
+    The layer owns the weights, ``kernel`` (``W_x``, ``[features,
+    blocks·units]``), ``recurrent_kernel`` (``[units, blocks·units]``) and an
+    optional ``bias``, with ``blocks`` from the cell; it checks the inputs,
+    applies the mask, dropout and initial state, projects every step's input
+    at once (``x·W_x + b``, one matmul) and runs the cell's step with
+    `tf_lstm.scan_rnn`, by the method `tf_lstm.scan.choose_method` picks.
 
-def _activation_or_none(name: str, value: Any):
-    if value is None:
-        return None
-    try:
-        return keras.activations.get(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"{name} must be None or a Keras activation, got {name}={value!r}.") from error
+    Args:
+        cell: the recurrence, a `tf_lstm.cells.Cell`.
+        units: size of each state tensor, a positive integer.
+        return_sequences: return the output of every step (``[batch, time,
+            units]``) rather than the last.
+        return_state: also return the final state (``cell.state_names``).
+        go_backwards: process the sequence from its end (outputs in
+            processing order, as in Keras).
+        time_major: inputs (and outputs, mask) are ``[time, batch, ...]``.
+        dropout: rate of the dropout mask on the inputs (one mask for all
+            steps), in training only.
+        recurrent_dropout: rate of the dropout mask on the output state before
+            the recurrent matmul (one mask for all steps), in training only.
+        use_bias: whether the layer has the bias ``b``.
+        kernel_initializer, recurrent_initializer, bias_initializer: of the
+            three weights.
+        seed: seed of the dropout masks.
+        method: how the recurrence runs: ``"scan"`` (`tf.scan`, the
+            articles' form), ``"while"`` (`tf.while_loop` keeping only the
+            outputs), ``"unroll"`` (one graph node per step; needs a known
+            sequence length), ``"bptt"`` (the cell's sequence runner, a
+            hand-written backward pass; see `tf_lstm.bptt`), or ``"auto"`` (the
+            default: the fastest measured for the situation). Same numbers.
 
-
-def _serialize_activation(fn) -> Any:
-    return None if fn is None else keras.activations.serialize(fn)
-
-
-class _ScanLayer(keras.layers.Layer):
-    """What every scanned recurrent layer shares: input checks, layout, mask,
-    dropout, initial state and the shape of what `call` returns.
-
-    Every subclass has the same three weights, ``kernel`` (``W_x``,
-    ``[features, blocks·units]``), ``recurrent_kernel`` (``[units,
-    blocks·units]``) and an optional ``bias``; it sets `_num_blocks` (4 gate
-    blocks for the LSTM) and `_num_states`, and binds its step in `_step`.
+    Call arguments:
+        inputs: ``[batch, time, features]`` floats.
+        mask: boolean ``[batch, time]``; masked steps leave the state unchanged.
+        training: whether dropout is active.
+        initial_state: one ``[batch, units]`` tensor per state; zeros if None.
     """
-
-    _num_states = 1
-    _num_blocks = 1
-    _methods = ("auto", "scan", "while", "unroll")
 
     def __init__(
         self,
+        cell: Cell,
         units: int,
         *,
         return_sequences: bool = False,
@@ -65,20 +75,22 @@ class _ScanLayer(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if not isinstance(cell, Cell):
+            raise TypeError(f"cell must be a tf_lstm.cells.Cell, got cell={cell!r}.")
+        self.cell = cell
         self.units = checks.positive_int("units", units)
-        if method not in self._methods:
-            raise ValueError(
-                f"method must be one of {self._methods} for {type(self).__name__}, got method={method!r}."
-            )
+        checks.one_of("method", method, METHOD_CHOICES)
+        if method == "bptt" and (reason := cell.missing_sequence_runner()) is not None:
+            raise ValueError(f"method='bptt' needs the cell's sequence runner: {reason}; use method='scan'.")
         self.method = method
-        self.use_bias = bool(use_bias)
+        self.use_bias = checks.boolean("use_bias", use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.return_sequences = bool(return_sequences)
-        self.return_state = bool(return_state)
-        self.go_backwards = bool(go_backwards)
-        self.time_major = bool(time_major)
+        self.return_sequences = checks.boolean("return_sequences", return_sequences)
+        self.return_state = checks.boolean("return_state", return_state)
+        self.go_backwards = checks.boolean("go_backwards", go_backwards)
+        self.time_major = checks.boolean("time_major", time_major)
         self.dropout = checks.rate("dropout", dropout)
         self.recurrent_dropout = checks.rate("recurrent_dropout", recurrent_dropout)
         self.seed = seed
@@ -89,6 +101,10 @@ class _ScanLayer(keras.layers.Layer):
         self.zero_output_for_mask = False
         self.supports_masking = True
         self.input_size: int | None = None
+
+    @property
+    def _num_states(self) -> int:
+        return len(self.cell.state_names)
 
     # -- shapes ---------------------------------------------------------------
     def build(self, input_shape):
@@ -105,7 +121,7 @@ class _ScanLayer(keras.layers.Layer):
                 f"to be known, got inputs with shape {input_shape}."
             )
         self.input_size = int(input_shape[-1])
-        width = self._num_blocks * self.units
+        width = self.cell.blocks * self.units
         self.kernel = self.add_weight(
             name="kernel", shape=(self.input_size, width), initializer=self.kernel_initializer
         )
@@ -113,9 +129,7 @@ class _ScanLayer(keras.layers.Layer):
             name="recurrent_kernel", shape=(self.units, width), initializer=self.recurrent_initializer
         )
         self.bias = (
-            self.add_weight(name="bias", shape=(width,), initializer=self.bias_initializer)
-            if self.use_bias
-            else None
+            self.add_weight(name="bias", shape=(width,), initializer=self.bias_initializer) if self.use_bias else None
         )
         self.built = True
 
@@ -125,10 +139,9 @@ class _ScanLayer(keras.layers.Layer):
             steps, batch = input_shape[0], input_shape[1]
         else:
             batch, steps = input_shape[0], input_shape[1]
+        output: tuple = (batch, self.units)
         if self.return_sequences:
             output = (steps, batch, self.units) if self.time_major else (batch, steps, self.units)
-        else:
-            output = (batch, self.units)
         if self.return_state:
             return (output,) + tuple((batch, self.units) for _ in range(self._num_states))
         return output
@@ -156,25 +169,39 @@ class _ScanLayer(keras.layers.Layer):
         if training and self.recurrent_dropout > 0.0:
             recurrent_mask = self._dropout_mask([batch, self.units], self.recurrent_dropout, inputs.dtype)
 
-        method, hoist = self._plan(inputs.shape[0], training)
+        method, hoist = choose_method(
+            self.method,
+            steps=inputs.shape[0],
+            training=bool(training),
+            xla=in_xla_context(),
+            has_runner=self.cell.missing_sequence_runner() is None,
+        )
         recurrent_kernel = self._weight(self.recurrent_kernel)
-        step = self._step(recurrent_kernel, recurrent_mask)
-        if hoist:
-            step_inputs = self._project(inputs)
-        else:
-            step_inputs, step = inputs, self._projecting(step)
-        carry = self._initial_carry(initial_state, batch, inputs.dtype)
-        outputs, final_carry = scan_rnn(
+        kernel = self._weight(self.kernel)
+        bias = None if self.bias is None else self._weight(self.bias)
+
+        def step(carry, x_t):
+            projected_t = x_t if hoist else _affine(x_t, kernel, bias)
+            return self.cell.step(
+                carry, projected_t, recurrent_kernel=recurrent_kernel, recurrent_dropout_mask=recurrent_mask
+            )
+
+        runner = None
+        if method == "bptt":
+            runner = self.cell.sequence_runner(
+                kernel=kernel, bias=bias, recurrent_kernel=recurrent_kernel, recurrent_dropout_mask=recurrent_mask
+            )
+        outputs, final_carry, _ = scan_rnn(
             step,
-            step_inputs,
-            carry,
+            self._project(inputs) if hoist else inputs,
+            self._initial_carry(initial_state, batch, inputs.dtype),
             mask=mask,
             go_backwards=self.go_backwards,
             time_major=True,
             zero_output_for_mask=self.zero_output_for_mask,
             return_sequences=self.return_sequences,
             method=method,
-            runner=self._runner(recurrent_kernel, recurrent_mask) if method == "bptt" else None,
+            runner=runner,
         )
         if self.return_sequences:
             output = outputs if self.time_major else tf.transpose(outputs, [1, 0, 2])
@@ -184,57 +211,12 @@ class _ScanLayer(keras.layers.Layer):
             return [output, *final_carry]
         return output
 
-    def _plan(self, steps: int | None, training) -> tuple[str, bool]:
-        """The method to run and whether to hoist the input projection.
-
-        ``method="auto"`` picks what `benchmarks.lstm_speed` measured fastest on
-        CPU: under XLA a while loop (hoisting the projection for training but
-        not for inference, where XLA runs the hoisted form about 2x slower);
-        otherwise the unrolled graph for short sequences of known length, and
-        the hand-written backward pass (or a while loop) for the rest.
-        """
-        if self.method == "bptt" and not training:
-            # The hand-written pass only changes gradients; its forward is the
-            # while loop's, and without its custom gradient the graph can be
-            # saved (a SavedModel cannot hold that gradient's captures).
-            return "while", True
-        if self.method == "bptt":
-            return "bptt", False  # its runner projects the inputs itself, a chunk at a time
-        if self.method != "auto":
-            return self.method, True
-        if in_xla_context():
-            return "while", bool(training)
-        if steps is not None and steps <= UNROLL_MAX_STEPS:
-            return "unroll", True
-        if training and self._has_bptt():
-            return "bptt", False
-        return "while", True
-
-    def _has_bptt(self) -> bool:
-        return False
-
-    def _projecting(self, step):
-        """`step` taking raw x_t: the projection ``x_t·W + b`` done inside the loop."""
-        kernel = self._weight(self.kernel)
-        bias = None if self.bias is None else self._weight(self.bias)
-
-        def projecting_step(carry, x_t):
-            projected_t = tf.matmul(x_t, kernel)
-            return step(carry, projected_t if bias is None else projected_t + bias)
-
-        return projecting_step
-
-    def _runner(self, recurrent_kernel, recurrent_mask):
-        raise NotImplementedError  # only layers listing "bptt" in _methods have one
-
     def _project(self, time_major_inputs):
         """``x·W + b`` for every step at once: one matmul before the scan."""
         steps, batch = tf.shape(time_major_inputs)[0], tf.shape(time_major_inputs)[1]
         flat = tf.reshape(time_major_inputs, [-1, self.input_size])
-        projected = tf.matmul(flat, self._weight(self.kernel))
-        if self.bias is not None:
-            projected = projected + self._weight(self.bias)
-        return tf.reshape(projected, [steps, batch, self._num_blocks * self.units])
+        projected = _affine(flat, self._weight(self.kernel), None if self.bias is None else self._weight(self.bias))
+        return tf.reshape(projected, [steps, batch, self.cell.blocks * self.units])
 
     def _weight(self, variable):
         return tf.cast(variable, self.compute_dtype)
@@ -252,8 +234,7 @@ class _ScanLayer(keras.layers.Layer):
             )
         if inputs.shape.rank != 3:
             raise ValueError(
-                f"{type(self).__name__} expects inputs of rank 3, got inputs with shape "
-                f"{tuple(inputs.shape)}."
+                f"{type(self).__name__} expects inputs of rank 3, got inputs with shape {tuple(inputs.shape)}."
             )
         if inputs.shape[-1] != self.input_size:
             raise ValueError(
@@ -293,8 +274,7 @@ class _ScanLayer(keras.layers.Layer):
             state = tf.cast(tf.convert_to_tensor(state), dtype)
             if state.shape.rank != 2 or state.shape[-1] != self.units:
                 raise ValueError(
-                    f"each initial_state tensor must have shape [batch, {self.units}], "
-                    f"got shape {tuple(state.shape)}."
+                    f"each initial_state tensor must have shape [batch, {self.units}], got shape {tuple(state.shape)}."
                 )
             carry.append(state)
         return tuple(carry)
@@ -302,6 +282,7 @@ class _ScanLayer(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
+            cell=keras.saving.serialize_keras_object(self.cell),
             units=self.units,
             return_sequences=self.return_sequences,
             return_state=self.return_state,
@@ -318,9 +299,35 @@ class _ScanLayer(keras.layers.Layer):
         )
         return config
 
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["cell"] = keras.saving.deserialize_keras_object(config["cell"])
+        return cls(**config)
+
+
+def _affine(x, kernel, bias):
+    """``x·W + b`` (no ``b`` if `bias` is None)."""
+    projected = tf.matmul(x, kernel)
+    return projected if bias is None else projected + bias
+
+
+class _CellLayer(Recurrent):
+    """A `Recurrent` whose cell is made from the layer's own arguments, saved flat (like keras.layers.LSTM)."""
+
+    def get_config(self):
+        config = super().get_config()
+        del config["cell"]
+        config.update(self.cell.get_config())
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
 
 @keras.saving.register_keras_serializable(package="tf_lstm")
-class ScanLSTM(_ScanLayer):
+class ScanLSTM(_CellLayer):
     """An LSTM layer written as a step function scanned over time (`tf.scan`).
 
     For every step, with ``x_t·W_x + b`` computed for all steps in one matmul
@@ -361,7 +368,7 @@ class ScanLSTM(_ScanLayer):
             outputs), ``"unroll"`` (one graph node per step; needs a known
             sequence length), ``"bptt"`` (a hand-written backward pass, see
             `tf_lstm.bptt`), or ``"auto"`` (the default: the fastest measured
-            for the situation, see `_ScanLayer._plan`). Same numbers.
+            for the situation, see `tf_lstm.scan.choose_method`). Same numbers.
 
     Call arguments:
         inputs: ``[batch, time, features]`` floats.
@@ -369,10 +376,6 @@ class ScanLSTM(_ScanLayer):
         training: whether dropout is active.
         initial_state: ``[h0, c0]``, each ``[batch, units]``; zeros if None.
     """
-
-    _num_states = 2
-    _num_blocks = 4
-    _methods = ("auto", *METHODS)
 
     def __init__(
         self,
@@ -383,56 +386,16 @@ class ScanLSTM(_ScanLayer):
         cell_activation: str | None = "tanh",
         **kwargs,
     ):
-        super().__init__(units, **kwargs)
-        self.gate_order = gate_order
-        self.gate_positions = gates.gate_positions(gate_order)
-        if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)):
-            raise TypeError(f"forget_bias must be a number, got forget_bias={forget_bias!r}.")
-        self.forget_bias = float(forget_bias)
-        self.cell_activation = _activation_or_none("cell_activation", cell_activation)
-        if self.method == "bptt" and self.cell_activation not in (None, keras.activations.tanh):
-            raise ValueError(
-                "method='bptt' has the backward pass of cell_activation='tanh' or None only, got "
-                f"cell_activation={cell_activation!r}; use method='scan' for others."
-            )
+        super().__init__(LSTMCell(gate_order, forget_bias, cell_activation), units, **kwargs)
 
-    def _step(self, recurrent_kernel, recurrent_mask):
-        return functools.partial(
-            lstm_step,
-            recurrent_kernel=recurrent_kernel,
-            gate_positions=self.gate_positions,
-            forget_bias=self.forget_bias,
-            cell_activation=self.cell_activation,
-            recurrent_dropout_mask=recurrent_mask,
-        )
-
-    def _has_bptt(self) -> bool:
-        return self.cell_activation in (None, keras.activations.tanh)
-
-    def _runner(self, recurrent_kernel, recurrent_mask):
-        return functools.partial(
-            lstm_sequence,
-            kernel=self._weight(self.kernel),
-            bias=None if self.bias is None else self._weight(self.bias),
-            recurrent_kernel=recurrent_kernel,
-            gate_positions=self.gate_positions,
-            forget_bias=self.forget_bias,
-            tanh_cell=self.cell_activation is not None,
-            recurrent_dropout_mask=recurrent_mask,
-        )
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            gate_order=self.gate_order,
-            forget_bias=self.forget_bias,
-            cell_activation=_serialize_activation(self.cell_activation),
-        )
-        return config
+    gate_order = property(lambda self: self.cell.gate_order)
+    gate_positions = property(lambda self: self.cell.gate_positions)
+    forget_bias = property(lambda self: self.cell.forget_bias)
+    cell_activation = property(lambda self: self.cell.cell_activation)
 
 
 @keras.saving.register_keras_serializable(package="tf_lstm")
-class ScanRNN(_ScanLayer):
+class ScanRNN(_CellLayer):
     """The linear RNN of the counting article (an Elman RNN with `activation`).
 
         s_t = activation(x_t·W_x + b + s_{t−1}·W_rec),   s_0 = 0
@@ -451,9 +414,6 @@ class ScanRNN(_ScanLayer):
         recurrent_dropout, seed, method: as in `ScanLSTM`; the state is ``[s]``.
     """
 
-    _num_states = 1
-    _num_blocks = 1
-
     def __init__(
         self,
         units: int,
@@ -462,18 +422,6 @@ class ScanRNN(_ScanLayer):
         use_bias: bool = False,
         **kwargs,
     ):
-        super().__init__(units, use_bias=use_bias, **kwargs)
-        self.activation = _activation_or_none("activation", activation)
+        super().__init__(LinearRNNCell(activation), units, use_bias=use_bias, **kwargs)
 
-    def _step(self, recurrent_kernel, recurrent_mask):
-        return functools.partial(
-            linear_rnn_step,
-            recurrent_kernel=recurrent_kernel,
-            activation=self.activation,
-            recurrent_dropout_mask=recurrent_mask,
-        )
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(activation=_serialize_activation(self.activation))
-        return config
+    activation = property(lambda self: self.cell.activation)

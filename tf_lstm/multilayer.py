@@ -63,9 +63,12 @@ class MultiLayerLSTM(keras.layers.Layer):
         bound = 1.0 / math.sqrt(hidden_size)
         self.lstm_layers = []
         for k in range(num_layers):
-            init = lambda offset: keras.initializers.RandomUniform(  # noqa: E731
-                -bound, bound, seed=None if seed is None else seed + 3 * k + offset
-            )
+
+            def init(offset, k=k):
+                return keras.initializers.RandomUniform(
+                    -bound, bound, seed=None if seed is None else seed + 3 * k + offset
+                )
+
             lstm = ScanLSTM(
                 hidden_size,
                 gate_order=gate_order,
@@ -87,14 +90,19 @@ class MultiLayerLSTM(keras.layers.Layer):
 
     def build(self, input_shape):
         if len(input_shape) != 3:
-            raise ValueError(
-                f"MultiLayerLSTM expects inputs of rank 3, got inputs with shape {tuple(input_shape)}."
-            )
+            raise ValueError(f"MultiLayerLSTM expects inputs of rank 3, got inputs with shape {tuple(input_shape)}.")
         features = input_shape[-1]
         for layer in self.lstm_layers:
             layer.build((None, None, features))
             features = self.num_directions * self.hidden_size
         self.built = True
+
+    def compute_output_shape(self, input_shape):
+        first, second, _ = input_shape
+        batch, steps = (first, second) if self.batch_first else (second, first)
+        output = (batch, steps) if self.batch_first else (steps, batch)
+        state = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        return (*output, self.num_directions * self.hidden_size), (state, state)
 
     def directions(self, k: int) -> list[ScanLSTM]:
         """The `ScanLSTM` of each direction of layer `k`, forward first."""

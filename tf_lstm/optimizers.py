@@ -6,6 +6,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from tf_lstm import checks
+
 
 @keras.saving.register_keras_serializable(package="tf_lstm")
 class ArticleRMSProp(keras.optimizers.Optimizer):
@@ -43,13 +45,10 @@ class ArticleRMSProp(keras.optimizers.Optimizer):
         **kwargs,
     ):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        for arg, value, low in (("rho", rho, 0.0), ("momentum", momentum, 0.0), ("min_rms", min_rms, 0.0), ("rescale", rescale, 0.0)):
-            if not isinstance(value, (int, float)) or value < low or (arg == "rho" and value >= 1.0):
-                raise ValueError(f"{arg} must be a non-negative number{' below 1' if arg == 'rho' else ''}, got {arg}={value!r}.")
-        self.rho = float(rho)
-        self.momentum = float(momentum)
-        self.min_rms = float(min_rms)
-        self.rescale = float(rescale)
+        self.rho = checks.non_negative("rho", rho, below=1.0)
+        self.momentum = checks.non_negative("momentum", momentum)
+        self.min_rms = checks.non_negative("min_rms", min_rms)
+        self.rescale = checks.non_negative("rescale", rescale)
 
     def build(self, var_list):
         if self.built:

@@ -1,41 +1,76 @@
-"""The scan driver: runs any step function over a sequence.
+"""The scan driver: runs any step function over a sequence, and the choice of how.
 
-Three ways to run the same recurrence, chosen by `method`:
+Four ways to run the same recurrence, chosen by `method`:
 
 - ``"scan"``: `tf.scan`, the articles' form. It stacks every element of the
   carry at every step (c as well as h).
 - ``"while"``: a `tf.while_loop` that keeps the carry in loop variables and
-  writes only the outputs (``carry[0]``) to a `tf.TensorArray`, and only when
-  they are asked for.
+  writes only what is asked for (the outputs, ``carry[0]``, and any collected
+  values) to `tf.TensorArray`s.
 - ``"unroll"``: a Python loop over a sequence of known length: one graph node
   per step, which XLA can fuse across steps.
 - ``"bptt"``: a whole-sequence function with its own backward pass, given as
   `runner` (the LSTM's is `tf_lstm.bptt.lstm_sequence`); the step is not used.
 
-All give the same numbers (the tests check them against each other).
+All give the same numbers (the tests check them against each other and
+against a hand-stepped loop). `choose_method` is the rule ``method="auto"``
+follows.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import tensorflow as tf
+from tensorflow.python.ops import control_flow_util  # private: the only way to ask whether XLA compiles the graph
+
+from tf_lstm.steps import keep_where
 
 Carry = tuple[tf.Tensor, ...]
+Step = Callable[[Carry, tf.Tensor], tuple[Sequence[tf.Tensor], Mapping[str, tf.Tensor]]]
 METHODS = ("scan", "while", "unroll", "bptt")
+# Sequences up to this length (known when the graph is built) run unrolled
+# under method="auto": measured fastest on CPU for MNIST-sized sequences.
+UNROLL_MAX_STEPS = 64
 
 
 def in_xla_context() -> bool:
     """Whether the graph being built will be compiled by XLA (jit_compile=True)."""
-    try:
-        from tensorflow.python.ops import control_flow_util
-    except ImportError:  # a TensorFlow without this private module: assume not
-        return False
     return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
 
 
+def choose_method(method: str, *, steps: int | None, training: bool, xla: bool, has_runner: bool) -> tuple[str, bool]:
+    """The method to run and whether to project every step's input before the loop ("hoist").
+
+    ``method="auto"`` picks what `benchmarks.lstm_speed` measured fastest on
+    CPU: under XLA a while loop (hoisting the projection for training but not
+    for inference, where XLA runs the hoisted form about 2x slower); otherwise
+    the unrolled graph for short sequences of known length (`steps`), and the
+    hand-written backward pass (when the cell has one) or a while loop for
+    the rest. ``"bptt"`` only changes gradients: outside training it runs as
+    ``"while"``, whose graph (unlike the custom gradient's) can be saved.
+    The runner projects its inputs itself, a chunk at a time.
+
+    >>> choose_method("auto", steps=28, training=True, xla=False, has_runner=True)
+    ('unroll', True)
+    >>> choose_method("auto", steps=None, training=True, xla=False, has_runner=True)
+    ('bptt', False)
+    """
+    if method == "bptt":
+        return ("bptt", False) if training else ("while", True)
+    if method != "auto":
+        return method, True
+    if xla:
+        return "while", bool(training)
+    if steps is not None and steps <= UNROLL_MAX_STEPS:
+        return "unroll", True
+    if training and has_runner:
+        return "bptt", False
+    return "while", True
+
+
 def scan_rnn(
-    step: Callable[[Carry, tf.Tensor], Carry],
+    step: Step,
     inputs: tf.Tensor,
     initial_carry: Sequence[tf.Tensor],
     *,
@@ -46,15 +81,15 @@ def scan_rnn(
     return_sequences: bool = True,
     method: str = "scan",
     runner: Callable | None = None,
-) -> tuple[tf.Tensor | None, Carry]:
+    collect: Mapping[str, int | str] | None = None,
+) -> tuple[tf.Tensor | None, Carry, dict[str, tf.Tensor]]:
     """Runs `step` over the time axis of `inputs`.
 
-    Masked steps carry the state through unchanged, as the Theano tutorial's
-    ``c = m·c_new + (1−m)·c_prev`` does (written with `tf.where`, so a NaN in
-    a masked step's candidate does not leak into the carry).
+    Masked steps carry the state through unchanged (`tf_lstm.steps.keep_where`).
 
     Args:
-        step: ``(carry, x_t) -> carry``; ``carry[0]`` is the step's output.
+        step: ``(carry, x_t) -> (new_carry, values)``; ``new_carry[0]`` is
+            the step's output, ``values`` a mapping of named per-step tensors.
         inputs: ``[batch, time, ...]`` (``[time, batch, ...]`` if
             `time_major`), the per-step inputs of `step`.
         initial_carry: tensors of shape ``[batch, ...]``.
@@ -62,7 +97,7 @@ def scan_rnn(
             False marks padding.
         go_backwards: process the sequence from its end; outputs come in
             processing order, as in Keras.
-        time_major: layout of `inputs`, `mask` and the returned outputs.
+        time_major: layout of `inputs`, `mask` and the returned sequences.
         zero_output_for_mask: output zeros (rather than the carried state)
             at masked steps, as `keras.layers.Bidirectional` asks.
         return_sequences: also return every step's output; otherwise the
@@ -70,16 +105,22 @@ def scan_rnn(
         method: ``"scan"``, ``"while"``, ``"unroll"`` or ``"bptt"`` (see the module).
         runner: for ``"bptt"``: ``(time-major inputs, time-major mask or None,
             initial_carry, return_sequences=…) -> (outputs or None, final_carry)``.
+        collect: what else to return for every step, by name: an int names
+            the carry's element at that index (after masking, so a masked step
+            shows the carried state), a string one of the step's values (as
+            the step computed them). Not with ``"bptt"``.
 
     Returns:
-        ``(outputs, final_carry)``: outputs are ``carry[0]`` of every step,
-        in the layout of `inputs`.
+        ``(outputs, final_carry, collected)``: outputs are ``carry[0]`` of
+        every step, collected maps each name of `collect` to its values of
+        every step, both in the layout of `inputs`.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got method={method!r}.")
+    collect = dict(collect or {})
     initial_carry = tuple(initial_carry)
     if not time_major:
-        inputs = tf.transpose(inputs, [1, 0] + list(range(2, inputs.shape.rank)))
+        inputs = tf.transpose(inputs, [1, 0, *range(2, inputs.shape.rank)])
         if mask is not None:
             mask = tf.transpose(mask)
     if go_backwards:
@@ -90,92 +131,112 @@ def scan_rnn(
     if method == "bptt":
         if runner is None:
             raise ValueError("method='bptt' needs a runner (a whole-sequence function).")
+        if collect:
+            raise ValueError(f"method='bptt' cannot collect per-step values, got collect={collect!r}.")
         outputs, final_carry = runner(inputs, mask, initial_carry, return_sequences=return_sequences)
-        return _finish(outputs, final_carry, mask, zero_output_for_mask, time_major)
+        return _finish(outputs, tuple(final_carry), {}, mask, zero_output_for_mask, time_major)
 
-    if mask is not None:
-        plain_step = step
+    def collecting_step(carry, elems):
+        x_t, keep = elems if mask is not None else (elems, None)
+        new_carry, values = step(carry, x_t)
+        new_carry = tuple(new_carry)
+        if keep is not None:
+            new_carry = tuple(keep_where(keep, new, old) for new, old in zip(new_carry, carry))
+        wanted = {name: new_carry[key] if isinstance(key, int) else values[key] for name, key in collect.items()}
+        return new_carry, wanted
 
-        def step(carry, elems):
-            x_t, m_t = elems
-            new_carry = plain_step(carry, x_t)
-            keep = m_t[:, None]
-            return tuple(tf.where(keep, new, old) for new, old in zip(new_carry, carry))
-
-        elems = (inputs, mask)
-    else:
-        elems = inputs
-
+    elems = (inputs, mask) if mask is not None else inputs
     run = {"scan": _run_scan, "while": _run_while, "unroll": _run_unrolled}[method]
-    outputs, final_carry = run(step, elems, inputs, initial_carry, return_sequences)
-    return _finish(outputs, final_carry, mask, zero_output_for_mask, time_major)
+    outputs, final_carry, collected = run(
+        collecting_step, elems, inputs.shape[0], initial_carry, return_sequences, bool(collect)
+    )
+    return _finish(outputs, final_carry, collected, mask, zero_output_for_mask, time_major)
 
 
-def _finish(outputs, final_carry, mask, zero_output_for_mask, time_major):
-    """Zeroes masked outputs if asked, and puts them back in the caller's layout."""
-    if outputs is not None:
-        if mask is not None and zero_output_for_mask:
-            outputs = tf.where(mask[:, :, None], outputs, tf.zeros_like(outputs))
-        if not time_major:
-            outputs = tf.transpose(outputs, [1, 0, 2])
-    return outputs, tuple(final_carry)
+def _finish(outputs, final_carry, collected, mask, zero_output_for_mask, time_major):
+    """Zeroes masked outputs if asked, and puts the sequences back in the caller's layout."""
+    if outputs is not None and mask is not None and zero_output_for_mask:
+        outputs = tf.where(mask[:, :, None], outputs, tf.zeros_like(outputs))
+    if not time_major:
+        outputs = None if outputs is None else _swap_batch_and_time(outputs)
+        collected = {name: _swap_batch_and_time(v) for name, v in collected.items()}
+    return outputs, tuple(final_carry), collected
 
 
-def _run_scan(step, elems, inputs, initial_carry, return_sequences):
-    stacked = tf.scan(step, elems, initializer=initial_carry)
-    steps = inputs.shape[0]
+def _swap_batch_and_time(tensor):
+    return tf.transpose(tensor, [1, 0, *range(2, tensor.shape.rank)])
+
+
+def _probe(step, elems, initial_carry, collecting):
+    """The collected values of a step on zero inputs (for their shapes and dtypes), or {} if none are."""
+    if not collecting:
+        return {}
+    zeros = [tf.zeros(tf.shape(e)[1:], e.dtype) for e in tf.nest.flatten(elems)]
+    return step(initial_carry, tf.nest.pack_sequence_as(elems, zeros))[1]
+
+
+def _run_scan(step, elems, steps, initial_carry, return_sequences, collecting):
+    # tf.scan stacks all it carries: the collected values ride along with the
+    # carry, from an initializer shaped like them.
+    zeros = {name: tf.zeros_like(v) for name, v in _probe(step, elems, initial_carry, collecting).items()}
+    stacked_carry, stacked_values = tf.scan(
+        lambda state, x_t: step(state[0], x_t), elems, initializer=(initial_carry, zeros)
+    )
     if steps is not None:
-        final = initial_carry if steps == 0 else tuple(s[-1] for s in stacked)
+        final = initial_carry if steps == 0 else tuple(s[-1] for s in stacked_carry)
     else:
         final = tf.cond(
-            tf.shape(inputs)[0] > 0,
-            lambda: tuple(s[-1] for s in stacked),
+            tf.shape(tf.nest.flatten(elems)[0])[0] > 0,
+            lambda: tuple(s[-1] for s in stacked_carry),
             lambda: initial_carry,
         )
-    return (stacked[0] if return_sequences else None), final
+    return (stacked_carry[0] if return_sequences else None), final, dict(stacked_values)
 
 
-def _run_while(step, elems, inputs, initial_carry, return_sequences):
-    steps = tf.shape(inputs)[0]
+def _run_while(step, elems, steps, initial_carry, return_sequences, collecting):
+    del steps  # read at run time: the while loop takes sequences of any length
     flat = tf.nest.flatten(elems)
-    readers = [tf.TensorArray(e.dtype, size=steps, element_shape=e.shape[1:]).unstack(e) for e in flat]
-    writer = tf.TensorArray(
-        initial_carry[0].dtype, size=steps if return_sequences else 0,
-        element_shape=initial_carry[0].shape,
+    length = tf.shape(flat[0])[0]
+    readers = [tf.TensorArray(e.dtype, size=length, element_shape=e.shape[1:]).unstack(e) for e in flat]
+    probe = _probe(step, elems, initial_carry, collecting)
+    values = {name: tf.TensorArray(v.dtype, size=length, element_shape=v.shape) for name, v in probe.items()}
+    outputs = tf.TensorArray(
+        initial_carry[0].dtype, size=length if return_sequences else 0, element_shape=initial_carry[0].shape
     )
 
-    def body(t, carry, writer):
+    def body(t, carry, outputs, values):
         x_t = tf.nest.pack_sequence_as(elems, [r.read(t) for r in readers])
-        carry = tuple(step(carry, x_t))
+        carry, wanted = step(carry, x_t)
         if return_sequences:
-            writer = writer.write(t, carry[0])
-        return t + 1, carry, writer
+            outputs = outputs.write(t, carry[0])
+        return t + 1, carry, outputs, {name: values[name].write(t, wanted[name]) for name in values}
 
-    _, final, writer = tf.while_loop(
-        lambda t, *_: t < steps,
+    _, final, outputs, values = tf.while_loop(
+        lambda t, *_: t < length,
         body,
-        (tf.constant(0), initial_carry, writer),
-        maximum_iterations=steps,
+        (tf.constant(0), initial_carry, outputs, values),
+        maximum_iterations=length,
     )
-    return (writer.stack() if return_sequences else None), final
+    return (outputs.stack() if return_sequences else None), final, {name: v.stack() for name, v in values.items()}
 
 
-def _run_unrolled(step, elems, inputs, initial_carry, return_sequences):
-    steps = inputs.shape[0]
+def _run_unrolled(step, elems, steps, initial_carry, return_sequences, collecting):
     if steps is None:
         raise ValueError(
             "method='unroll' needs the number of time steps to be known when the graph "
-            f"is built; got inputs with shape {tuple(inputs.shape)}."
+            f"is built; got inputs with shape {tuple(tf.nest.flatten(elems)[0].shape)}."
         )
     # One unstack, not a slice per step: the gradient of T slices would be T
     # full-size scatters, that of one unstack is a single stack.
     per_step = [tf.unstack(e, num=steps) for e in tf.nest.flatten(elems)]
-    carry, outputs = initial_carry, []
+    carry, outputs, values = initial_carry, [], []
     for t in range(steps):
-        carry = tuple(step(carry, tf.nest.pack_sequence_as(elems, [e[t] for e in per_step])))
+        carry, wanted = step(carry, tf.nest.pack_sequence_as(elems, [e[t] for e in per_step]))
         outputs.append(carry[0])
-    if not return_sequences:
-        return None, carry
+        values.append(wanted)
     if not outputs:
-        return tf.zeros([0] + initial_carry[0].shape.as_list(), initial_carry[0].dtype), carry
-    return tf.stack(outputs), carry
+        empty = tf.zeros([0, *initial_carry[0].shape.as_list()], initial_carry[0].dtype)
+        probe = _probe(step, elems, initial_carry, collecting)
+        return (empty if return_sequences else None), carry, {k: tf.zeros_like(v)[None][:0] for k, v in probe.items()}
+    collected = {name: tf.stack([v[name] for v in values]) for name in values[0]}
+    return (tf.stack(outputs) if return_sequences else None), carry, collected

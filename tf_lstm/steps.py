@@ -1,18 +1,51 @@
-"""Step functions: one time step of a recurrence, as a pure function.
+"""The equations of one time step, as pure functions: the only copy of them.
 
-Each step maps ``(carry, x_t) -> new_carry``; the carry is a tuple whose first
-element is the step's output (``h`` for the LSTM, ``s`` for the linear RNN).
-``x_t`` is the step's share of the input projection ``x·W_x + b``, already
-computed for all steps at once by the scan driver, so a step only adds the
-recurrent term. The weights and options are keyword arguments, bound with
-`functools.partial` before the scan.
+A step maps ``(carry, x_t)`` to ``(new_carry, values)``; the carry is a tuple
+whose first element is the step's output (``h`` for the LSTM, ``s`` for the
+linear RNN), and ``values`` names what the step computed on the way (the
+LSTM's pre-activations and gates), for whoever wants to look inside. ``x_t``
+is the step's share of the input projection ``x·W_x + b``, computed for all
+steps at once before the loop, so a step only adds the recurrent term.
+
+`gate_activations` is also what `tf_lstm.bptt` recomputes in its backward
+pass, and `keep_where` is how both carry a masked step's state through.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable, Mapping
 
 import tensorflow as tf
+
+Activation = Callable[[tf.Tensor], tf.Tensor]
+
+
+def gate_activations(
+    z: tf.Tensor, gate_positions: Mapping[str, int], forget_bias: float = 0.0
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    """``(i, f, g, o)`` from the fused pre-activations ``z`` (four blocks on the last axis).
+
+    i = σ(z_i)   f = σ(z_f + forget_bias)   g = tanh(z_g)   o = σ(z_o)
+    """
+    blocks = tf.split(z, 4, axis=-1)
+    forget = blocks[gate_positions["f"]]
+    if forget_bias:
+        forget = forget + tf.cast(forget_bias, forget.dtype)
+    return (
+        tf.sigmoid(blocks[gate_positions["i"]]),
+        tf.sigmoid(forget),
+        tf.tanh(blocks[gate_positions["g"]]),
+        tf.sigmoid(blocks[gate_positions["o"]]),
+    )
+
+
+def keep_where(keep: tf.Tensor, new: tf.Tensor, old: tf.Tensor) -> tf.Tensor:
+    """``new`` where the step is kept (``keep`` is ``[batch]`` booleans), else ``old``.
+
+    The Theano tutorial's ``m·new + (1−m)·old``, written with `tf.where` so
+    that a NaN in a masked step's candidate does not leak into the carry.
+    """
+    return tf.where(keep[:, None], new, old)
 
 
 def lstm_gates(
@@ -20,28 +53,18 @@ def lstm_gates(
     projected_t: tf.Tensor,
     *,
     recurrent_kernel: tf.Tensor,
-    gate_positions: dict[str, int],
+    gate_positions: Mapping[str, int],
     forget_bias: float = 0.0,
 ) -> dict[str, tf.Tensor]:
     """The four gate activations of one LSTM step.
 
         z = x_t·W_x + b + h·W_h          (x_t·W_x + b arrives as `projected_t`)
-        i = σ(z_i)   f = σ(z_f + forget_bias)   g = tanh(z_g)   o = σ(z_o)
 
     Returns:
         ``{"i": i, "f": f, "g": g, "o": o}``, each ``[batch, units]``.
     """
     z = projected_t + tf.matmul(h, recurrent_kernel)
-    blocks = tf.split(z, 4, axis=-1)
-    forget = blocks[gate_positions["f"]]
-    if forget_bias:
-        forget = forget + tf.cast(forget_bias, forget.dtype)
-    return {
-        "i": tf.sigmoid(blocks[gate_positions["i"]]),
-        "f": tf.sigmoid(forget),
-        "g": tf.tanh(blocks[gate_positions["g"]]),
-        "o": tf.sigmoid(blocks[gate_positions["o"]]),
-    }
+    return dict(zip("ifgo", gate_activations(z, gate_positions, forget_bias)))
 
 
 def lstm_step(
@@ -49,14 +72,15 @@ def lstm_step(
     projected_t: tf.Tensor,
     *,
     recurrent_kernel: tf.Tensor,
-    gate_positions: dict[str, int],
+    gate_positions: Mapping[str, int],
     forget_bias: float = 0.0,
-    cell_activation: Callable[[tf.Tensor], tf.Tensor] | None = tf.tanh,
+    cell_activation: Activation | None = tf.tanh,
     recurrent_dropout_mask: tf.Tensor | None = None,
-) -> tuple[tf.Tensor, tf.Tensor]:
+) -> tuple[tuple[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]:
     """One LSTM step; every article's cell is a configuration of it.
 
-        i, f, g, o = lstm_gates(h, x_t·W_x + b)
+        z = x_t·W_x + b + h·W_h
+        i, f, g, o = gate_activations(z)
         c' = f⊙c + i⊙g
         h' = o⊙act(c')                   (act = tanh, or identity in article C)
 
@@ -73,16 +97,15 @@ def lstm_step(
         recurrent_dropout_mask: multiplies ``h`` before the recurrent matmul.
 
     Returns:
-        The new carry ``(h', c')``.
+        ``((h', c'), {"z": z, "i": i, "f": f, "g": g, "o": o})``.
     """
     h, c = carry
     h_in = h if recurrent_dropout_mask is None else h * recurrent_dropout_mask
-    gate = lstm_gates(
-        h_in, projected_t, recurrent_kernel=recurrent_kernel, gate_positions=gate_positions, forget_bias=forget_bias
-    )
-    c_new = gate["f"] * c + gate["i"] * gate["g"]
+    z = projected_t + tf.matmul(h_in, recurrent_kernel)
+    i, f, g, o = gate_activations(z, gate_positions, forget_bias)
+    c_new = f * c + i * g
     squashed = c_new if cell_activation is None else cell_activation(c_new)
-    return gate["o"] * squashed, c_new
+    return (o * squashed, c_new), {"z": z, "i": i, "f": f, "g": g, "o": o}
 
 
 def linear_rnn_step(
@@ -90,16 +113,18 @@ def linear_rnn_step(
     projected_t: tf.Tensor,
     *,
     recurrent_kernel: tf.Tensor,
-    activation: Callable[[tf.Tensor], tf.Tensor] | None = None,
+    activation: Activation | None = None,
     recurrent_dropout_mask: tf.Tensor | None = None,
-) -> tuple[tf.Tensor]:
+) -> tuple[tuple[tf.Tensor], dict[str, tf.Tensor]]:
     """One step of the linear (or Elman, with `activation`) RNN of article B.
 
-        s' = act(x_t·W_x + b + s·W_rec)   (act = identity in the article)
+        z = x_t·W_x + b + s·W_rec
+        s' = act(z)                      (act = identity in the article)
+
+    Returns:
+        ``((s',), {"z": z})``.
     """
     (s,) = carry
     s_in = s if recurrent_dropout_mask is None else s * recurrent_dropout_mask
-    s_new = projected_t + tf.matmul(s_in, recurrent_kernel)
-    if activation is not None:
-        s_new = activation(s_new)
-    return (s_new,)
+    z = projected_t + tf.matmul(s_in, recurrent_kernel)
+    return (z if activation is None else activation(z),), {"z": z}

@@ -19,7 +19,5 @@ def load_digits(test_size: float = 0.2, random_state: int = 42):
     digits = datasets.load_digits()
     images = digits.images.astype(np.float32)
     labels = np.eye(10, dtype=np.float32)[digits.target]
-    x_train, x_test, y_train, y_test = train_test_split(
-        images, labels, test_size=test_size, random_state=random_state
-    )
+    x_train, x_test, y_train, y_test = train_test_split(images, labels, test_size=test_size, random_state=random_state)
     return x_train, y_train, x_test, y_test

@@ -46,6 +46,8 @@ def _read_tarball(path: Path):
                 if not match or not member.isfile():
                     continue
                 handle = archive.extractfile(member)
+                if handle is None:  # a regular member (checked above) always has contents
+                    continue
                 text = handle.read().decode("utf-8")
                 split, name = match.groups()
                 data[split][0].append(text)
@@ -94,6 +96,8 @@ def load_imdb(*, path: str | os.PathLike | None = None, data_dir: str | None = N
         if not data[split][0]:
             raise ValueError(f"no {split} reviews found in {source} (expected aclImdb/{split}/pos|neg/*.txt).")
     return (
-        data["train"][0], np.asarray(data["train"][1], np.int64),
-        data["test"][0], np.asarray(data["test"][1], np.int64),
+        data["train"][0],
+        np.asarray(data["train"][1], np.int64),
+        data["test"][0],
+        np.asarray(data["test"][1], np.int64),
     )

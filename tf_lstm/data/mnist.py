@@ -97,9 +97,7 @@ def load_mnist(split: str = "train", *, path: str | os.PathLike | None = None, d
         images = read_idx(_find(directory, images_stem), _IMAGES_MAGIC)
         labels = read_idx(_find(directory, labels_stem), _LABELS_MAGIC)
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise ValueError(
-                f"MNIST files in {directory} disagree: images {images.shape}, labels {labels.shape}."
-            )
+            raise ValueError(f"MNIST files in {directory} disagree: images {images.shape}, labels {labels.shape}.")
     else:
         import tensorflow_datasets as tfds
 

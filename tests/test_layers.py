@@ -1,15 +1,15 @@
-import subprocess
-import sys
+"""The layers (`tf_lstm.layers`): ScanLSTM and ScanRNN against the NumPy reference, Keras, every method."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_lstm import ScanLSTM
+from tests.layer_checks import check_layer
+from tests.tolerance import EPS32, assert_close_f32, float32_tolerance, lstm_terms, magnitude_of
+from tf_lstm import MaskedMean, MultiLayerLSTM, ScanLSTM, ScanRNN
 from tf_lstm.convert import load_keras_lstm_weights
-from tests.tolerance import EPS32, assert_close_f32, float32_tolerance, lstm_terms
-from tf_lstm.reference import lstm_reference
+from tf_lstm.reference import linear_rnn_reference, lstm_reference
 
 BATCH, STEPS, FEATURES, UNITS = 3, 7, 5, 4
 # One output, float32 against the float64 reference or against another float32 program: the operations of
@@ -152,8 +152,16 @@ def test_gradients_match_finite_differences(method, cell_activation):
     rng = np.random.default_rng(3)
     x = tf.constant(rng.normal(size=(2, 4, 2)), tf.float64)
     mask = tf.constant([[True, True, False, True], [True, True, True, False]])
-    layer = ScanLSTM(3, gate_order="zifo", forget_bias=0.5, return_sequences=True, dtype="float64",
-                     bias_initializer="random_normal", method=method, cell_activation=cell_activation)
+    layer = ScanLSTM(
+        3,
+        gate_order="zifo",
+        forget_bias=0.5,
+        return_sequences=True,
+        dtype="float64",
+        bias_initializer="random_normal",
+        method=method,
+        cell_activation=cell_activation,
+    )
     layer(x)
     target = tf.constant(rng.normal(size=(2, 4, 3)), tf.float64)
 
@@ -244,8 +252,9 @@ def test_mixed_precision_runs_in_float16_with_float32_weights(x):
     ref = reference_of(layer, x)[0]
     # float16 activations: each step rounds its elementwise results (8 of them) to eps16 = 9.8e-4 of
     # their size (<= 1); the matmuls accumulate in float32.
-    np.testing.assert_allclose(out.numpy().astype("float32"), ref, rtol=0,
-                               atol=float(np.finfo(np.float16).eps) * STEPS * 8)
+    np.testing.assert_allclose(
+        out.numpy().astype("float32"), ref, rtol=0, atol=float(np.finfo(np.float16).eps) * STEPS * 8
+    )
 
 
 # -- serialization ------------------------------------------------------------
@@ -278,7 +287,13 @@ def test_get_config_round_trips_every_option():
 
 
 def test_keras_file_round_trip(tmp_path, x):
-    model = _classifier(**{k: v for k, v in OPTIONS.items() if k not in ("return_sequences", "kernel_initializer", "recurrent_initializer")})
+    model = _classifier(
+        **{
+            k: v
+            for k, v in OPTIONS.items()
+            if k not in ("return_sequences", "kernel_initializer", "recurrent_initializer")
+        }
+    )
     expected = model.predict(x, verbose=0)
     model.save(tmp_path / "model.keras")
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)  # no arbitrary code on load
@@ -286,41 +301,21 @@ def test_keras_file_round_trip(tmp_path, x):
     assert loaded.layers[1].get_config() == model.layers[1].get_config()
 
 
-def test_saved_model_reloads_in_a_fresh_process_without_tf_lstm(tmp_path, x):
-    from tf_lstm.export import export_saved_model
-
-    model = _classifier(gate_order="ijfo", forget_bias=1.0)
-    expected = model.predict(x, verbose=0)
-    export_saved_model(model, tmp_path / "exported")
-    np.save(tmp_path / "x.npy", x)
-    script = (
-        "import sys, numpy as np, tensorflow as tf\n"
-        f"serve = tf.saved_model.load({str(tmp_path / 'exported')!r}).signatures['serving_default']\n"
-        f"out = list(serve(tf.constant(np.load({str(tmp_path / 'x.npy')!r}))).values())[0]\n"
-        f"np.save({str(tmp_path / 'y.npy')!r}, out.numpy())\n"
-        "assert 'tf_lstm' not in sys.modules\n"
-    )
-    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
-    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), expected, rtol=0, atol=OUTPUT_TOLERANCE)
-
-
-def test_failed_export_leaves_nothing(tmp_path):
-    from tf_lstm.export import export_saved_model
-
-    model = _classifier()
-    with pytest.raises(Exception):
-        # A signature that does not fit the model fails while tracing.
-        export_saved_model(model, tmp_path / "broken", input_signature=[tf.TensorSpec([None, STEPS, 99])])
-    assert list(tmp_path.iterdir()) == []
-
-
 @pytest.mark.parametrize("method", ["auto", "while", "unroll", "bptt"])
 @pytest.mark.parametrize("mask_kind", [None, "middle", "end"])
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])
 def test_every_method_equals_the_reference(x, method, mask_kind, go_backwards, return_sequences):
-    layer = ScanLSTM(UNITS, gate_order="ijfo", forget_bias=1.0, return_sequences=return_sequences, return_state=True,
-                     go_backwards=go_backwards, method=method, bias_initializer="random_normal")
+    layer = ScanLSTM(
+        UNITS,
+        gate_order="ijfo",
+        forget_bias=1.0,
+        return_sequences=return_sequences,
+        return_state=True,
+        go_backwards=go_backwards,
+        method=method,
+        bias_initializer="random_normal",
+    )
     mask = None if mask_kind is None else padding_mask(mask_kind)
     out, h, c = layer(x, mask=mask)
     ref_out, ref_h, ref_c = reference_of(layer, x, mask=mask, go_backwards=go_backwards)
@@ -371,8 +366,17 @@ def test_bptt_gradients_equal_autodiff_with_state_dropout_and_mask(x, go_backwar
     h0, c0 = (tf.constant(a) for a in np.random.default_rng(2).normal(size=(2, BATCH, UNITS)).astype("float32"))
     results = []
     for method in ("scan", "bptt"):
-        layer = ScanLSTM(UNITS, method=method, return_sequences=True, return_state=True, go_backwards=go_backwards,
-                         recurrent_dropout=0.3, seed=11, gate_order="ifoc", forget_bias=1.0)
+        layer = ScanLSTM(
+            UNITS,
+            method=method,
+            return_sequences=True,
+            return_state=True,
+            go_backwards=go_backwards,
+            recurrent_dropout=0.3,
+            seed=11,
+            gate_order="ifoc",
+            forget_bias=1.0,
+        )
         layer(x)
         if results:
             layer.set_weights(results[0][0])
@@ -411,19 +415,85 @@ def test_auto_picks_a_method_that_works(steps, cell_activation):
     np.testing.assert_allclose(xla, b, rtol=0, atol=tolerance)
 
 
-@pytest.mark.parametrize("method", ["auto", "bptt"])
-def test_saved_model_of_a_long_sequence_model(tmp_path, method):
-    # Unknown length at export: auto must not put the BPTT gradient into the SavedModel.
-    from tf_lstm.export import export_saved_model
+# -- ScanRNN ------------------------------------------------------------------------
 
-    inputs = keras.Input((None, FEATURES))
-    model = keras.Model(inputs, keras.layers.Dense(2)(ScanLSTM(UNITS, method=method)(inputs)))
-    x = np.random.default_rng(0).normal(size=(2, 100, FEATURES)).astype("float32")
-    model.compile("adam", "mse")
-    model.fit(x, np.zeros((2, 2), "float32"), verbose=0)
-    export_saved_model(model, tmp_path / "m", input_signature=[tf.TensorSpec([None, None, FEATURES], tf.float32)])
-    serve = tf.saved_model.load(str(tmp_path / "m")).signatures["serving_default"]
-    # 100 steps, then Dense(2) over UNITS values.
-    tolerance = float32_tolerance(lstm_terms(100, FEATURES, UNITS) + UNITS + 1, MAGNITUDE)
-    np.testing.assert_allclose(list(serve(tf.constant(x)).values())[0], model.predict(x, verbose=0), rtol=0,
-                               atol=tolerance)
+
+def test_linear_rnn_equals_reference():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, size=(6, 10)).astype("float32")
+    layer = ScanRNN(1)
+    s = layer(x[:, :, None])
+    w_x, w_rec = (float(w.numpy().squeeze()) for w in layer.weights)
+    expected = linear_rnn_reference(x, w_x, w_rec)
+    # 10 steps of two products and a sum, on values of the size of the state.
+    np.testing.assert_allclose(
+        s.numpy()[:, 0], expected, rtol=0, atol=float32_tolerance(10 * 3, magnitude_of(expected))
+    )
+
+
+def test_counting_weights_count():
+    # With w_x = w_rec = 1 the state is the running sum: the article's solution.
+    x = np.array([[0, 1, 0, 0, 0, 0, 0, 0, 0, 1], [1, 1, 1, 0, 0, 0, 0, 0, 0, 0]], "float32")
+    layer = ScanRNN(1, return_sequences=True, kernel_initializer="ones", recurrent_initializer="ones")
+    s = layer(x[:, :, None]).numpy()[:, :, 0]
+    np.testing.assert_array_equal(s, np.cumsum(x, axis=1))
+
+
+def test_elman_options():
+    x = np.random.default_rng(1).normal(size=(3, 4, 2)).astype("float32")
+    layer = ScanRNN(5, activation="tanh", use_bias=True, bias_initializer="random_normal", return_state=True)
+    out, state = layer(x)
+    w_x, w_rec, b = (w.numpy() for w in layer.weights)
+    s = np.zeros((3, 5))
+    for t in range(4):
+        s = np.tanh(x[:, t] @ w_x + b + s @ w_rec)
+    # 4 steps of 2 + 5 products, the bias and tanh, on values <= |x|·|w| < 4 × 0.8.
+    tolerance = float32_tolerance(4 * (2 + 5 + 2), 3.2)
+    np.testing.assert_allclose(out, s, rtol=0, atol=tolerance)
+    np.testing.assert_allclose(state, s, rtol=0, atol=tolerance)
+    assert len(layer.weights) == 3
+
+
+def test_scan_rnn_config_round_trip():
+    layer = ScanRNN(3, activation="relu", use_bias=True, go_backwards=True, return_sequences=True)
+    clone = ScanRNN.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+
+
+def test_scan_rnn_mask_carries_state():
+    x = np.ones((1, 5, 1), "float32")
+    mask = np.array([[True, False, True, False, False]])
+    layer = ScanRNN(1, return_sequences=True, kernel_initializer="ones", recurrent_initializer="ones")
+    s = layer(x, mask=mask).numpy()[0, :, 0]
+    np.testing.assert_array_equal(s, [1, 1, 2, 2, 2])
+
+
+# -- every layer is a whole Keras layer ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "shapes", "weights"),
+    [
+        (
+            lambda: ScanLSTM(UNITS, return_sequences=True, return_state=True, gate_order="ijfo"),
+            [(BATCH, STEPS, UNITS), (BATCH, UNITS), (BATCH, UNITS)],
+            3,
+        ),
+        (lambda: ScanLSTM(UNITS, go_backwards=True, method="scan"), [(BATCH, UNITS)], 3),
+        (lambda: ScanRNN(UNITS, activation="tanh", use_bias=True, return_sequences=True), [(BATCH, STEPS, UNITS)], 3),
+        (
+            lambda: MultiLayerLSTM(UNITS, num_layers=2, bidirectional=True, seed=0),
+            [(BATCH, STEPS, 2 * UNITS), (4, BATCH, UNITS), (4, BATCH, UNITS)],
+            12,
+        ),
+    ],
+    ids=["ScanLSTM", "ScanLSTM-backwards-scan", "ScanRNN", "MultiLayerLSTM"],
+)
+def test_every_layer_passes_check_layer(make, shapes, weights, x, tmp_path):
+    check_layer(
+        make, x, shapes, tmp_path, weights=weights, terms=lstm_terms(STEPS, 2 * UNITS + FEATURES, UNITS, layers=2)
+    )
+
+
+def test_masked_mean_passes_check_layer(x, tmp_path):
+    check_layer(MaskedMean, x, [(BATCH, FEATURES)], tmp_path, weights=0, terms=STEPS + 1)

@@ -1,0 +1,77 @@
+"""`check_layer`: what every tf_lstm layer must do, in the spirit of Keras' ``run_layer_test``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tests.tolerance import assert_close_f32
+from tf_lstm.export import export_saved_model
+
+
+def check_layer(
+    make: Callable[[], keras.layers.Layer],
+    x: np.ndarray,
+    expected_shapes: list[tuple[int, ...]],
+    tmp_path: Path,
+    *,
+    weights: int,
+    terms: int,
+) -> None:
+    """Checks a layer made by `make` on inputs `x`.
+
+    Its outputs have `expected_shapes` (flattened, in order) and those
+    `compute_output_shape` gives; it has `weights` weights, all trainable, each
+    its own name;
+    ``from_config(get_config())`` gives the same config; a model of it saved
+    as ``.keras`` (safe mode) and exported as a SavedModel computes the same
+    outputs to eps32 × `terms` (a reload computes them with other kernels, in
+    another order); an all-True mask changes nothing where it is supported.
+    """
+    layer = make()
+    outputs = [np.asarray(o) for o in tf.nest.flatten(layer(x))]
+    assert [o.shape for o in outputs] == expected_shapes
+    assert [tuple(s) for s in _shapes(layer.compute_output_shape(x.shape))] == expected_shapes
+    assert len(layer.weights) == weights and all(w.trainable for w in layer.weights)
+    assert len({w.path for w in layer.weights}) == len(layer.weights)
+
+    config = layer.get_config()
+    assert type(layer).from_config(config).get_config() == config
+
+    if layer.supports_masking:
+        masked = tf.nest.flatten(layer(x, mask=np.ones(x.shape[:2], bool)))
+        for got, expected in zip(masked, outputs):
+            assert_close_f32(got, expected, terms)
+
+    inputs = keras.Input(x.shape[1:])
+    model = keras.Model(inputs, tf.nest.flatten(layer(inputs)))
+    expected = [np.asarray(o) for o in tf.nest.flatten(model(x))]
+    model.save(tmp_path / "layer.keras")
+    loaded = keras.saving.load_model(tmp_path / "layer.keras", safe_mode=True)
+    for got, want in zip(tf.nest.flatten(loaded(x)), expected):
+        assert_close_f32(got, want, terms)
+    assert loaded.layers[1].get_config() == model.layers[1].get_config()
+
+    export_saved_model(model, tmp_path / "exported")
+    serve = tf.saved_model.load(str(tmp_path / "exported")).signatures["serving_default"]
+    served = serve(tf.constant(x))
+    for got, want in zip([served[k] for k in sorted(served, key=_output_index)], expected):
+        assert_close_f32(got, want, terms)
+
+
+def _shapes(shape):
+    """The shapes in a possibly nested `compute_output_shape` result."""
+    if isinstance(shape, (tuple, list)) and shape and all(isinstance(d, (int, type(None))) for d in shape):
+        return [shape]
+    if isinstance(shape, (tuple, list)) and not shape:
+        return [()]
+    return [s for part in shape for s in _shapes(part)]
+
+
+def _output_index(name: str) -> int:
+    """Serving outputs are named ``output_0``, ``output_1``, ...: their order."""
+    return int(name.rsplit("_", 1)[-1]) if name.rsplit("_", 1)[-1].isdigit() else 0

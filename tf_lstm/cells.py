@@ -1,0 +1,212 @@
+"""The cell protocol: what a recurrence declares to run under `tf_lstm.Recurrent`.
+
+A cell is the equations of one time step and nothing else. The layer
+(`tf_lstm.Recurrent`) owns everything around it: the weights, input checks,
+masks, dropout, the initial state, the loop over time and the choice of how
+to run it. To add a recurrence, subclass `Cell` and declare:
+
+- ``blocks``: how many ``units``-wide blocks the fused weights have. The layer
+  creates ``kernel`` ``W_x`` ``[features, blocks·units]``, ``recurrent_kernel``
+  ``W_h`` ``[units, blocks·units]`` and ``bias`` ``b`` ``[blocks·units]``.
+- ``state_names``: the names of the carried tensors, each ``[batch, units]``;
+  the first is the step's output (``h``).
+- ``step(carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask)``:
+  ``projected_t`` is ``x_t·W_x + b`` (``[batch, blocks·units]``, computed for
+  every step at once before the loop); returns ``(new_carry, values)``, where
+  ``values`` maps names to ``[batch, units]``-shaped (or wider) tensors the
+  step computed on the way (Flax's ``(carry, y)``): the LSTM's gates, for
+  `tf_lstm.scan_rnn`'s ``collect``. They cost nothing unless collected.
+- optionally ``sequence_runner(...)``: a whole-sequence function with its own
+  backward pass, run by ``method="bptt"``, with ``missing_sequence_runner()``
+  saying why there is none for the cell's options (``method="auto"`` then
+  falls back to a loop, and ``method="bptt"`` is refused when the layer is
+  made, with that reason).
+- ``get_config()``: the constructor's arguments, for saving (register the
+  class with ``keras.saving.register_keras_serializable``).
+
+A cell with two blocks, a gated update ``h' = u⊙h + (1−u)⊙tanh(z_n)``:
+
+>>> import tensorflow as tf, tf_lstm
+>>> class GatedCell(tf_lstm.Cell):
+...     blocks, state_names = 2, ("h",)
+...     def step(self, carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask=None):
+...         (h,) = carry
+...         z_u, z_n = tf.split(projected_t + tf.matmul(h, recurrent_kernel), 2, axis=-1)
+...         u = tf.sigmoid(z_u)
+...         return (u * h + (1 - u) * tf.tanh(z_n),), {"u": u}
+>>> layer = tf_lstm.Recurrent(GatedCell(), 3, return_sequences=True)
+>>> tuple(layer(tf.ones([2, 5, 4])).shape)
+(2, 5, 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from tf_lstm import gates
+from tf_lstm.bptt import lstm_sequence
+from tf_lstm.steps import linear_rnn_step, lstm_step
+
+Carry = tuple[tf.Tensor, ...]
+StepResult = tuple[Carry, dict[str, tf.Tensor]]
+
+
+def activation_or_none(name: str, value: Any) -> Callable[[tf.Tensor], tf.Tensor] | None:
+    """`keras.activations.get(value)`, or None; a TypeError or ValueError naming `name` otherwise."""
+    if value is None:
+        return None
+    if not isinstance(value, str) and not callable(value):
+        raise TypeError(f"{name} must be None, a name or a callable, got {name}={value!r}.")
+    try:
+        return keras.activations.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{name} must be None or a Keras activation, got {name}={value!r}.") from error
+
+
+def serialize_activation(fn: Callable[[tf.Tensor], tf.Tensor] | None) -> Any:
+    return None if fn is None else keras.activations.serialize(fn)
+
+
+class Cell:
+    """Base class of the cells run by `tf_lstm.Recurrent` (see the module for the protocol)."""
+
+    blocks: int = 1
+    state_names: tuple[str, ...] = ("h",)
+
+    def step(
+        self,
+        carry: Carry,
+        projected_t: tf.Tensor,
+        *,
+        recurrent_kernel: tf.Tensor,
+        recurrent_dropout_mask: tf.Tensor | None = None,
+    ) -> StepResult:
+        raise NotImplementedError(f"{type(self).__name__} must define step().")
+
+    def sequence_runner(
+        self,
+        *,
+        kernel: tf.Tensor,
+        bias: tf.Tensor | None,
+        recurrent_kernel: tf.Tensor,
+        recurrent_dropout_mask: tf.Tensor | None,
+    ) -> Callable | None:
+        """A whole-sequence function with its own gradient, or None (the default: none).
+
+        It is called as ``runner(inputs, mask, initial_carry,
+        return_sequences=…)`` with raw time-major inputs ``[T, B, F]`` (it
+        projects them itself), a time-major mask or None, and returns
+        ``(outputs [T, B, units] or None, final_carry)``.
+        """
+        return None
+
+    def missing_sequence_runner(self) -> str | None:
+        """Why `sequence_runner` gives no runner for this cell's options, or None if it gives one."""
+        return f"{type(self).__name__} has no sequence runner"
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Cell:
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="tf_lstm")
+class LSTMCell(Cell):
+    """The LSTM of `tf_lstm.steps.lstm_step`, with the fused weights' blocks in `gate_order`.
+
+    Args:
+        gate_order: any permutation of ``i f g o`` (the candidate may be written
+            ``j``, ``z`` or ``c``); see `tf_lstm.gates`.
+        forget_bias: a constant added to the forget gate's pre-activation.
+        cell_activation: applied to c' before the output gate; None drops it.
+
+    Its sequence runner (`tf_lstm.bptt.lstm_sequence`) exists for
+    ``cell_activation`` tanh or None.
+    """
+
+    blocks = 4
+    state_names = ("h", "c")
+
+    def __init__(self, gate_order: str = gates.TORCH_ORDER, forget_bias: float = 0.0, cell_activation: Any = "tanh"):
+        self.gate_order = gate_order
+        self.gate_positions = gates.gate_positions(gate_order)
+        if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)):
+            raise TypeError(f"forget_bias must be a number, got forget_bias={forget_bias!r}.")
+        self.forget_bias = float(forget_bias)
+        self.cell_activation = activation_or_none("cell_activation", cell_activation)
+
+    def step(self, carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask=None):
+        return lstm_step(
+            carry,
+            projected_t,
+            recurrent_kernel=recurrent_kernel,
+            gate_positions=self.gate_positions,
+            forget_bias=self.forget_bias,
+            cell_activation=self.cell_activation,
+            recurrent_dropout_mask=recurrent_dropout_mask,
+        )
+
+    def missing_sequence_runner(self):
+        if self.cell_activation in (None, keras.activations.tanh):
+            return None
+        return (
+            "its backward pass is written for cell_activation='tanh' or None only, got "
+            f"cell_activation={serialize_activation(self.cell_activation)!r}"
+        )
+
+    def sequence_runner(self, *, kernel, bias, recurrent_kernel, recurrent_dropout_mask):
+        if self.missing_sequence_runner() is not None:
+            return None
+
+        def runner(inputs, mask, initial_carry, *, return_sequences):
+            return lstm_sequence(
+                inputs,
+                mask,
+                initial_carry,
+                kernel=kernel,
+                bias=bias,
+                recurrent_kernel=recurrent_kernel,
+                gate_positions=self.gate_positions,
+                forget_bias=self.forget_bias,
+                tanh_cell=self.cell_activation is not None,
+                recurrent_dropout_mask=recurrent_dropout_mask,
+                return_sequences=return_sequences,
+            )
+
+        return runner
+
+    def get_config(self):
+        return {
+            "gate_order": self.gate_order,
+            "forget_bias": self.forget_bias,
+            "cell_activation": serialize_activation(self.cell_activation),
+        }
+
+
+@keras.saving.register_keras_serializable(package="tf_lstm")
+class LinearRNNCell(Cell):
+    """The linear RNN of article B, ``s' = act(x_t·W_x + b + s·W_rec)`` (no activation by default)."""
+
+    blocks = 1
+    state_names = ("s",)
+
+    def __init__(self, activation: Any = None):
+        self.activation = activation_or_none("activation", activation)
+
+    def step(self, carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask=None):
+        return linear_rnn_step(
+            carry,
+            projected_t,
+            recurrent_kernel=recurrent_kernel,
+            activation=self.activation,
+            recurrent_dropout_mask=recurrent_dropout_mask,
+        )
+
+    def get_config(self):
+        return {"activation": serialize_activation(self.activation)}
