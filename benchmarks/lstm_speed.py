@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from absl import app, flags
 
 FLAGS = flags.FLAGS
@@ -81,7 +82,6 @@ INFER_CASES = {"mnist", "imdb", "long", "batch1", "infer1024"}
 
 
 def make_inputs(case: Case, seed: int = 0):
-    import numpy as np
 
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(case.batch, case.steps, case.features)).astype(np.float32)

@@ -277,7 +277,22 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> None
             print(f"internal error ({type(error).__name__}); exit status {EXIT_INTERNAL}", file=sys.stderr)
             return EXIT_INTERNAL
 
+    _list_every_flag_in_help()
     app.run(guarded, argv=argv, flags_parser=_parse_flags)
+
+
+def _list_every_flag_in_help() -> None:
+    """Makes every flag the command takes show in its ``--help``, not only under ``--helpfull``.
+
+    absl's ``--help`` lists the flags defined by the main module; the
+    reproductions' own flags are made in `reproductions.config` and the shared
+    ones here, so each is declared a key flag of the command being run.
+    """
+    main = sys.argv[0]
+    for module, module_flags in FLAGS.flags_by_module_dict().items():
+        if module.startswith("reproductions") or module == main:
+            for flag in module_flags:
+                FLAGS.register_key_flag_for_module(main, flag)
 
 
 def print_usage_error(error: Exception) -> None:

@@ -1,6 +1,6 @@
 r"""Article B: a linear RNN that learns to count, trained by GD and by RMSProp.
 
-    python -m reproductions.counting_rnn [--optimizer=gd|rmsprop|both]
+    python -m reproductions.counting_rnn [--counting_optimizer=gd|rmsprop|both]
 
 The article's Theano program, on `tf_lstm.ScanRNN`: 20 binary sequences of 10
 steps, ``s_k = x_k·w_x + s_{k−1}·w_rec``, target the count of ones, loss the
@@ -29,37 +29,46 @@ rounding too.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import os
 import time
 
+import numpy as np
 from absl import flags
 
-from reproductions import cli
+from reproductions import cli, config
+from reproductions.config import setting
 from reproductions.documented import DOCUMENTED
-from reproductions.report import Report
+from reproductions.report import Report, pyplot
 
 FLAGS = flags.FLAGS
 NAME = "counting_rnn"
+PREFIX = "counting"
 
-flags.DEFINE_enum("optimizer", "both", ["gd", "rmsprop", "both"], "Which of the article's runs to reproduce.")
-flags.DEFINE_float(
-    "gd_learning_rate", 1e-5, "Learning rate of gradient descent (the article's: 1e-5).", lower_bound=0.0
-)
-flags.DEFINE_float("rmsprop_learning_rate", 1e-3, "Learning rate of RMSProp (the article's: 0.001).", lower_bound=0.0)
-flags.DEFINE_integer("epochs", 2001, "Number of full-batch updates (the article's: 2,001).", lower_bound=1)
-flags.DEFINE_enum(
-    "gd_dtype", "float32", ["float32", "float64"], "Float type of the GD run (the article's Theano floatX: float32)."
-)
-flags.DEFINE_enum(
-    "rmsprop_dtype",
-    "both",
-    ["both", "float32", "float64"],
-    "Float type of the RMSProp runs: both (each judged; the default), or one of them. The article's "
-    "Theano floatX was float32; the targets' RMSProp figures were measured in float64.",
-)
-flags.DEFINE_integer(
-    "data_seed", 1, "numpy.random.seed of the data and initial weights (the article's: 1).", lower_bound=0
-)
+
+@dataclasses.dataclass(frozen=True)
+class CountingConfig:
+    """The article's protocol; each setting is a flag ``--counting_<setting>``."""
+
+    optimizer: str = setting("both", "Which of the article's runs to reproduce.", choices=["gd", "rmsprop", "both"])
+    gd_learning_rate: float = setting(1e-5, "Learning rate of gradient descent (the article's: 1e-5).", lower_bound=0.0)
+    rmsprop_learning_rate: float = setting(1e-3, "Learning rate of RMSProp (the article's: 0.001).", lower_bound=0.0)
+    epochs: int = setting(2001, "Number of full-batch updates (the article's: 2,001).", lower_bound=1)
+    data_seed: int = setting(1, "numpy.random.seed of the data and initial weights (the article's: 1).", lower_bound=0)
+    gd_dtype: str = setting(
+        "float32",
+        "Float type of the GD run (the article's Theano floatX: float32).",
+        choices=["float32", "float64"],
+    )
+    rmsprop_dtype: str = setting(
+        "both",
+        "Float type of the RMSProp runs: both (each judged; the default), or one of them. The article's "
+        "Theano floatX was float32; the targets' RMSProp figures were measured in float64.",
+        choices=["both", "float32", "float64"],
+    )
+
+
+config.define_flags(CountingConfig, PREFIX)
 
 
 def train(
@@ -79,7 +88,6 @@ def train(
         ``(costs [epochs], weights [epochs, 2])``; costs[k] is the loss before
         update k+1, weights[k] the ``(w_x, w_rec)`` after it.
     """
-    import numpy as np
     import tensorflow as tf
 
     import tf_lstm
@@ -120,7 +128,6 @@ def train(
 
 def final_cycle_mean(weights) -> tuple[float, float]:
     """The mean ``(w_x, w_rec)`` of the last two updates: the centre of a final 2-cycle, whichever its phase."""
-    import numpy as np
 
     if len(weights) < 2:
         raise ValueError(f"a 2-cycle needs at least 2 updates, got {len(weights)}.")
@@ -136,34 +143,15 @@ def print_log(title: str, costs, w_init, w_final) -> None:
     print(f"Final weights : wx = {w_final[0]:8.4f}, wRec = {w_final[1]:8.4f}")
 
 
-ARTICLE_PROTOCOL = dict(
-    optimizer="both",
-    gd_learning_rate=1e-5,
-    rmsprop_learning_rate=1e-3,
-    epochs=2001,
-    data_seed=1,
-    gd_dtype="float32",
-    rmsprop_dtype="both",
-)
-
-
 def reproduce(
-    optimizer: str = "both",
-    gd_learning_rate: float = 1e-5,
-    rmsprop_learning_rate: float = 1e-3,
-    epochs: int = 2001,
-    data_seed: int = 1,
-    gd_dtype: str = "float32",
-    rmsprop_dtype: str = "both",
+    settings: CountingConfig = CountingConfig(),
+    *,
     run_dir=None,
     strategy=None,
 ) -> Report:
     import keras
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
+    plt = pyplot()
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # one tf.function per run: retracing is expected
@@ -172,49 +160,46 @@ def reproduce(
     from tf_lstm.data import counting_data
     from tf_lstm.optimizers import ArticleRMSProp
 
-    used = dict(
-        optimizer=optimizer,
-        gd_learning_rate=gd_learning_rate,
-        rmsprop_learning_rate=rmsprop_learning_rate,
-        epochs=epochs,
-        data_seed=data_seed,
-        gd_dtype=gd_dtype,
-        rmsprop_dtype=rmsprop_dtype,
-    )
-    report = Report(
-        NAME,
-        run_dir or cli.run_dir(NAME),
-        protocol={name: (used[name], article) for name, article in ARTICLE_PROTOCOL.items()},
-    )
-    x, y, w_x, w_rec = counting_data(seed=data_seed)
+    report = Report(NAME, run_dir or cli.run_dir(NAME), settings)
+    x, y, w_x, w_rec = counting_data(seed=settings.data_seed)
     print(f"Initial weights: wx = {w_x:8.4f}, wRec = {w_rec:8.4f}")
     report.check("initial_wx", w_x)
     report.check("initial_wrec", w_rec)
 
     figure, axes = plt.subplots(figsize=(7, 4.5))
     runs = []  # (key, title, make_optimizer, learning rate, dtype); "gd_large" runs are not judged
-    if optimizer in ("gd", "both"):
+    if settings.optimizer in ("gd", "both"):
         runs.append(
-            ("gd", "GradientDescent", lambda: keras.optimizers.SGD(gd_learning_rate), gd_learning_rate, gd_dtype)
+            (
+                "gd",
+                "GradientDescent",
+                lambda: keras.optimizers.SGD(settings.gd_learning_rate),
+                settings.gd_learning_rate,
+                settings.gd_dtype,
+            )
         )
-    if optimizer in ("rmsprop", "both"):
-        make_rmsprop = lambda: ArticleRMSProp(rmsprop_learning_rate)  # noqa: E731
-        for dtype in ("float64", "float32") if rmsprop_dtype == "both" else (rmsprop_dtype,):
-            runs.append(("rmsprop", "RMSProp", make_rmsprop, rmsprop_learning_rate, dtype))
-    if optimizer != "both":  # the other optimizer's figures are left out
-        left_out = "rmsprop_" if optimizer == "gd" else "gd_"
+    if settings.optimizer in ("rmsprop", "both"):
+        make_rmsprop = lambda: ArticleRMSProp(settings.rmsprop_learning_rate)  # noqa: E731
+        for dtype in ("float64", "float32") if settings.rmsprop_dtype == "both" else (settings.rmsprop_dtype,):
+            runs.append(("rmsprop", "RMSProp", make_rmsprop, settings.rmsprop_learning_rate, dtype))
+    if settings.optimizer != "both":  # the other optimizer's figures are left out
+        left_out = "rmsprop_" if settings.optimizer == "gd" else "gd_"
         for key in DOCUMENTED[NAME]:
             if key.startswith(left_out) and key != "gd_large_lr_diverges":
-                report.not_run(key, f"--optimizer={optimizer}")
-    multiples = (10, 20, 50) if optimizer in ("gd", "both") else ()
+                report.not_run(key, f"--counting_optimizer={settings.optimizer}")
+    multiples = (10, 20, 50) if settings.optimizer in ("gd", "both") else ()
     for multiple in multiples:  # the article's remark: GD needs lr ≈ 1e-5; larger rates diverge
-        large_lr = multiple * gd_learning_rate
-        runs.append(("gd_large", "GradientDescent", lambda lr=large_lr: keras.optimizers.SGD(lr), large_lr, gd_dtype))
+        large_lr = multiple * settings.gd_learning_rate
+        runs.append(
+            ("gd_large", "GradientDescent", lambda lr=large_lr: keras.optimizers.SGD(lr), large_lr, settings.gd_dtype)
+        )
 
     def timed_train(run):
         start = time.perf_counter()
         with np.errstate(all="ignore"):
-            costs, weights = train(run[2], x, y, w_x, w_rec, epochs, run[4], strategy, jit_compile=run[0] != "rmsprop")
+            costs, weights = train(
+                run[2], x, y, w_x, w_rec, settings.epochs, run[4], strategy, jit_compile=run[0] != "rmsprop"
+            )
         return costs, weights, time.perf_counter() - start
 
     start = time.perf_counter()
@@ -226,9 +211,9 @@ def reproduce(
             results = list(pool.map(timed_train, runs))
     else:  # one run at a time: the replicas' collectives must not interleave
         results = [timed_train(run) for run in runs]
-    print(f"{len(runs)} training runs of {epochs} updates in {time.perf_counter() - start:.1f} s")
+    print(f"{len(runs)} training runs of {settings.epochs} updates in {time.perf_counter() - start:.1f} s")
 
-    final_label = "" if epochs == ARTICLE_PROTOCOL["epochs"] else f", after update {epochs:,}"
+    final_label = "" if settings.epochs == CountingConfig.epochs else f", after update {settings.epochs:,}"
     outcomes = []
     for (key, title, _, lr, dtype), (costs, weights, seconds) in zip(runs, results):
         if key == "gd_large":
@@ -241,7 +226,7 @@ def reproduce(
             )
             outcomes.append(outcome)
             print(
-                f"GradientDescent at {lr / gd_learning_rate:g}x the learning rate ({lr:g}): lowest cost "
+                f"GradientDescent at {lr / settings.gd_learning_rate:g}x the learning rate ({lr:g}): lowest cost "
                 f"{outcome['lowest_cost']:.4g}, final cost {outcome['final_cost']:.4g}"
                 f"{' (diverged to inf/nan)' if outcome['diverged_to_inf'] else ''}"
             )
@@ -263,7 +248,7 @@ def reproduce(
                     report.check(name, costs[epoch - 1], label=f"{figure_.label} ({dtype})")
                     axes.plot(epoch, figure_.documented, "kx", markersize=7)
                 else:
-                    report.not_run(name, f"--epochs={epochs}")
+                    report.not_run(name, f"--counting_epochs={settings.epochs}")
         if key == "rmsprop":
             if len(costs) >= 500:
                 report.check(
@@ -272,7 +257,7 @@ def reproduce(
                     label=f"RMSProp max cost, epochs 500-{min(len(costs), 2000)} ({dtype})",
                 )
             else:
-                report.not_run("rmsprop_max_cost_from_500", f"--epochs={epochs}")
+                report.not_run("rmsprop_max_cost_from_500", f"--counting_epochs={settings.epochs}")
             mean_wx, mean_wrec = final_cycle_mean(weights)
             result.update(cycle_points=weights[-2:].tolist(), cycle_mean=[mean_wx, mean_wrec])
             print(
@@ -317,13 +302,7 @@ def reproduce_from_flags() -> Report:
     return reproduce(
         strategy=strategy,
         run_dir=cli.run_dir(NAME),
-        optimizer=FLAGS.optimizer,
-        gd_learning_rate=FLAGS.gd_learning_rate,
-        rmsprop_learning_rate=FLAGS.rmsprop_learning_rate,
-        epochs=FLAGS.epochs,
-        data_seed=FLAGS.data_seed,
-        gd_dtype=FLAGS.gd_dtype,
-        rmsprop_dtype=FLAGS.rmsprop_dtype,
+        settings=config.from_flags(CountingConfig, PREFIX),
     )
 
 

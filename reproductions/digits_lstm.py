@@ -12,20 +12,32 @@ images are never used), exactly as the article's loop.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
+import numpy as np
 from absl import flags
 
-from reproductions import cli
-from reproductions.report import Report, weights_digest
+from reproductions import cli, config
+from reproductions.config import setting
+from reproductions.report import Report, pyplot, weights_digest
 
 FLAGS = flags.FLAGS
 NAME = "digits_lstm"
+PREFIX = "digits"
 EXPORTS_MODEL = True  # its trained model goes to --export_dir (default saved_models/<name>)
 
-flags.DEFINE_integer("digits_epochs", 100, "Epochs (the article's: 100).", lower_bound=1)
-flags.DEFINE_integer("digits_hidden", 50, "LSTM units (the article's: 50).", lower_bound=1)
-flags.DEFINE_integer("digits_batches", 14, "Minibatches of 100 per epoch, in order (the article's: 14).", lower_bound=1)
+
+@dataclasses.dataclass(frozen=True)
+class DigitsConfig:
+    """Article C's protocol; each setting is a flag ``--digits_<setting>``."""
+
+    epochs: int = setting(100, "Epochs (the article's: 100).", lower_bound=1)
+    hidden: int = setting(50, "LSTM units (the article's: 50).", lower_bound=1)
+    batches: int = setting(14, "Minibatches of 100 per epoch, in order (the article's: 14).", lower_bound=1)
+
+
+config.define_flags(DigitsConfig, PREFIX)
 
 
 def build_model(hidden: int = 50, seed: int | None = None):
@@ -67,7 +79,6 @@ def train_one(
         (the 360 test images).
     """
     import keras
-    import numpy as np
     import tensorflow as tf
 
     from tf_lstm.distribute import distribute_batch, make_train_step
@@ -124,28 +135,20 @@ def serving_model(model):
 
 
 def reproduce(
+    settings: DigitsConfig = DigitsConfig(),
+    *,
     seeds: int = 3,
     seed: int = 0,
-    epochs: int = 100,
-    hidden: int = 50,
-    batches: int = 14,
     run_dir=None,
     export_to=None,
     strategy=None,
 ) -> Report:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
+    plt = pyplot()
 
     from tf_lstm.data import load_digits
 
-    report = Report(
-        NAME,
-        run_dir or cli.run_dir(NAME),
-        protocol=dict(seeds=(seeds, 3), epochs=(epochs, 100), hidden=(hidden, 50), batches=(batches, 14)),
-    )
+    epochs, hidden, batches = settings.epochs, settings.hidden, settings.batches
+    report = Report(NAME, run_dir or cli.run_dir(NAME), settings, protocol=dict(seeds=(seeds, 3)))
     data = load_digits()
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     report.record("replicas", replicas)
@@ -204,11 +207,7 @@ def reproduce(
     report.plot(figure, "accuracy.png")
 
     if export_to is not None:
-        from tf_lstm.export import export_saved_model
-
-        path = export_saved_model(serving_model(first_model), export_to)
-        print(f"exported the seed-{seed} model to {path}")
-        report.record("export_dir", str(path))
+        report.export(serving_model(first_model), export_to, f"the seed-{seed} model")
     return report
 
 
@@ -217,11 +216,9 @@ def reproduce_from_flags() -> Report:
     return reproduce(
         strategy=strategy,
         run_dir=cli.run_dir(NAME),
+        settings=config.from_flags(DigitsConfig, PREFIX),
         seeds=FLAGS.seeds,
         seed=FLAGS.seed,
-        epochs=FLAGS.digits_epochs,
-        hidden=FLAGS.digits_hidden,
-        batches=FLAGS.digits_batches,
         export_to=cli.export_dir(NAME),
     )
 

@@ -7,26 +7,30 @@ one id for unknown words) → an embedding of 128 → an LSTM of 128 units with
 gate slices ``i, f, o, c̃``, the input projection hoisted before the scan and
 the mask carrying the state through padding → the mean of h over the real
 steps → dropout → softmax over 2 classes. Adadelta (ρ 0.95, ε 1e-6), batch
-16, training reviews longer than `--maxlen` tokens left out, 5% of them held
+16, training reviews longer than `--imdb_maxlen` tokens left out, 5% of them held
 out for validation, early stopping on validation error (patience 10), test
 on all 25,000 full-length test reviews, batched by length.
 
-``--layer=both`` (default) trains the same pipeline twice, with
+``--imdb_layer=both`` (default) trains the same pipeline twice, with
 `tf_lstm.ScanLSTM` and with `keras.layers.LSTM`, from the same seed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
+import numpy as np
 from absl import flags
 
-from reproductions import cli
-from reproductions.report import Report
+from reproductions import cli, config
+from reproductions.config import setting
+from reproductions.report import Report, pyplot
 
 FLAGS = flags.FLAGS
 NAME = "imdb_sentiment"
+PREFIX = "imdb"
 EXPORTS_MODEL = True  # its trained model goes to --export_dir (default saved_models/<name>)
 DEFAULT_TARBALL = "imdb/aclImdb_v1_labeled.tar.gz"
 
@@ -36,35 +40,43 @@ flags.DEFINE_string(
     "An aclImdb folder or a .tar.gz of it. Default: "
     f"$TF_LSTM_DATA_DIR/{DEFAULT_TARBALL} when it exists, else TensorFlow Datasets.",
 )
-flags.DEFINE_enum(
-    "layer", "both", ["scan", "keras", "both"], "Which LSTM: tf_lstm.ScanLSTM, keras.layers.LSTM, or both side by side."
-)
-flags.DEFINE_integer(
-    "maxlen", 100, "Training reviews longer than this many tokens are left out (tutorial: 100).", lower_bound=1
-)
-flags.DEFINE_integer(
-    "vocabulary_size", 10_000, "Vocabulary, padding and unknown ids included (tutorial: 10,000).", lower_bound=3
-)
-flags.DEFINE_integer("embedding_dim", 128, "Embedding size (tutorial: 128).", lower_bound=1)
-flags.DEFINE_integer("imdb_units", 128, "LSTM units (tutorial: 128).", lower_bound=1)
-flags.DEFINE_integer("imdb_batch_size", 16, "Training batch size (tutorial: 16).", lower_bound=1)
-flags.DEFINE_integer("max_epochs", 30, "Cap on training epochs (early stopping usually ends sooner).", lower_bound=1)
-flags.DEFINE_integer(
-    "patience", 10, "Early stopping: epochs without a better validation error (tutorial: 10).", lower_bound=1
-)
-flags.DEFINE_float(
-    "valid_portion",
-    0.05,
-    "Share of the (filtered) training reviews held out for validation.",
-    lower_bound=0.0,
-    upper_bound=0.5,
-)
-flags.DEFINE_float(
-    "imdb_dropout", 0.5, "Dropout before the classifier (tutorial: 0.5).", lower_bound=0.0, upper_bound=0.99
-)
-flags.DEFINE_integer(
-    "test_limit", 0, "Evaluate on a seeded random subset of this many test reviews (0 = all 25,000).", lower_bound=0
-)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImdbConfig:
+    """The tutorial's protocol; each setting is a flag ``--imdb_<setting>``."""
+
+    layer: str = setting(
+        "both",
+        "Which LSTM: tf_lstm.ScanLSTM, keras.layers.LSTM, or both side by side.",
+        choices=["scan", "keras", "both"],
+        protocol=False,
+    )
+    maxlen: int = setting(
+        100, "Training reviews longer than this many tokens are left out (tutorial: 100).", lower_bound=1
+    )
+    vocabulary_size: int = setting(
+        10_000, "Vocabulary, padding and unknown ids included (tutorial: 10,000).", lower_bound=3
+    )
+    embedding_dim: int = setting(128, "Embedding size (tutorial: 128).", lower_bound=1)
+    units: int = setting(128, "LSTM units (tutorial: 128).", lower_bound=1)
+    batch_size: int = setting(16, "Training batch size (tutorial: 16).", lower_bound=1)
+    max_epochs: int = setting(
+        30, "Cap on training epochs (early stopping usually ends sooner).", lower_bound=1, protocol=False
+    )
+    patience: int = setting(
+        10, "Early stopping: epochs without a better validation error (tutorial: 10).", lower_bound=1
+    )
+    valid_portion: float = setting(
+        0.05, "Share of the (filtered) training reviews held out for validation.", lower_bound=0.0, upper_bound=0.5
+    )
+    dropout: float = setting(0.5, "Dropout before the classifier (tutorial: 0.5).", lower_bound=0.0, upper_bound=0.99)
+    test_limit: int = setting(
+        0, "Evaluate on a seeded random subset of this many test reviews (0 = all 25,000).", lower_bound=0
+    )
+
+
+config.define_flags(ImdbConfig, PREFIX)
 cli.existing_path("imdb_path")
 
 
@@ -155,7 +167,6 @@ def serving_model(classifier, vocabulary, vocabulary_size: int):
 
 def prepare(texts, labels, test_texts, test_labels, *, maxlen, vocabulary_size, valid_portion, seed, test_limit):
     """Vocabulary from the training reviews, the maxlen filter, the validation split, test ids."""
-    import numpy as np
     import tensorflow as tf
 
     from tf_lstm.data.text import make_vectorizer
@@ -165,7 +176,7 @@ def prepare(texts, labels, test_texts, test_labels, *, maxlen, vocabulary_size, 
     lengths = sequences.row_lengths().numpy()
     keep = np.flatnonzero(lengths <= maxlen)
     if len(keep) < 2:
-        raise cli.UsageError(f"--maxlen={maxlen} leaves {len(keep)} training reviews; raise it.")
+        raise cli.UsageError(f"--imdb_maxlen={maxlen} leaves {len(keep)} training reviews; raise it.")
     rng = np.random.default_rng(seed)
     keep = rng.permutation(keep)
     n_valid = int(round(valid_portion * len(keep)))
@@ -191,7 +202,6 @@ def prepare(texts, labels, test_texts, test_labels, *, maxlen, vocabulary_size, 
 
 def evaluate_by_length(classifier, sequences, labels, batch_size: int = 64) -> float:
     """Accuracy over ragged id sequences, batched by length so padding stays small."""
-    import numpy as np
     import tensorflow as tf
 
     predict = tf.function(
@@ -285,67 +295,40 @@ def train_and_test(
 
 
 def reproduce(
+    settings: ImdbConfig = ImdbConfig(),
     *,
     imdb_path=None,
     tfds_data_dir=None,
-    layer: str = "both",
     seed: int = 0,
-    maxlen: int = 100,
-    vocabulary_size: int = 10_000,
-    embedding_dim: int = 128,
-    units: int = 128,
-    batch_size: int = 16,
-    max_epochs: int = 30,
-    patience: int = 10,
-    valid_portion: float = 0.05,
-    dropout: float = 0.5,
-    test_limit: int = 0,
     run_dir=None,
     export_to=None,
     strategy=None,
 ) -> Report:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from tf_lstm.data.imdb import load_imdb
 
     start = time.perf_counter()
     with cli.input_checks():
         texts, labels, test_texts, test_labels = load_imdb(path=imdb_path, data_dir=tfds_data_dir)
-    report = Report(
-        NAME,
-        run_dir or cli.run_dir(NAME),
-        protocol=dict(
-            maxlen=(maxlen, 100),
-            vocabulary_size=(vocabulary_size, 10_000),
-            embedding_dim=(embedding_dim, 128),
-            units=(units, 128),
-            batch_size=(batch_size, 16),
-            patience=(patience, 10),
-            dropout=(dropout, 0.5),
-            valid_portion=(valid_portion, 0.05),
-            test_limit=(test_limit, 0),
-        ),
-    )
+    report = Report(NAME, run_dir or cli.run_dir(NAME), settings)
     data = prepare(
         texts,
         labels,
         test_texts,
         test_labels,
-        maxlen=maxlen,
-        vocabulary_size=vocabulary_size,
-        valid_portion=valid_portion,
+        maxlen=settings.maxlen,
+        vocabulary_size=settings.vocabulary_size,
+        valid_portion=settings.valid_portion,
         seed=seed,
-        test_limit=test_limit,
+        test_limit=settings.test_limit,
     )
     print(
         f"IMDB from {imdb_path or 'TensorFlow Datasets'}: {len(texts)} train reviews, "
-        f"{len(data['x_train']) + len(data['x_valid'])} of at most {maxlen} tokens; "
+        f"{len(data['x_train']) + len(data['x_valid'])} of at most {settings.maxlen} tokens; "
         f"{len(data['y_test'])} test reviews ({time.perf_counter() - start:.0f} s to prepare)"
     )
-    layers = ["scan", "keras"] if layer == "both" else [layer]
+    layers = ["scan", "keras"] if settings.layer == "both" else [settings.layer]
     results, classifiers = {}, {}
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for name in layers:
@@ -353,26 +336,21 @@ def reproduce(
             name,
             data,
             seed=seed,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            patience=patience,
-            vocabulary_size=vocabulary_size,
-            embedding_dim=embedding_dim,
-            units=units,
-            dropout=dropout,
+            batch_size=settings.batch_size,
+            max_epochs=settings.max_epochs,
+            patience=settings.patience,
+            vocabulary_size=settings.vocabulary_size,
+            embedding_dim=settings.embedding_dim,
+            units=settings.units,
+            dropout=settings.dropout,
             backup_dir=report.run_dir / f"backup_{name}",
             strategy=strategy,
         )
         axes.plot(results[name]["history"]["val_accuracy"], label=f"{name}: validation accuracy")
         axes.plot(results[name]["history"]["accuracy"], "--", label=f"{name}: training accuracy")
     report.record(
-        "settings",
+        "data",
         dict(
-            maxlen=maxlen,
-            vocabulary_size=vocabulary_size,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            patience=patience,
             seed=seed,
             train_reviews=len(data["x_train"]),
             valid_reviews=len(data["x_valid"]),
@@ -383,9 +361,9 @@ def reproduce(
     if "scan" in results:
         report.check("scan_test_accuracy", results["scan"]["test_accuracy"])
     else:
-        report.not_run("scan_test_accuracy", f"--layer={layer}")
+        report.not_run("scan_test_accuracy", f"--imdb_layer={settings.layer}")
     if len(results) < 2:
-        report.not_run("accuracy_gap_to_keras", f"--layer={layer}")
+        report.not_run("accuracy_gap_to_keras", f"--imdb_layer={settings.layer}")
     else:
         report.check("accuracy_gap_to_keras", abs(results["scan"]["test_accuracy"] - results["keras"]["test_accuracy"]))
         report.record(
@@ -395,23 +373,20 @@ def reproduce(
     axes.set_ylim(0.4, 1.0)
     axes.set_xlabel("epoch")
     axes.set_ylabel("accuracy")
-    axes.set_title(f"IMDB, reviews of at most {maxlen} tokens")
+    axes.set_title(f"IMDB, reviews of at most {settings.maxlen} tokens")
     axes.legend(fontsize=8)
     report.plot(figure, "accuracy.png")
 
     if export_to is not None:
         import tensorflow as tf
 
-        from tf_lstm.export import export_saved_model
-
         chosen = "scan" if "scan" in classifiers else layers[0]
-        path = export_saved_model(
-            serving_model(classifiers[chosen], data["vocabulary"], vocabulary_size),
+        report.export(
+            serving_model(classifiers[chosen], data["vocabulary"], settings.vocabulary_size),
             export_to,
+            f"the {chosen} model (raw strings in, positive probability out)",
             input_signature=[tf.TensorSpec([None], tf.string)],
         )
-        print(f"exported the {chosen} model (raw strings in, positive probability out) to {path}")
-        report.record("export_dir", str(path))
     report.record("total_seconds", time.perf_counter() - start)
     return report
 
@@ -423,18 +398,8 @@ def reproduce_from_flags() -> Report:
         run_dir=cli.run_dir(NAME),
         imdb_path=resolve_imdb_path(FLAGS.imdb_path),
         tfds_data_dir=FLAGS.tfds_data_dir,
-        layer=FLAGS.layer,
+        settings=config.from_flags(ImdbConfig, PREFIX),
         seed=FLAGS.seed,
-        maxlen=FLAGS.maxlen,
-        vocabulary_size=FLAGS.vocabulary_size,
-        embedding_dim=FLAGS.embedding_dim,
-        units=FLAGS.imdb_units,
-        batch_size=FLAGS.imdb_batch_size,
-        max_epochs=FLAGS.max_epochs,
-        patience=FLAGS.patience,
-        valid_portion=FLAGS.valid_portion,
-        dropout=FLAGS.imdb_dropout,
-        test_limit=FLAGS.test_limit,
         export_to=cli.export_dir(NAME),
     )
 

@@ -14,18 +14,23 @@ layer on every step's h), and the experiments the article left unfinished
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 from absl import flags
 
-from reproductions import cli
-from reproductions.report import Report, weights_digest
+from reproductions import cli, config
+from reproductions.config import setting
+from reproductions.report import Report, pyplot, weights_digest, write_atomically
 
 FLAGS = flags.FLAGS
 NAME = "mnist_lstm"
+PREFIX = "mnist"
 EXPORTS_MODEL = True  # its trained model goes to --export_dir (default saved_models/<name>)
 STEPS = INPUTS = 28
 DECODE_AT = (1280, 8960, 99840)  # the article's "answers of n_steps" points
@@ -36,33 +41,52 @@ flags.DEFINE_string(
     "Folder with the four MNIST IDX files (gzipped or not). Default: "
     "$TF_LSTM_DATA_DIR/mnist when set, else TensorFlow Datasets.",
 )
-flags.DEFINE_integer(
-    "train_examples", 100_000, "Training examples in all (the upstream training_iters).", lower_bound=1
+
+
+@dataclasses.dataclass(frozen=True)
+class MnistConfig:
+    """Upstream's protocol and the article's experiments; each setting is a flag ``--mnist_<setting>``."""
+
+    train_examples: int = setting(100_000, "Training examples in all (the upstream training_iters).", lower_bound=1)
+    batch_size: int = setting(128, "Batch size (upstream: 128).", lower_bound=1)
+    learning_rate: float = setting(1e-3, "Adam's learning rate (upstream: 0.001).", lower_bound=0.0)
+    hidden: int = setting(128, "LSTM units (upstream: 128).", lower_bound=1)
+    display_step: int = setting(10, "Print the minibatch line every this many steps (upstream: 10).", lower_bound=1)
+    decode_images: int = setting(
+        3, "How many test images get their per-step answers printed.", lower_bound=1, protocol=False
+    )
+    blackout_first: int = setting(
+        10, "First row blacked out in the blackout experiment.", lower_bound=0, upper_bound=27, protocol=False
+    )
+    blackout_last: int = setting(17, "Last row (inclusive) blacked out.", lower_bound=0, upper_bound=27, protocol=False)
+    rotated_training: bool = setting(
+        True, "Also train a model on rotated images (one more training run).", protocol=False
+    )
+    checkpoint_every: int = setting(
+        100,
+        "Save a checkpoint every this many steps (0: never); rerunning the "
+        "same command with the same --output_dir resumes from the last one.",
+        lower_bound=0,
+        protocol=False,
+    )
+
+
+# What a checkpoint's training depends on: resuming with other values is refused.
+TRAINING_SETTINGS = (
+    "train_examples",
+    "batch_size",
+    "learning_rate",
+    "hidden",
+    "display_step",
+    "decode_images",
+    "rotated_training",
 )
-flags.DEFINE_integer("mnist_batch_size", 128, "Batch size (upstream: 128).", lower_bound=1)
-flags.DEFINE_float("mnist_learning_rate", 1e-3, "Adam's learning rate (upstream: 0.001).", lower_bound=0.0)
-flags.DEFINE_integer("mnist_hidden", 128, "LSTM units (upstream: 128).", lower_bound=1)
-flags.DEFINE_integer(
-    "display_step", 10, "Print the minibatch line every this many steps (upstream: 10).", lower_bound=1
-)
-flags.DEFINE_integer("decode_images", 3, "How many test images get their per-step answers printed.", lower_bound=1)
-flags.DEFINE_integer(
-    "blackout_first", 10, "First row blacked out in the blackout experiment.", lower_bound=0, upper_bound=27
-)
-flags.DEFINE_integer("blackout_last", 17, "Last row (inclusive) blacked out.", lower_bound=0, upper_bound=27)
-flags.DEFINE_bool("rotated_training", True, "Also train a model on rotated images (one more training run).")
-flags.DEFINE_integer(
-    "checkpoint_every",
-    100,
-    "Save a checkpoint every this many steps (0: never); rerunning the "
-    "same command with the same --output_dir resumes from the last one.",
-    lower_bound=0,
-)
+config.define_flags(MnistConfig, PREFIX)
 cli.existing_path("mnist_dir", "dir")
 flags.register_multi_flags_validator(
-    ["blackout_first", "blackout_last"],
-    lambda f: f["blackout_first"] <= f["blackout_last"],
-    message="--blackout_first must be <= --blackout_last",
+    ["mnist_blackout_first", "mnist_blackout_last"],
+    lambda f: f["mnist_blackout_first"] <= f["mnist_blackout_last"],
+    message="--mnist_blackout_first must be <= --mnist_blackout_last",
 )
 
 
@@ -161,7 +185,6 @@ class Trainer:
         self.minibatch, self.per_step_probabilities = minibatch, per_step_probabilities
 
     def accuracy(self, images, labels, batch: int = 2000) -> float:
-        import numpy as np
 
         hits = 0
         for start in range(0, len(images), batch):
@@ -186,7 +209,6 @@ class BatchOrder:
 
     def __call__(self, step: int):
         """Indices of the images of training step `step` (1-based)."""
-        import numpy as np
 
         epoch, position = divmod(step - 1, self.per_epoch)
         if epoch != self._epoch:
@@ -211,9 +233,6 @@ class Progress:
 
     def restore(self):
         """``(log, answers)`` of the newest checkpoint, the trainer restored to it; empty when there is none."""
-        import json
-
-        import numpy as np
 
         progress = self.directory / "progress.json"
         if not progress.exists():
@@ -224,9 +243,6 @@ class Progress:
         return [tuple(entry) for entry in state["log"]], answers
 
     def save(self, step: int, log, answers, force: bool = False) -> None:
-        import json
-
-        from reproductions.report import write_atomically
 
         if not force and step % self.every:
             return
@@ -239,40 +255,37 @@ class Progress:
 def train(
     images,
     labels,
+    settings: MnistConfig = MnistConfig(),
     *,
     seed: int,
-    train_examples: int,
-    batch_size: int,
-    learning_rate: float,
-    hidden: int,
-    display_step: int,
     decode=None,
     label: str = "",
     verbose: bool = True,
     strategy=None,
     checkpoint_dir: Path | None = None,
-    checkpoint_every: int = 100,
 ):
     """Trains a fresh model as upstream does; returns (trainer, log, decoded answers, seconds).
 
-    With `checkpoint_dir`, saves every `checkpoint_every` steps and at the
-    end, and first resumes from what an earlier, interrupted call saved there.
+    With `checkpoint_dir`, saves every ``settings.checkpoint_every`` steps and
+    at the end, and first resumes from what an earlier, interrupted call saved
+    there.
     """
+    batch_size, display_step = settings.batch_size, settings.display_step
     import keras
 
     from tf_lstm.distribute import distribute_batch
 
     keras.utils.set_random_seed(seed)
-    trainer = Trainer(hidden, seed, learning_rate, strategy)
+    trainer = Trainer(settings.hidden, seed, settings.learning_rate, strategy)
     batches = BatchOrder(len(images), batch_size, seed)
-    progress = Progress(checkpoint_dir, trainer, checkpoint_every) if checkpoint_dir is not None else None
+    progress = Progress(checkpoint_dir, trainer, settings.checkpoint_every) if checkpoint_dir is not None else None
     log, answers = progress.restore() if progress else ([], {})
     step = int(trainer.steps_done.numpy()) + 1
     if step > 1 and verbose:
         print(f"{label}resuming after step {step - 1} from {checkpoint_dir}")
     start = time.perf_counter()
     # upstream: `while step * batch_size < training_iters`
-    while step * batch_size < train_examples:
+    while step * batch_size < settings.train_examples:
         index = batches(step)
         x, y = images[index], labels[index]
         trainer.step(*distribute_batch(trainer.strategy, x, y))
@@ -304,9 +317,8 @@ def print_answers(answers, images_labels) -> None:
 
 
 def plot_answers(answers, images, labels):
-    import matplotlib.pyplot as plt
-    import numpy as np
 
+    plt = pyplot()
     n = len(images)
     figure, axes = plt.subplots(n, 2, figsize=(10, 2.6 * n), gridspec_kw=dict(width_ratios=[1, 3]), squeeze=False)
     for k in range(n):
@@ -330,29 +342,16 @@ def plot_answers(answers, images, labels):
 
 
 def reproduce(
+    settings: MnistConfig = MnistConfig(),
     *,
     mnist_dir=None,
     tfds_data_dir=None,
     seeds: int = 3,
     seed: int = 0,
-    train_examples: int = 100_000,
-    batch_size: int = 128,
-    learning_rate: float = 1e-3,
-    hidden: int = 128,
-    display_step: int = 10,
-    decode_images: int = 3,
-    blackout_first: int = 10,
-    blackout_last: int = 17,
-    rotated_training: bool = True,
     run_dir=None,
     export_to=None,
     strategy=None,
-    checkpoint_every: int = 100,
 ) -> Report:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import numpy as np
 
     from tf_lstm.data import black_out_rows, load_mnist, rotate90
 
@@ -361,57 +360,37 @@ def reproduce(
         test_x, test_y = load_mnist("test", path=mnist_dir, data_dir=tfds_data_dir)
         if len(train_x) == 0 or len(test_x) == 0:
             raise ValueError(f"MNIST data is empty: {len(train_x)} train, {len(test_x)} test images.")
-        if batch_size > len(train_x):
-            raise ValueError(f"--mnist_batch_size={batch_size} is larger than the {len(train_x)} training images.")
-    report = Report(
-        NAME,
-        run_dir or cli.run_dir(NAME),
-        protocol=dict(
-            seeds=(seeds, 3),
-            train_examples=(train_examples, 100_000),
-            batch_size=(batch_size, 128),
-            learning_rate=(learning_rate, 1e-3),
-            hidden=(hidden, 128),
-            display_step=(display_step, 10),
-        ),
-    )
-    settings = dict(
+        if settings.batch_size > len(train_x):
+            raise ValueError(
+                f"--mnist_batch_size={settings.batch_size} is larger than the {len(train_x)} training images."
+            )
+    report = Report(NAME, run_dir or cli.run_dir(NAME), settings, protocol=dict(seeds=(seeds, 3)))
+    training = dict(
         seed=seed,
         seeds=seeds,
-        train_examples=train_examples,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        hidden=hidden,
-        display_step=display_step,
-        decode_images=decode_images,
-        rotated_training=rotated_training,
+        **{name: getattr(settings, name) for name in TRAINING_SETTINGS},
         train_images=len(train_x),
     )
-    checkpoints = claim_checkpoints(report.run_dir / "checkpoints", settings) if checkpoint_every else None
+    checkpoints = claim_checkpoints(report.run_dir / "checkpoints", training) if settings.checkpoint_every else None
     checkpoint_dir = (lambda name: checkpoints / name) if checkpoints else (lambda name: None)
-    steps_total = math.ceil(train_examples / batch_size) - 1
+    steps_total = math.ceil(settings.train_examples / settings.batch_size) - 1
     print(
         f"MNIST: {len(train_x)} train / {len(test_x)} test images from {mnist_dir or 'TensorFlow Datasets'}; "
-        f"{seeds} seed(s) x {steps_total} steps of {batch_size}"
+        f"{seeds} seed(s) x {steps_total} steps of {settings.batch_size}"
     )
 
-    decode_x, decode_y = test_x[:decode_images], test_y[:decode_images]
+    decode_x, decode_y = test_x[: settings.decode_images], test_y[: settings.decode_images]
     per_seed, first = [], None
     for k in range(seeds):
         trainer, log, answers, seconds = train(
             train_x,
             train_y,
+            settings,
             seed=seed + k,
-            train_examples=train_examples,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            hidden=hidden,
-            display_step=display_step,
             decode=decode_x if k == 0 else None,
             label=f"[seed {seed + k}] ",
             strategy=strategy,
             checkpoint_dir=checkpoint_dir(f"seed_{seed + k}"),
-            checkpoint_every=checkpoint_every,
         )
         result = dict(
             seed=seed + k,
@@ -433,7 +412,7 @@ def reproduce(
 
     report.record("per_seed", per_seed)
     mean = lambda key: float(np.mean([r[key] for r in per_seed]))  # noqa: E731
-    budget = "" if train_examples == 100_000 else f", after {train_examples:,} examples"
+    budget = "" if settings.train_examples == 100_000 else f", after {settings.train_examples:,} examples"
     report.check(
         "mean_test_accuracy",
         mean("test_accuracy"),
@@ -467,24 +446,19 @@ def reproduce(
     experiments = {
         "normal model, normal test images": first.accuracy(test_x, test_y),
         "normal model, test images rotated 90°": first.accuracy(rotate90(test_x), test_y),
-        f"normal model, rows {blackout_first}-{blackout_last} blacked out": first.accuracy(
-            black_out_rows(test_x, blackout_first, blackout_last), test_y
+        f"normal model, rows {settings.blackout_first}-{settings.blackout_last} blacked out": first.accuracy(
+            black_out_rows(test_x, settings.blackout_first, settings.blackout_last), test_y
         ),
     }
-    if rotated_training:
+    if settings.rotated_training:
         rotated, _, _, _ = train(
             rotate90(train_x),
             train_y,
+            settings,
             seed=seed,
-            train_examples=train_examples,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            hidden=hidden,
-            display_step=display_step,
             label="[rotated] ",
             strategy=strategy,
             checkpoint_dir=checkpoint_dir(f"rotated_seed_{seed}"),
-            checkpoint_every=checkpoint_every,
         )
         experiments["rotated-trained model, rotated test images"] = rotated.accuracy(rotate90(test_x), test_y)
         experiments["rotated-trained model, normal test images"] = rotated.accuracy(test_x, test_y)
@@ -494,11 +468,7 @@ def reproduce(
     report.record("experiments", experiments)
 
     if export_to is not None:
-        from tf_lstm.export import export_saved_model
-
-        path = export_saved_model(serving_model(first.model), export_to)
-        print(f"exported the seed-{seed} model to {path}")
-        report.record("export_dir", str(path))
+        report.export(serving_model(first.model), export_to, f"the seed-{seed} model")
     if checkpoints:  # finished: a rerun starts afresh, as Keras' BackupAndRestore does
         shutil.rmtree(checkpoints)
     return report
@@ -506,9 +476,6 @@ def reproduce(
 
 def claim_checkpoints(directory: Path, settings: dict) -> Path:
     """The checkpoint folder of a run with `settings`; refuses one left by a run with other settings."""
-    import json
-
-    from reproductions.report import write_atomically
 
     claim = directory / "settings.json"
     if directory.is_dir() and not claim.exists() and any(directory.iterdir()):
@@ -536,20 +503,11 @@ def reproduce_from_flags() -> Report:
     return reproduce(
         strategy=strategy,
         run_dir=cli.run_dir(NAME),
-        checkpoint_every=FLAGS.checkpoint_every,
+        settings=config.from_flags(MnistConfig, PREFIX),
         mnist_dir=resolve_mnist_dir(FLAGS.mnist_dir),
         tfds_data_dir=FLAGS.tfds_data_dir,
         seeds=FLAGS.seeds,
         seed=FLAGS.seed,
-        train_examples=FLAGS.train_examples,
-        batch_size=FLAGS.mnist_batch_size,
-        learning_rate=FLAGS.mnist_learning_rate,
-        hidden=FLAGS.mnist_hidden,
-        display_step=FLAGS.display_step,
-        decode_images=FLAGS.decode_images,
-        blackout_first=FLAGS.blackout_first,
-        blackout_last=FLAGS.blackout_last,
-        rotated_training=FLAGS.rotated_training,
         export_to=cli.export_dir(NAME),
     )
 

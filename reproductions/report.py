@@ -5,12 +5,15 @@ Prints ``figure | documented | reproduced | tolerance | result``, writes
 the exit status: 0 when every judged figure passes, 1 otherwise. Every
 judged figure of the article's table is expected: one that the run never
 judged fails the report, unless the run said why it could not (`not_run`,
-e.g. ``--optimizer=gd`` leaves out the RMSProp figures); a report that
+e.g. ``--counting_optimizer=gd`` leaves out the RMSProp figures); a report that
 judged no figure at all is not a pass either.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import io
 import json
 import math
 import os
@@ -18,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from reproductions.config import protocol_of
 from reproductions.documented import DOCUMENTED, documented
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -40,7 +44,6 @@ def write_atomically(path: Path, data: bytes | str) -> None:
 
 def weights_digest(model) -> str:
     """SHA-256 of a model's weights, bytes as they are: equal digests mean identical weights."""
-    import hashlib
 
     digest = hashlib.sha256()
     for weight in model.get_weights():
@@ -48,9 +51,18 @@ def weights_digest(model) -> str:
     return digest.hexdigest()
 
 
+def pyplot():
+    """`matplotlib.pyplot` drawing to files only (the Agg backend): the reproductions need no display."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def save_figure(figure, path: Path) -> Path:
     """Saves a matplotlib figure as PNG atomically, then closes it."""
-    import io
 
     import matplotlib.pyplot as plt
 
@@ -89,17 +101,27 @@ class Report:
     Args:
         article: the key of the article in `reproductions.documented.DOCUMENTED`.
         run_dir: where ``report.json`` and the plots go.
-        protocol: ``{setting: (value run, the article's value)}``; the settings
-            that differ from the article's are named in the report's header.
+        config: the run's protocol dataclass (`reproductions.config`): recorded
+            whole, and each of its settings compared with the article's.
+        protocol: more ``{setting: (value run, the article's value)}`` (the
+            shared flags, such as ``seeds``). The settings that differ from the
+            article's are named in the report's header.
     """
 
-    def __init__(self, article: str, run_dir: str | os.PathLike, protocol: dict[str, tuple[Any, Any]] | None = None):
+    def __init__(
+        self,
+        article: str,
+        run_dir: str | os.PathLike,
+        config: Any = None,
+        protocol: dict[str, tuple[Any, Any]] | None = None,
+    ):
         self.article = article
+        self.config = None if config is None else dataclasses.asdict(config)
         self.run_dir = Path(run_dir)
         self.rows: list[dict[str, Any]] = []
         self.results: dict[str, Any] = {}
         self.plots: list[str] = []
-        self.protocol = dict(protocol or {})
+        self.protocol = {**({} if config is None else protocol_of(config)), **(protocol or {})}
         self.not_run_reasons: dict[str, str] = {}
 
     @property
@@ -141,6 +163,15 @@ class Report:
         path = save_figure(figure, self.run_dir / name)
         self.plots.append(name)
         return path
+
+    def export(self, model, path: str | os.PathLike, what: str, **options) -> Path:
+        """Exports `model` as a SavedModel (`tf_lstm.export_saved_model`), says so, and records where."""
+        from tf_lstm.export import export_saved_model
+
+        exported = export_saved_model(model, path, **options)
+        print(f"exported {what} to {exported}")
+        self.record("export_dir", str(exported))
+        return exported
 
     def _never_judged(self) -> list[str]:
         judged = {row["key"] for row in self.rows}
@@ -232,6 +263,7 @@ class Report:
             article=self.article,
             status=self.status,
             passed=self.passed,
+            config=self.config,
             protocol={name: dict(run=run, article=article) for name, (run, article) in self.protocol.items()},
             protocol_changes=sorted(self.protocol_changes),
             figures=rows,

@@ -13,22 +13,34 @@ not. Needs the ``torch`` extra.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
 from absl import flags
 
-from reproductions import cli
+from reproductions import cli, config
+from reproductions.config import setting
 from reproductions.report import Report
 
 FLAGS = flags.FLAGS
 NAME = "torch_equations"
 INSTALL_HINT = "PyTorch is not installed: pip install -e '.[torch]' (CI pins torch==2.13.0)"
 
-flags.DEFINE_integer("input_dim", 8, "Features per step.", lower_bound=1)
-flags.DEFINE_integer("hidden_dim", 16, "LSTM units per direction.", lower_bound=1)
-flags.DEFINE_integer("output_dim", 3, "Outputs of the fully connected layer.", lower_bound=1)
-flags.DEFINE_integer("max_layers", 3, "The grid runs num_layers = 1..max_layers.", lower_bound=1)
+PREFIX = "torch"
+
+
+@dataclasses.dataclass(frozen=True)
+class TorchConfig:
+    """The sizes of the comparison; each setting is a flag ``--torch_<setting>``."""
+
+    input_dim: int = setting(8, "Features per step.", lower_bound=1)
+    hidden_dim: int = setting(16, "LSTM units per direction.", lower_bound=1)
+    output_dim: int = setting(3, "Outputs of the fully connected layer.", lower_bound=1)
+    max_layers: int = setting(3, "The grid runs num_layers = 1..max_layers.", lower_bound=1)
+
+
+config.define_flags(TorchConfig, PREFIX)
 
 
 def missing_requirement() -> str | None:
@@ -73,7 +85,7 @@ def _torch_model(torch, input_dim, hidden_dim, output_dim, num_layers, batch_fir
 
 
 def compare(
-    config: dict, seed: int, input_dim: int, hidden_dim: int, output_dim: int, batch: int = 4, steps: int = 6
+    case: dict, seed: int, input_dim: int, hidden_dim: int, output_dim: int, batch: int = 4, steps: int = 6
 ) -> dict[str, float]:
     """Largest |difference| of each quantity for one setting of the grid."""
     import keras
@@ -84,8 +96,8 @@ def compare(
     from tf_lstm.multilayer import MultiLayerLSTM
 
     torch.manual_seed(seed)
-    net = _torch_model(torch, input_dim, hidden_dim, output_dim, **config)
-    shape = (batch, steps, input_dim) if config["batch_first"] else (steps, batch, input_dim)
+    net = _torch_model(torch, input_dim, hidden_dim, output_dim, **case)
+    shape = (batch, steps, input_dim) if case["batch_first"] else (steps, batch, input_dim)
     x = np.random.default_rng(seed).normal(size=shape).astype(np.float32)
     weights = np.random.default_rng(seed + 1).normal(size=(batch, output_dim)).astype(np.float32)
 
@@ -95,9 +107,9 @@ def compare(
 
     model = MultiLayerLSTM(
         hidden_dim,
-        num_layers=config["num_layers"],
-        bidirectional=config["bidirectional"],
-        batch_first=config["batch_first"],
+        num_layers=case["num_layers"],
+        bidirectional=case["bidirectional"],
+        batch_first=case["batch_first"],
     )
     load_torch_state_dict(model, net.lstm.state_dict())
     dense = keras.layers.Dense(output_dim)
@@ -105,7 +117,7 @@ def compare(
     dense.set_weights([net.fc.weight.detach().numpy().T, net.fc.bias.detach().numpy()])
     with tf.GradientTape() as tape:
         output, (h_n, c_n) = model(x)
-        last = output[:, -1] if config["batch_first"] else output[-1]
+        last = output[:, -1] if case["batch_first"] else output[-1]
         logits = dense(last)
         loss = tf.reduce_sum(logits * weights)
     variables = [
@@ -136,9 +148,9 @@ def compare(
     again = torch.nn.LSTM(
         input_dim,
         hidden_dim,
-        config["num_layers"],
-        batch_first=config["batch_first"],
-        bidirectional=config["bidirectional"],
+        case["num_layers"],
+        batch_first=case["batch_first"],
+        bidirectional=case["bidirectional"],
     )
     again.load_state_dict(to_torch_state_dict(model, as_torch=True))
     with torch.no_grad():
@@ -239,28 +251,26 @@ def keras_difference(seed: int, input_dim: int, hidden_dim: int) -> float:
     return largest(largest_difference(a, b) for a, b in zip(layer(x), expected))
 
 
-def reproduce(
-    *, seed: int = 0, input_dim: int = 8, hidden_dim: int = 16, output_dim: int = 3, max_layers: int = 3, run_dir=None
-) -> Report:
+def reproduce(settings: TorchConfig = TorchConfig(), *, seed: int = 0, run_dir=None) -> Report:
     missing = missing_requirement()
     if missing:
         raise cli.UsageError(missing)
-    report = Report(NAME, run_dir or cli.run_dir(NAME))
+    report = Report(NAME, run_dir or cli.run_dir(NAME), settings)
     rows = []
     print("layers | bidirectional | batch_first | output   | h_n      | c_n      | logits   | gradients | exported")
     for num_layers, bidirectional, batch_first in itertools.product(
-        range(1, max_layers + 1), (False, True), (True, False)
+        range(1, settings.max_layers + 1), (False, True), (True, False)
     ):
-        config = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
-        d = compare(config, seed, input_dim, hidden_dim, output_dim)
-        rows.append({**config, **d})
+        case = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
+        d = compare(case, seed, settings.input_dim, settings.hidden_dim, settings.output_dim)
+        rows.append({**case, **d})
         print(
             f"{num_layers:>6} | {str(bidirectional):<13} | {str(batch_first):<11} | {d['output']:.2e} | "
             f"{d['h_n']:.2e} | {d['c_n']:.2e} | {d['logits']:.2e} | {d['gradients']:.2e}  | "
             f"{largest([d['exported_output'], d['exported_h_n'], d['exported_c_n']]):.2e}"
         )
-    equations = one_step_equations(seed, input_dim, hidden_dim)
-    keras_diff = keras_difference(seed, input_dim, hidden_dim)
+    equations = one_step_equations(seed, settings.input_dim, settings.hidden_dim)
+    keras_diff = keras_difference(seed, settings.input_dim, settings.hidden_dim)
     print(f"\nScanLSTM vs keras.layers.LSTM (given its weights): max |diff| {keras_diff:.2e}")
     worst = largest([*(v for row in rows for v in row.values() if isinstance(v, float)), *equations.values()])
     report.record("grid", rows)
@@ -273,11 +283,8 @@ def reproduce(
 def reproduce_from_flags() -> Report:
     return reproduce(
         run_dir=cli.run_dir(NAME),
+        settings=config.from_flags(TorchConfig, PREFIX),
         seed=FLAGS.seed,
-        input_dim=FLAGS.input_dim,
-        hidden_dim=FLAGS.hidden_dim,
-        output_dim=FLAGS.output_dim,
-        max_layers=FLAGS.max_layers,
     )
 
 

@@ -75,10 +75,10 @@ def _not_gzip_tarball(root):
 
 CASES = [
     # (id, module, arguments (a callable of tmp_path gives the path argument), expected text)
-    ("counting-optimizer", "reproductions.counting_rnn", ["--optimizer=adam"], "--optimizer"),
-    ("counting-epochs", "reproductions.counting_rnn", ["--epochs=0"], "--epochs"),
-    ("counting-lr", "reproductions.counting_rnn", ["--gd_learning_rate=-1"], "--gd_learning_rate"),
-    ("counting-dtype", "reproductions.counting_rnn", ["--rmsprop_dtype=float16"], "--rmsprop_dtype"),
+    ("counting-optimizer", "reproductions.counting_rnn", ["--counting_optimizer=adam"], "--counting_optimizer"),
+    ("counting-epochs", "reproductions.counting_rnn", ["--counting_epochs=0"], "--counting_epochs"),
+    ("counting-lr", "reproductions.counting_rnn", ["--counting_gd_learning_rate=-1"], "--counting_gd_learning_rate"),
+    ("counting-dtype", "reproductions.counting_rnn", ["--counting_rmsprop_dtype=float16"], "--counting_rmsprop_dtype"),
     ("counting-positional", "reproductions.counting_rnn", ["stray"], "unexpected arguments"),
     ("digits-seeds", "reproductions.digits_lstm", ["--seeds=0"], "--seeds"),
     ("digits-epochs", "reproductions.digits_lstm", ["--digits_epochs=-5"], "--digits_epochs"),
@@ -93,11 +93,11 @@ CASES = [
     (
         "mnist-blackout-order",
         "reproductions.mnist_lstm",
-        ["--blackout_first=20", "--blackout_last=10"],
-        "--blackout_first must be <= --blackout_last",
+        ["--mnist_blackout_first=20", "--mnist_blackout_last=10"],
+        "--mnist_blackout_first must be <= --mnist_blackout_last",
     ),
-    ("mnist-blackout-range", "reproductions.mnist_lstm", ["--blackout_last=40"], "--blackout_last"),
-    ("mnist-examples", "reproductions.mnist_lstm", ["--train_examples=0"], "--train_examples"),
+    ("mnist-blackout-range", "reproductions.mnist_lstm", ["--mnist_blackout_last=40"], "--mnist_blackout_last"),
+    ("mnist-examples", "reproductions.mnist_lstm", ["--mnist_train_examples=0"], "--mnist_train_examples"),
     (
         "mnist-truncated",
         "reproductions.mnist_lstm",
@@ -122,9 +122,9 @@ CASES = [
         [lambda t: f"--imdb_path={t / 'nope.tar.gz'}"],
         "--imdb_path must name an existing file or directory",
     ),
-    ("imdb-layer", "reproductions.imdb_sentiment", ["--layer=pytorch"], "--layer"),
-    ("imdb-maxlen", "reproductions.imdb_sentiment", ["--maxlen=0"], "--maxlen"),
-    ("imdb-valid", "reproductions.imdb_sentiment", ["--valid_portion=0.9"], "--valid_portion"),
+    ("imdb-layer", "reproductions.imdb_sentiment", ["--imdb_layer=pytorch"], "--imdb_layer"),
+    ("imdb-maxlen", "reproductions.imdb_sentiment", ["--imdb_maxlen=0"], "--imdb_maxlen"),
+    ("imdb-valid", "reproductions.imdb_sentiment", ["--imdb_valid_portion=0.9"], "--imdb_valid_portion"),
     (
         "imdb-not-gzip",
         "reproductions.imdb_sentiment",
@@ -146,8 +146,8 @@ CASES = [
     (
         "imdb-maxlen-empties",
         "reproductions.imdb_sentiment",
-        [lambda t: f"--imdb_path={_long_reviews_folder(t)}", "--maxlen=2"],
-        "--maxlen=2 leaves 0 training reviews",
+        [lambda t: f"--imdb_path={_long_reviews_folder(t)}", "--imdb_maxlen=2"],
+        "--imdb_maxlen=2 leaves 0 training reviews",
     ),
     (
         "mnist-batch-above-data",
@@ -163,8 +163,8 @@ CASES = [
         "TF_CONFIG is not set",
     ),
     ("mnist-logical-cpus", "reproductions.mnist_lstm", ["--logical_cpus=-2"], "--logical_cpus"),
-    ("mnist-checkpoint-every", "reproductions.mnist_lstm", ["--checkpoint_every=-1"], "--checkpoint_every"),
-    ("torch-hidden", "reproductions.torch_equations", ["--hidden_dim=0"], "--hidden_dim"),
+    ("mnist-checkpoint-every", "reproductions.mnist_lstm", ["--mnist_checkpoint_every=-1"], "--mnist_checkpoint_every"),
+    ("torch-hidden", "reproductions.torch_equations", ["--torch_hidden_dim=0"], "--torch_hidden_dim"),
     ("runner-only", "reproductions", ["--only=counting_rnn,nope"], "--only"),
 ]
 

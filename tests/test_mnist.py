@@ -132,21 +132,11 @@ def test_cli_missing_mnist_dir_exits_2(tmp_path):
 
 @pytest.mark.slow
 def test_short_training_on_real_mnist(data_dir, tmp_path):
-    from reproductions.mnist_lstm import train
+    from reproductions.mnist_lstm import MnistConfig, train
 
     x, y = load_mnist("train", path=data_dir / "mnist")
     test_x, test_y = load_mnist("test", path=data_dir / "mnist")
-    trainer, log, _, _ = train(
-        x,
-        y,
-        seed=0,
-        train_examples=20_000,
-        batch_size=128,
-        learning_rate=1e-3,
-        hidden=128,
-        display_step=10,
-        verbose=False,
-    )
+    trainer, log, _, _ = train(x, y, MnistConfig(train_examples=20_000), seed=0, verbose=False)
     assert len(log) == 15
     # Measured (seed 0): 156 steps reach 0.8705 on the first 2,000 test images.
     assert trainer.accuracy(test_x[:2000], test_y[:2000]) > 0.8
@@ -154,7 +144,7 @@ def test_short_training_on_real_mnist(data_dir, tmp_path):
 
 def test_report_shows_the_articles_log_figures_beside_the_run(tmp_path):
     """Iter 1,280 and 8,960 of the article's log, unjudged, beside the first seed's; the protocol change named."""
-    from reproductions.mnist_lstm import reproduce
+    from reproductions.mnist_lstm import MnistConfig, reproduce
 
     rng = np.random.default_rng(0)
     root = tmp_path / "mnist"
@@ -163,13 +153,9 @@ def test_report_shows_the_articles_log_figures_beside_the_run(tmp_path):
         write_idx(root / f"{stem}-images-idx3-ubyte.gz", rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8))
         write_idx(root / f"{stem}-labels-idx1-ubyte.gz", rng.integers(0, 10, size=n, dtype=np.uint8))
     report = reproduce(
+        MnistConfig(train_examples=9_000, hidden=4, decode_images=1, rotated_training=False, checkpoint_every=0),
         mnist_dir=root,
         seeds=1,
-        train_examples=9_000,
-        hidden=4,
-        decode_images=1,
-        rotated_training=False,
-        checkpoint_every=0,
         run_dir=tmp_path / "run",
     )
     rows = {row["key"]: row for row in report.rows}

@@ -78,8 +78,8 @@ def test_an_expected_figure_never_judged_fails_the_report(tmp_path, capsys):
 
 def test_a_report_that_judged_nothing_is_not_a_pass(tmp_path, capsys):
     report = Report("imdb_sentiment", tmp_path)
-    report.not_run("scan_test_accuracy", "--layer=keras")
-    report.not_run("accuracy_gap_to_keras", "--layer=keras")
+    report.not_run("scan_test_accuracy", "--imdb_layer=keras")
+    report.not_run("accuracy_gap_to_keras", "--imdb_layer=keras")
     assert report.finish() == EXIT_FAIL
     assert report.status == "NO VERDICT"
     assert "no figure was judged" in capsys.readouterr().out
@@ -88,10 +88,10 @@ def test_a_report_that_judged_nothing_is_not_a_pass(tmp_path, capsys):
 def test_figures_left_out_by_the_settings_are_shown_not_failed(tmp_path):
     report = Report("imdb_sentiment", tmp_path)
     report.check("scan_test_accuracy", 0.85)
-    report.not_run("accuracy_gap_to_keras", "--layer=scan")
+    report.not_run("accuracy_gap_to_keras", "--imdb_layer=scan")
     assert report.finish() == EXIT_PASS
     rows = json.loads((tmp_path / "report.json").read_text())["figures"]
-    assert rows[-1]["reproduced"] == "not run (--layer=scan)" and rows[-1]["result"] == "-"
+    assert rows[-1]["reproduced"] == "not run (--imdb_layer=scan)" and rows[-1]["result"] == "-"
     with pytest.raises(KeyError):
         report.not_run("no_such_figure", "typo")
 

@@ -41,13 +41,13 @@ def command(mnist_dir, output_dir):
         "reproductions.mnist_lstm",
         f"--mnist_dir={mnist_dir}",
         f"--output_dir={output_dir}",
-        "--train_examples=9664",
+        "--mnist_train_examples=9664",
         "--mnist_batch_size=64",
         "--mnist_hidden=16",
         "--seeds=2",
-        "--rotated_training=false",
-        "--checkpoint_every=10",
-        "--display_step=10",
+        "--mnist_rotated_training=false",
+        "--mnist_checkpoint_every=10",
+        "--mnist_display_step=10",
         "--export_dir=none",
     ]
 

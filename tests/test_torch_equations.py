@@ -9,7 +9,7 @@ from tests.conftest import ROOT, require_torch
 def test_reproduction_passes_on_a_small_grid(tmp_path):
     require_torch()
     result = subprocess.run(
-        [sys.executable, "-m", "reproductions.torch_equations", "--max_layers=2", f"--output_dir={tmp_path}"],
+        [sys.executable, "-m", "reproductions.torch_equations", "--torch_max_layers=2", f"--output_dir={tmp_path}"],
         capture_output=True,
         text=True,
         cwd=ROOT,

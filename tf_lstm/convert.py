@@ -125,7 +125,7 @@ def to_torch_state_dict(model: MultiLayerLSTM, *, as_torch: bool = False) -> dic
         state[f"bias_hh_l{k}{suffix}"] = np.zeros(4 * model.hidden_size, np.float32)
     state = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in state.items()}
     if as_torch:
-        import torch
+        import torch  # an optional extra (pip install -e ".[torch]")
 
         state = {key: torch.from_numpy(value) for key, value in state.items()}
     return state

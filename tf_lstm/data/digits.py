@@ -13,7 +13,7 @@ def load_digits(test_size: float = 0.2, random_state: int = 42):
         labels one-hot ``[n, 10]`` float32; 1,437 / 360 with the defaults
         (``train_test_split(test_size=0.2, random_state=42)``).
     """
-    from sklearn import datasets
+    from sklearn import datasets  # scikit-learn is slow to import and needed for this data only
     from sklearn.model_selection import train_test_split
 
     digits = datasets.load_digits()

@@ -83,7 +83,7 @@ def load_imdb(*, path: str | os.PathLike | None = None, data_dir: str | None = N
         data = _read_folder(path) if path.is_dir() else _read_tarball(path)
         source = str(path)
     else:
-        import tensorflow_datasets as tfds
+        import tensorflow_datasets as tfds  # only without a local copy: it takes seconds to import
 
         data = _empty()
         for split in SPLITS:

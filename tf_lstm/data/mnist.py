@@ -99,7 +99,7 @@ def load_mnist(split: str = "train", *, path: str | os.PathLike | None = None, d
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise ValueError(f"MNIST files in {directory} disagree: images {images.shape}, labels {labels.shape}.")
     else:
-        import tensorflow_datasets as tfds
+        import tensorflow_datasets as tfds  # only without a local copy: it takes seconds to import
 
         dataset = tfds.load("mnist", split=split, as_supervised=True, data_dir=data_dir)
         batches = list(tfds.as_numpy(dataset.batch(10_000)))

@@ -1,0 +1,74 @@
+"""Config-first reproductions: each script's protocol is one frozen dataclass of the article's defaults.
+
+The flags of a script are made from its dataclass in one place
+(`define_flags`), each named ``<prefix>_<setting>`` (``digits_epochs``,
+``imdb_maxlen``, ...; the flags every script shares, such as ``--seeds`` and
+``--output_dir``, are bare), and read back into it (`from_flags`). The report
+records ``dataclasses.asdict(config)``, and its protocol table compares every
+setting with the article's (`protocol_of`).
+
+>>> @dataclasses.dataclass(frozen=True)
+... class Example:
+...     epochs: int = setting(100, "Epochs (the article's: 100).", lower_bound=1)
+>>> protocol_of(Example(epochs=2))
+{'epochs': (2, 100)}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from absl import flags
+
+FLAGS = flags.FLAGS
+Config = TypeVar("Config")
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    lower_bound: float | None = None,
+    upper_bound: float | None = None,
+    choices: Sequence[str] | None = None,
+    protocol: bool = True,
+) -> Any:
+    """A field of a protocol dataclass: its default (the article's), its flag's help and bounds.
+
+    ``protocol=False`` marks a setting that does not change what is measured
+    (how often to print, to checkpoint): it is recorded but not compared.
+    """
+    metadata = dict(help=help, lower_bound=lower_bound, upper_bound=upper_bound, choices=choices, protocol=protocol)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def define_flags(config_class: type, prefix: str) -> None:
+    """Defines one absl flag per field of `config_class`, named ``<prefix>_<field>``, with its default and help."""
+    for field in dataclasses.fields(config_class):
+        name, meta, default = f"{prefix}_{field.name}", field.metadata, field.default
+        if meta["choices"]:
+            flags.DEFINE_enum(name, default, list(meta["choices"]), meta["help"])
+        elif isinstance(default, bool):
+            flags.DEFINE_bool(name, default, meta["help"])
+        elif isinstance(default, int):
+            flags.DEFINE_integer(name, default, meta["help"], meta["lower_bound"], meta["upper_bound"])
+        elif isinstance(default, float):
+            flags.DEFINE_float(name, default, meta["help"], meta["lower_bound"], meta["upper_bound"])
+        else:
+            flags.DEFINE_string(name, default, meta["help"])
+
+
+def from_flags(config_class: type[Config], prefix: str) -> Config:
+    """The `config_class` the command line asks for."""
+    return config_class(**{f.name: FLAGS[f"{prefix}_{f.name}"].value for f in dataclasses.fields(config_class)})
+
+
+def protocol_of(config: Any) -> dict[str, tuple[Any, Any]]:
+    """``{setting: (value run, the article's value)}`` for every setting that is part of the protocol."""
+    return {
+        f.name: (getattr(config, f.name), f.default)
+        for f in dataclasses.fields(config)
+        if f.metadata.get("protocol", True)
+    }
