@@ -82,7 +82,6 @@ INFER_CASES = {"mnist", "imdb", "long", "batch1", "infer1024"}
 
 
 def make_inputs(case: Case, seed: int = 0):
-
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(case.batch, case.steps, case.features)).astype(np.float32)
     y = rng.integers(0, 10, size=(case.batch,)).astype(np.int64)

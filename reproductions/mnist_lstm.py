@@ -15,7 +15,6 @@ layer on every step's h), and the experiments the article left unfinished
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import shutil
 import time
@@ -26,7 +25,8 @@ from absl import flags
 
 from reproductions import cli, config
 from reproductions.config import setting
-from reproductions.report import Report, pyplot, weights_digest, write_atomically
+from reproductions.report import Report, pyplot, weights_digest
+from reproductions.training import BatchOrder, Progress, claim_checkpoints
 
 FLAGS = flags.FLAGS
 NAME = "mnist_lstm"
@@ -185,71 +185,11 @@ class Trainer:
         self.minibatch, self.per_step_probabilities = minibatch, per_step_probabilities
 
     def accuracy(self, images, labels, batch: int = 2000) -> float:
-
         hits = 0
         for start in range(0, len(images), batch):
             probs = self.per_step_probabilities(images[start : start + batch]).numpy()[:, -1]
             hits += int(np.sum(probs.argmax(axis=1) == labels[start : start + batch]))
         return hits / len(images)
-
-
-class BatchOrder:
-    """Upstream's `mnist.train.next_batch`: a fresh permutation each epoch, whole batches only.
-
-    The permutation of epoch e is drawn from ``(seed, e)`` alone, so the batch
-    of any step can be found again after a restart.
-    """
-
-    def __init__(self, size: int, batch_size: int, seed: int):
-        if batch_size > size:
-            raise ValueError(f"--mnist_batch_size={batch_size} is larger than the {size} training images.")
-        self.size, self.batch_size, self.seed = size, batch_size, seed
-        self.per_epoch = size // batch_size
-        self._epoch, self._order = None, None
-
-    def __call__(self, step: int):
-        """Indices of the images of training step `step` (1-based)."""
-
-        epoch, position = divmod(step - 1, self.per_epoch)
-        if epoch != self._epoch:
-            self._epoch, self._order = epoch, np.random.default_rng([self.seed, epoch]).permutation(self.size)
-        return self._order[position * self.batch_size : (position + 1) * self.batch_size]
-
-
-class Progress:
-    """Checkpoints of one training run: `tf.train.CheckpointManager` plus the log so far.
-
-    ``progress.json`` (written aside, then renamed) names the newest
-    checkpoint whose log it holds, so a run killed between the two writes
-    resumes from the one before.
-    """
-
-    def __init__(self, directory: Path, trainer: Trainer, every: int):
-        import tensorflow as tf
-
-        self.directory, self.every = Path(directory), every
-        self.manager = tf.train.CheckpointManager(trainer.checkpoint, str(self.directory), max_to_keep=2)
-        self.trainer = trainer
-
-    def restore(self):
-        """``(log, answers)`` of the newest checkpoint, the trainer restored to it; empty when there is none."""
-
-        progress = self.directory / "progress.json"
-        if not progress.exists():
-            return [], {}
-        state = json.loads(progress.read_text())
-        self.trainer.checkpoint.restore(state["checkpoint"]).assert_existing_objects_matched()
-        answers = {int(seen): np.asarray(probs, np.float32) for seen, probs in state["answers"].items()}
-        return [tuple(entry) for entry in state["log"]], answers
-
-    def save(self, step: int, log, answers, force: bool = False) -> None:
-
-        if not force and step % self.every:
-            return
-        self.trainer.steps_done.assign(step)
-        path = self.manager.save(checkpoint_number=step)
-        state = dict(checkpoint=path, log=log, answers={str(k): v.tolist() for k, v in answers.items()})
-        write_atomically(self.directory / "progress.json", json.dumps(state))
 
 
 def train(
@@ -317,7 +257,6 @@ def print_answers(answers, images_labels) -> None:
 
 
 def plot_answers(answers, images, labels):
-
     plt = pyplot()
     n = len(images)
     figure, axes = plt.subplots(n, 2, figsize=(10, 2.6 * n), gridspec_kw=dict(width_ratios=[1, 3]), squeeze=False)
@@ -352,7 +291,6 @@ def reproduce(
     export_to=None,
     strategy=None,
 ) -> Report:
-
     from tf_lstm.data import black_out_rows, load_mnist, rotate90
 
     with cli.input_checks():
@@ -472,30 +410,6 @@ def reproduce(
     if checkpoints:  # finished: a rerun starts afresh, as Keras' BackupAndRestore does
         shutil.rmtree(checkpoints)
     return report
-
-
-def claim_checkpoints(directory: Path, settings: dict) -> Path:
-    """The checkpoint folder of a run with `settings`; refuses one left by a run with other settings."""
-
-    claim = directory / "settings.json"
-    if directory.is_dir() and not claim.exists() and any(directory.iterdir()):
-        # Finished runs delete this folder: it must be ours before anything is written to it.
-        raise cli.UsageError(
-            f"{directory} exists and holds files that are not this reproduction's checkpoints "
-            "(no settings.json); pass another --output_dir."
-        )
-    if claim.exists():
-        earlier = json.loads(claim.read_text())
-        if earlier != settings:
-            changed = {key: (earlier.get(key), value) for key, value in settings.items() if earlier.get(key) != value}
-            raise cli.UsageError(
-                f"{directory} holds the checkpoints of an unfinished run with other settings "
-                f"(earlier, now: {changed}); rerun with those settings to resume it, or pass "
-                "another --output_dir, or delete that folder."
-            )
-    else:
-        write_atomically(claim, json.dumps(settings))
-    return directory
 
 
 def reproduce_from_flags() -> Report:

@@ -84,6 +84,11 @@ def convert_gate_order(array, from_order: str, to_order: str, axis: int = -1):
 
     Raises:
         ValueError: a gate order is invalid, or `axis` is not divisible by 4.
+
+    >>> convert_gate_order(np.arange(4), "ifgo", "ijfo").tolist()  # PyTorch's blocks in TF1's order
+    [0, 2, 1, 3]
+    >>> convert_gate_order(np.arange(4), "ifgo", "ifco").tolist()  # Keras' c is PyTorch's g
+    [0, 1, 2, 3]
     """
     permutation = gate_permutation(from_order, to_order)
     array = np.asarray(array)

@@ -375,6 +375,19 @@ class ScanLSTM(_CellLayer):
         mask: boolean ``[batch, time]``; masked steps leave h and c unchanged.
         training: whether dropout is active.
         initial_state: ``[h0, c0]``, each ``[batch, units]``; zeros if None.
+
+    Example, and a mask carrying the state through padding:
+
+    >>> import numpy as np, tf_lstm
+    >>> layer = tf_lstm.ScanLSTM(4, return_sequences=True, return_state=True)
+    >>> x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    >>> outputs, h, c = layer(x)
+    >>> tuple(outputs.shape), tuple(h.shape), tuple(c.shape)
+    ((2, 5, 4), (2, 4), (2, 4))
+    >>> _, h_padded, _ = layer(x, mask=np.array([[True, True, False, False, False]] * 2))
+    >>> _, h_short, _ = layer(x[:, :2])
+    >>> bool(np.allclose(h_padded, h_short, atol=1e-6))
+    True
     """
 
     def __init__(

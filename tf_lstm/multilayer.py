@@ -36,6 +36,12 @@ class MultiLayerLSTM(keras.layers.Layer):
         time-major), ``h_n`` and ``c_n`` ``[num_layers·D, batch, hidden]``
         with D = 2 if bidirectional else 1, ordered layer by layer, forward
         before backward — PyTorch's shapes.
+
+    >>> import numpy as np
+    >>> lstm = MultiLayerLSTM(8, num_layers=2, bidirectional=True)
+    >>> output, (h_n, c_n) = lstm(np.zeros((3, 5, 4), "float32"))
+    >>> tuple(output.shape), tuple(h_n.shape), tuple(c_n.shape)
+    ((3, 5, 16), (4, 3, 8), (4, 3, 8))
     """
 
     def __init__(

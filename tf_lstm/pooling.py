@@ -13,6 +13,11 @@ class MaskedMean(keras.layers.Layer):
     The Theano tutorial's ``(proj * mask[:, :, None]).sum(axis=0) /
     mask.sum(axis=0)[:, None]``: padded steps add nothing and do not count.
     A sequence with no unmasked step gives zeros.
+
+    >>> import numpy as np
+    >>> x = np.array([[[1.0], [3.0], [100.0]]], "float32")
+    >>> MaskedMean()(x, mask=np.array([[True, True, False]])).numpy().tolist()
+    [[2.0]]
     """
 
     def __init__(self, **kwargs):

@@ -114,6 +114,16 @@ def scan_rnn(
         ``(outputs, final_carry, collected)``: outputs are ``carry[0]`` of
         every step, collected maps each name of `collect` to its values of
         every step, both in the layout of `inputs`.
+
+    The counting article's RNN with both weights at 1, a running sum:
+
+    >>> def count(carry, x_t):
+    ...     (s,) = carry
+    ...     return (s + x_t,), {"x": x_t}
+    >>> ones_and_zeros = tf.constant([[[1.0], [0.0], [1.0]]])  # [batch 1, time 3, features 1]
+    >>> outputs, (s,), seen = scan_rnn(count, ones_and_zeros, (tf.zeros([1, 1]),), collect={"x": "x"})
+    >>> outputs.numpy().ravel().tolist(), float(s[0, 0]), seen["x"].numpy().ravel().tolist()
+    ([1.0, 1.0, 2.0], 2.0, [1.0, 0.0, 1.0])
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got method={method!r}.")

@@ -1,0 +1,99 @@
+"""What a training reproduction needs beyond Keras' `fit`: a batch order that survives restarts,
+checkpoints with their log, and a checkpoint folder claimed by one set of settings.
+
+Used by `reproductions.mnist_lstm`; any script with its own training loop can
+use them (a trainer object with ``.checkpoint`` and ``.steps_done``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from reproductions import cli
+from reproductions.report import write_atomically
+
+
+class BatchOrder:
+    """TF1's ``mnist.train.next_batch``: a fresh permutation each epoch, whole batches only.
+
+    The permutation of epoch e is drawn from ``(seed, e)`` alone, so the batch
+    of any step can be found again after a restart.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int):
+        if batch_size > size:
+            raise ValueError(f"batch_size={batch_size} is larger than the {size} training examples.")
+        self.size, self.batch_size, self.seed = size, batch_size, seed
+        self.per_epoch = size // batch_size
+        self._epoch, self._order = None, None
+
+    def __call__(self, step: int):
+        """Indices of the images of training step `step` (1-based)."""
+
+        epoch, position = divmod(step - 1, self.per_epoch)
+        if epoch != self._epoch:
+            self._epoch, self._order = epoch, np.random.default_rng([self.seed, epoch]).permutation(self.size)
+        return self._order[position * self.batch_size : (position + 1) * self.batch_size]
+
+
+class Progress:
+    """Checkpoints of one training run: `tf.train.CheckpointManager` plus the log so far.
+
+    ``progress.json`` (written aside, then renamed) names the newest
+    checkpoint whose log it holds, so a run killed between the two writes
+    resumes from the one before.
+    """
+
+    def __init__(self, directory: Path, trainer, every: int):
+        """`trainer` holds a `tf.train.Checkpoint` (``.checkpoint``) and a step counter (``.steps_done``)."""
+        import tensorflow as tf
+
+        self.directory, self.every = Path(directory), every
+        self.manager = tf.train.CheckpointManager(trainer.checkpoint, str(self.directory), max_to_keep=2)
+        self.trainer = trainer
+
+    def restore(self):
+        """``(log, answers)`` of the newest checkpoint, the trainer restored to it; empty when there is none."""
+
+        progress = self.directory / "progress.json"
+        if not progress.exists():
+            return [], {}
+        state = json.loads(progress.read_text())
+        self.trainer.checkpoint.restore(state["checkpoint"]).assert_existing_objects_matched()
+        answers = {int(seen): np.asarray(probs, np.float32) for seen, probs in state["answers"].items()}
+        return [tuple(entry) for entry in state["log"]], answers
+
+    def save(self, step: int, log, answers, force: bool = False) -> None:
+        if not force and step % self.every:
+            return
+        self.trainer.steps_done.assign(step)
+        path = self.manager.save(checkpoint_number=step)
+        state = dict(checkpoint=path, log=log, answers={str(k): v.tolist() for k, v in answers.items()})
+        write_atomically(self.directory / "progress.json", json.dumps(state))
+
+
+def claim_checkpoints(directory: Path, settings: dict) -> Path:
+    """The checkpoint folder of a run with `settings`; refuses one left by a run with other settings."""
+
+    claim = directory / "settings.json"
+    if directory.is_dir() and not claim.exists() and any(directory.iterdir()):
+        # Finished runs delete this folder: it must be ours before anything is written to it.
+        raise cli.UsageError(
+            f"{directory} exists and holds files that are not this reproduction's checkpoints "
+            "(no settings.json); pass another --output_dir."
+        )
+    if claim.exists():
+        earlier = json.loads(claim.read_text())
+        if earlier != settings:
+            changed = {key: (earlier.get(key), value) for key, value in settings.items() if earlier.get(key) != value}
+            raise cli.UsageError(
+                f"{directory} holds the checkpoints of an unfinished run with other settings "
+                f"(earlier, now: {changed}); rerun with those settings to resume it, or pass "
+                "another --output_dir, or delete that folder."
+            )
+    else:
+        write_atomically(claim, json.dumps(settings))
+    return directory
