@@ -10,6 +10,7 @@ from tf_lstm.optimizers import ArticleRMSProp
 from tf_lstm.pooling import MaskedMean
 from tf_lstm.scan import scan_rnn
 from tf_lstm.steps import linear_rnn_step, lstm_gates, lstm_step
+from tf_lstm.tracing import gradients_through_time, saturation, trace
 
 __version__ = "0.1.0"
 
@@ -26,11 +27,14 @@ __all__ = [
     "canonical_gate_order",
     "convert_gate_order",
     "export_saved_model",
+    "gradients_through_time",
     "linear_rnn_step",
     "load_keras_lstm_weights",
     "load_torch_state_dict",
     "lstm_gates",
     "lstm_step",
+    "saturation",
     "scan_rnn",
     "to_torch_state_dict",
+    "trace",
 ]

@@ -101,6 +101,7 @@ class Recurrent(keras.layers.Layer):
         self.zero_output_for_mask = False
         self.supports_masking = True
         self.input_size: int | None = None
+        self._probes = None  # set by tf_lstm.tracing.probing, for gradients through time
 
     @property
     def _num_states(self) -> int:
@@ -154,6 +155,35 @@ class Recurrent(keras.layers.Layer):
 
     # -- the forward pass -------------------------------------------------------
     def call(self, inputs, mask=None, training=None, initial_state=None):
+        outputs, final_carry, _ = self.run(
+            inputs, mask=mask, training=training, initial_state=initial_state, probes=self._probes
+        )
+        if self.return_sequences:
+            output = outputs if self.time_major else tf.transpose(outputs, [1, 0, 2])
+        else:
+            output = final_carry[0]
+        if self.return_state:
+            return [output, *final_carry]
+        return output
+
+    def run(self, inputs, *, mask=None, training=None, initial_state=None, collect=None, probes=None):
+        """The recurrence over `inputs`, what `call` and `tf_lstm.trace` share.
+
+        Args:
+            inputs, mask, training, initial_state: as for `call`.
+            collect: per-step values to return, as `tf_lstm.scan_rnn`'s
+                ``collect``; runs a loop (not ``"bptt"``) when given.
+            probes: ``[time, batch, units·len(state_names)]`` zeros added to
+                the new state of every step (the states side by side, steps
+                in the order of `inputs`): their gradient is the loss's
+                gradient with respect to each step's state
+                (`tf_lstm.gradients_through_time`). A masked step keeps its
+                carried state, so its probes get no gradient.
+
+        Returns:
+            ``(outputs [time, batch, units] or None, final_carry, collected)``,
+            time-major, steps in processing order.
+        """
         inputs = self._check_inputs(inputs)
         mask = self._check_mask(mask, inputs)
         if not self.time_major:
@@ -174,42 +204,47 @@ class Recurrent(keras.layers.Layer):
             steps=inputs.shape[0],
             training=bool(training),
             xla=in_xla_context(),
-            has_runner=self.cell.missing_sequence_runner() is None,
+            has_runner=self.cell.missing_sequence_runner() is None and not collect and probes is None,
         )
+        if method == "bptt" and (collect or probes is not None):
+            method = "while"  # the runner's gradient has no per-step values nor probes
         recurrent_kernel = self._weight(self.recurrent_kernel)
         kernel = self._weight(self.kernel)
         bias = None if self.bias is None else self._weight(self.bias)
+        step_inputs = self._project(inputs) if hoist else inputs
+        width = step_inputs.shape[-1]
+        if probes is not None:
+            # Riding along with each step's inputs, the probes follow them through reversal and masks.
+            step_inputs = tf.concat([step_inputs, tf.cast(probes, step_inputs.dtype)], axis=-1)
 
         def step(carry, x_t):
+            x_t, probe_t = (x_t[:, :width], x_t[:, width:]) if probes is not None else (x_t, None)
             projected_t = x_t if hoist else _affine(x_t, kernel, bias)
-            return self.cell.step(
+            new_carry, values = self.cell.step(
                 carry, projected_t, recurrent_kernel=recurrent_kernel, recurrent_dropout_mask=recurrent_mask
             )
+            if probe_t is not None:
+                new_carry = tuple(s + p for s, p in zip(new_carry, tf.split(probe_t, len(new_carry), axis=-1)))
+            return new_carry, values
 
         runner = None
         if method == "bptt":
             runner = self.cell.sequence_runner(
                 kernel=kernel, bias=bias, recurrent_kernel=recurrent_kernel, recurrent_dropout_mask=recurrent_mask
             )
-        outputs, final_carry, _ = scan_rnn(
+        return scan_rnn(
             step,
-            self._project(inputs) if hoist else inputs,
+            step_inputs,
             self._initial_carry(initial_state, batch, inputs.dtype),
             mask=mask,
             go_backwards=self.go_backwards,
             time_major=True,
             zero_output_for_mask=self.zero_output_for_mask,
-            return_sequences=self.return_sequences,
+            return_sequences=self.return_sequences or bool(collect),
             method=method,
             runner=runner,
+            collect=collect,
         )
-        if self.return_sequences:
-            output = outputs if self.time_major else tf.transpose(outputs, [1, 0, 2])
-        else:
-            output = final_carry[0]
-        if self.return_state:
-            return [output, *final_carry]
-        return output
 
     def _project(self, time_major_inputs):
         """``x·W + b`` for every step at once: one matmul before the scan."""

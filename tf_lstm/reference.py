@@ -36,6 +36,7 @@ def lstm_reference(
     mask=None,
     go_backwards: bool = False,
     initial_state=None,
+    return_gates: bool = False,
 ):
     """An LSTM over ``x`` of shape ``[batch, time, features]``.
 
@@ -50,7 +51,10 @@ def lstm_reference(
         c_t = m_t·c_t + (1 − m_t)·c_{t−1},   h_t = m_t·h_t + (1 − m_t)·h_{t−1}
 
     Returns:
-        ``(outputs [batch, time, units] in processing order, h_T, c_T)``.
+        ``(outputs [batch, time, units] in processing order, h_T, c_T)``; with
+        `return_gates`, also ``{"i", "f", "g", "o", "c", "h"}`` of every step,
+        each ``[batch, time, units]`` in processing order (a masked step: the
+        gates computed there, the state carried).
     """
     x = np.asarray(x, dtype=np.float64)
     kernel = np.asarray(kernel, np.float64)
@@ -68,6 +72,7 @@ def lstm_reference(
     else:
         h, c = (np.asarray(s, np.float64) for s in initial_state)
     outputs = []
+    seen: dict[str, list] = {name: [] for name in "ifgoch"}
     for t in range(steps):
         z = np.concatenate([x[:, t], h], axis=1) @ fused + bias
         blocks = np.split(z, 4, axis=1)
@@ -81,7 +86,14 @@ def lstm_reference(
         c = m * c_new + (1.0 - m) * c
         h = m * h_new + (1.0 - m) * h
         outputs.append(h)
+        for name, value in zip("ifgoch", (i, f, g, o, c, h)):
+            seen[name].append(value)
     stacked = np.stack(outputs, axis=1) if outputs else np.zeros((batch, 0, units))
+    if return_gates:
+        gates = {
+            name: np.stack(values, axis=1) if values else np.zeros((batch, 0, units)) for name, values in seen.items()
+        }
+        return stacked, h, c, gates
     return stacked, h, c
 
 
