@@ -20,6 +20,7 @@ from absl import flags
 
 from reproductions import cli, config
 from reproductions.config import setting
+from reproductions.inside import picture_the_inside
 from reproductions.report import Report, pyplot, weights_digest
 
 FLAGS = flags.FLAGS
@@ -134,6 +135,27 @@ def serving_model(model):
     return keras.Model(model.inputs, probabilities, name="digits_lstm_serving")
 
 
+def picture_digits_inside(report: Report, model, data, seed: int) -> None:
+    """The first seed's LSTM reading three test digits row by row, and its gate saturation over the test set."""
+    import keras
+
+    _, _, x_test, y_test = data
+    head = model.get_layer("tanh_output")
+    picture_the_inside(
+        report,
+        model,
+        model.get_layer("scratch_lstm"),
+        x_test[:3],
+        y_test[:3],
+        x_test,
+        lambda y, out: keras.losses.categorical_crossentropy(y, out, from_logits=True),
+        answers_of=lambda traced: np.asarray(head(traced["h"])).argmax(axis=-1),
+        step_name="row",
+        what=f"digits, seed {seed}",
+        labels=y_test[:3].argmax(axis=1).tolist(),
+    )
+
+
 def reproduce(
     settings: DigitsConfig = DigitsConfig(),
     *,
@@ -206,6 +228,7 @@ def reproduce(
     axes.legend(fontsize=8, ncol=2)
     report.plot(figure, "accuracy.png")
 
+    picture_digits_inside(report, first_model, data, seed)
     if export_to is not None:
         report.export(serving_model(first_model), export_to, f"the seed-{seed} model")
     return report

@@ -25,6 +25,7 @@ from absl import flags
 
 from reproductions import cli, config
 from reproductions.config import setting
+from reproductions.inside import picture_the_inside
 from reproductions.report import Report, pyplot, weights_digest
 from reproductions.training import BatchOrder, Progress, claim_checkpoints
 
@@ -280,6 +281,27 @@ def plot_answers(answers, images, labels):
     return figure
 
 
+def picture_mnist_inside(report: Report, model, test_x, test_y, seed: int) -> None:
+    """The first seed's LSTM reading three test images row by row, and its gate saturation over 1,000."""
+    import keras
+
+    head = model.get_layer("out")
+    picture_the_inside(
+        report,
+        model,
+        model.get_layer("basic_lstm_cell"),
+        test_x[:3],
+        test_y[:3],
+        test_x[:1000],
+        # upstream's loss: the last row's logits
+        lambda y, out: keras.losses.sparse_categorical_crossentropy(y, out[:, -1], from_logits=True),
+        answers_of=lambda traced: np.asarray(head(traced["h"])).argmax(axis=-1),
+        step_name="row",
+        what=f"MNIST, seed {seed}",
+        labels=test_y[:3].tolist(),
+    )
+
+
 def reproduce(
     settings: MnistConfig = MnistConfig(),
     *,
@@ -405,6 +427,7 @@ def reproduce(
         print(f"{name:<44}| {accuracy:.4f}")
     report.record("experiments", experiments)
 
+    picture_mnist_inside(report, first.model, test_x, test_y, seed)
     if export_to is not None:
         report.export(serving_model(first.model), export_to, f"the seed-{seed} model")
     if checkpoints:  # finished: a rerun starts afresh, as Keras' BackupAndRestore does

@@ -1,0 +1,73 @@
+"""The pictures of the inside (`tf_lstm.pictures`, `reproductions.inside`): what each panel shows, files written."""
+
+import json
+
+import keras
+import numpy as np
+
+import tf_lstm
+from reproductions.inside import picture_the_inside
+from reproductions.report import Report
+from tf_lstm.pictures import gates_figure, saturation_figure
+
+BATCH, STEPS, FEATURES, UNITS = 3, 6, 4, 5
+
+
+def _traced():
+    layer = tf_lstm.ScanLSTM(UNITS)
+    x = np.random.default_rng(0).normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
+    layer(x)
+    return layer, x, tf_lstm.trace(layer, x)
+
+
+def test_gates_figure_has_a_row_per_example_and_a_labelled_panel_per_quantity():
+    _, x, traced = _traced()
+    figure = gates_figure(
+        traced,
+        examples=[0, 2],
+        images=list(x[[0, 2]]),
+        labels=[7, 1],
+        gradients=np.ones((BATCH, STEPS)),
+        answers=[[1] * STEPS, [2] * STEPS],
+        step_name="row",
+    )
+    titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    assert titles.count("forget gate f") == 2 and titles.count("cell state c") == 2
+    assert "example 2, label 1: input" in titles
+    heatmap = next(ax for ax in figure.axes if ax.get_title() == "input gate i")
+    assert heatmap.get_xlabel() == "row" and heatmap.get_ylabel() == "unit"
+    np.testing.assert_array_equal(heatmap.images[0].get_array(), np.asarray(traced["i"])[0].T)
+    assert len(gates_figure(traced).axes) == 4 + 4  # four heatmaps and their colour bars, no image or gradient
+
+
+def test_saturation_figure_shows_every_unit_of_every_gate():
+    _, _, traced = _traced()
+    figure = saturation_figure(tf_lstm.saturation(traced), "title")
+    assert [ax.get_title() for ax in figure.axes] == ["input gate i", "forget gate f", "output gate o"]
+    assert all(len(ax.collections[0].get_offsets()) == UNITS for ax in figure.axes)
+
+
+def test_picture_the_inside_writes_both_pictures_and_records_the_figures(tmp_path):
+    inputs = keras.Input((STEPS, FEATURES))
+    lstm = tf_lstm.ScanLSTM(UNITS, name="lstm")
+    model = keras.Model(inputs, keras.layers.Dense(3)(lstm(inputs)))
+    x = np.random.default_rng(0).normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
+    report = Report("digits_lstm", tmp_path)
+    picture_the_inside(
+        report,
+        model,
+        lstm,
+        x[:2],
+        np.array([0, 1]),
+        x,
+        lambda y, out: keras.losses.sparse_categorical_crossentropy(y, out, from_logits=True),
+        answers_of=lambda traced: np.zeros((2, STEPS), int),
+        step_name="row",
+        what="test",
+    )
+    assert report.plots == ["inside_gates.png", "inside_saturation.png"]
+    for name in report.plots:
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    inside = json.loads(json.dumps(report.results["inside"]))
+    assert np.asarray(inside["gradient_norm_h"]).shape == (2, STEPS)
+    assert len(inside["saturation"]["f"]["high"]) == UNITS
