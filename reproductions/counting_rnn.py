@@ -143,6 +143,37 @@ def print_log(title: str, costs, w_init, w_final) -> None:
     print(f"Final weights : wx = {w_final[0]:8.4f}, wRec = {w_final[1]:8.4f}")
 
 
+def plot_state_trajectories(x, initial, trained: dict[str, tuple[float, float]]):
+    """The state s_t of the RNN with its initial and each run's final weights, against the running count.
+
+    The trained RNN counts when s_t follows the count of ones read so far:
+    with ``w_x = w_rec = 1``, ``s_t`` is that count. The states come from
+    `tf_lstm.trace` of a `ScanRNN` holding each run's weights.
+    """
+    from matplotlib.figure import Figure
+
+    import tf_lstm
+
+    layer = tf_lstm.ScanRNN(1, return_sequences=True)
+    layer.build((None, x.shape[1], 1))
+    figure = Figure(figsize=(4.2 * len(x), 3.6), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(x), sharey=True))
+    steps = np.arange(1, x.shape[1] + 1)
+    for weights_name, (w_x, w_rec) in {"initial weights": initial, **trained}.items():
+        layer.set_weights([np.full((1, 1), w_x, np.float32), np.full((1, 1), w_rec, np.float32)])
+        states = np.asarray(tf_lstm.trace(layer, x[:, :, None])["s"])[:, :, 0]
+        for ax, s in zip(axes, states):
+            ax.plot(steps, s, marker=".", label=weights_name)
+    for k, (ax, sequence) in enumerate(zip(axes, x)):
+        ax.step(steps, np.cumsum(sequence), where="post", color="black", linewidth=1.5, label="running count")
+        ax.set_title(f"sequence {k}: {''.join(str(int(v)) for v in sequence)}", fontsize=9)
+        ax.set_xlabel("step k")
+    axes[0].set_ylabel("state s_k")
+    axes[-1].legend(fontsize=7)
+    figure.suptitle("Counting RNN: the state after each step, against the count of ones so far")
+    return figure
+
+
 def reproduce(
     settings: CountingConfig = CountingConfig(),
     *,
@@ -215,6 +246,7 @@ def reproduce(
 
     final_label = "" if settings.epochs == CountingConfig.epochs else f", after update {settings.epochs:,}"
     outcomes = []
+    trained = {}  # (title, dtype) -> final (w_x, w_rec), for the state trajectories
     for (key, title, _, lr, dtype), (costs, weights, seconds) in zip(runs, results):
         if key == "gd_large":
             finite = costs[np.isfinite(costs)]
@@ -232,6 +264,7 @@ def reproduce(
             )
             continue
         wx_final, wrec_final = (float(w) for w in weights[-1])
+        trained[f"{title} ({dtype})"] = (wx_final, wrec_final)
         print_log(
             f"{title}, learning rate {lr:g}, {dtype} ({seconds:.1f} s)", costs, (w_x, w_rec), (wx_final, wrec_final)
         )
@@ -293,6 +326,7 @@ def reproduce(
     axes.set_title("Counting RNN: loss curves (x = the article's printed costs)")
     axes.legend()
     report.plot(figure, "loss_curves.png")
+    report.plot(plot_state_trajectories(x[:3], (w_x, w_rec), trained), "state_trajectories.png")
     report.record("seconds", time.perf_counter() - report_start)
     return report
 

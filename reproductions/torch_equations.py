@@ -233,6 +233,70 @@ def one_step_equations(seed: int, input_dim: int, hidden_dim: int) -> dict[str, 
     return diffs
 
 
+def gate_differences_over_steps(seed: int, input_dim: int, hidden_dim: int, steps: int = 30) -> dict[str, list]:
+    """Per step, the largest |tf_lstm − PyTorch| of each gate and state over a sequence of `steps`.
+
+    PyTorch's gates come from its documented equations, stepped by hand with
+    its own weights (its `nn.LSTM` does not return them); c and h are its
+    `nn.LSTM`'s. tf_lstm's come from `tf_lstm.trace` of the layer holding the
+    same weights.
+    """
+    import torch
+
+    import tf_lstm
+    from tf_lstm.convert import load_torch_state_dict
+    from tf_lstm.multilayer import MultiLayerLSTM
+
+    torch.manual_seed(seed)
+    lstm = torch.nn.LSTM(input_dim, hidden_dim, batch_first=True)
+    x = np.random.default_rng(seed + 1).normal(size=(4, steps, input_dim)).astype(np.float32)
+    weight_ih, weight_hh = lstm.weight_ih_l0.detach(), lstm.weight_hh_l0.detach()
+    bias = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()
+    h = c = torch.zeros(4, hidden_dim)
+    theirs: dict[str, list] = {name: [] for name in "ifgo"}
+    for t in range(steps):
+        z_i, z_f, z_g, z_o = (torch.from_numpy(x[:, t]) @ weight_ih.T + h @ weight_hh.T + bias).chunk(4, dim=1)
+        i, f, g, o = torch.sigmoid(z_i), torch.sigmoid(z_f), torch.tanh(z_g), torch.sigmoid(z_o)
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        for name, value in zip("ifgo", (i, f, g, o)):
+            theirs[name].append(value.numpy())
+    with torch.no_grad():
+        outputs, _ = lstm(torch.from_numpy(x))
+        cells = []  # nn.LSTM returns c of the last step only: run it step by step for every c
+        state = None
+        for t in range(steps):
+            _, state = lstm(torch.from_numpy(x[:, t : t + 1]), state)
+            cells.append(state[1][0].numpy())
+    model = MultiLayerLSTM(hidden_dim)
+    load_torch_state_dict(model, lstm.state_dict())
+    layer = model.directions(0)[0]
+    mine = tf_lstm.trace(layer, x)
+    expected = {name: np.stack(values, axis=1) for name, values in theirs.items()}
+    expected["c"], expected["h"] = np.stack(cells, axis=1), outputs.numpy()
+    return {
+        name: [largest_difference(np.asarray(mine[name])[:, t], expected[name][:, t]) for t in range(steps)]
+        for name in "ifgoch"
+    }
+
+
+def plot_gate_differences(differences: dict[str, list]):
+    """The per-step difference of each gate and state, on a log scale."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4.2), layout="constrained")
+    axes = figure.subplots()
+    for name, values in differences.items():
+        steps = np.arange(1, len(values) + 1)
+        axes.semilogy(steps, np.maximum(values, 1e-12), marker=".", label=name)
+    axes.axhline(np.finfo(np.float32).eps, color="grey", linewidth=0.8, linestyle="--", label="float32 eps")
+    axes.set_xlabel("time step")
+    axes.set_ylabel("max |tf_lstm − PyTorch| (log; 0 drawn at 1e-12)")
+    axes.set_title("tf_lstm against torch.nn.LSTM, gate by gate and step by step")
+    axes.legend(ncol=4, fontsize=8)
+    return figure
+
+
 def keras_difference(seed: int, input_dim: int, hidden_dim: int) -> float:
     """Largest |ScanLSTM − keras.layers.LSTM| (outputs and states), given Keras' weights."""
     import keras
@@ -275,6 +339,11 @@ def reproduce(settings: TorchConfig = TorchConfig(), *, seed: int = 0, run_dir=N
     worst = largest([*(v for row in rows for v in row.values() if isinstance(v, float)), *equations.values()])
     report.record("grid", rows)
     report.record("one_step_equations", equations)
+    over_steps = gate_differences_over_steps(seed, settings.input_dim, settings.hidden_dim)
+    report.record("gate_differences_over_steps", over_steps)
+    report.plot(plot_gate_differences(over_steps), "per_gate_difference.png")
+    worst = largest([worst, *(v for values in over_steps.values() for v in values)])
+    print(f"every gate and state over 30 steps: max |diff| {largest(v for vs in over_steps.values() for v in vs):.2e}")
     report.check("max_abs_difference", worst)
     report.check("max_abs_difference_keras", keras_diff)
     return report
