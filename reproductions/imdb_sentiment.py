@@ -26,6 +26,7 @@ from absl import flags
 
 from reproductions import cli, config
 from reproductions.config import setting
+from reproductions.inside import picture_imdb_reading
 from reproductions.report import Report, pyplot
 
 FLAGS = flags.FLAGS
@@ -376,6 +377,8 @@ def reproduce(
     axes.set_title(f"IMDB, reviews of at most {settings.maxlen} tokens")
     axes.legend(fontsize=8)
     report.plot(figure, "accuracy.png")
+    if "scan" in classifiers:
+        picture_imdb_reading(report, classifiers["scan"], data)
 
     if export_to is not None:
         import tensorflow as tf

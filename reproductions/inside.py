@@ -72,3 +72,78 @@ def picture_the_inside(
             saturation={gate: {k: v.tolist() for k, v in shares.items()} for gate, shares in saturated.items()},
         ),
     )
+
+
+def picture_imdb_reading(report: Report, classifier, data: dict, *, reviews_for_units: int = 500) -> None:
+    """The trained classifier reading a positive and a negative test review, word by word.
+
+    Picks the unit whose cell state (averaged over a review's words)
+    correlates most with the classifier's prediction over
+    `reviews_for_units` test reviews; draws the two reviews' words coloured
+    by that unit's c and input gate, with the prediction after each word
+    (the head applied to the mean of h so far, as the model pools), into
+    ``inside_reading.png``, and the most correlated units into
+    ``inside_units.png``.
+    """
+    import tensorflow as tf
+    from matplotlib.figure import Figure
+
+    import tf_lstm
+    from tf_lstm.pictures import reading_figure
+
+    embedding, lstm, head = (classifier.get_layer(name) for name in ("embedding", "lstm", "classifier"))
+    vocabulary = np.asarray(data["vocabulary"])
+    sequences, labels = data["test_sequences"], np.asarray(data["y_test"])
+    n = min(reviews_for_units, len(labels))
+    ids = sequences[:n].to_tensor().numpy()
+    mask = ids != 0
+    traced = tf_lstm.trace(lstm, embedding(ids), mask=mask)
+    weights = mask[:, :, None].astype(np.float64)
+    mean_c = (np.asarray(traced["c"]) * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1)
+    predicted = classifier.predict(ids, verbose=0)[:, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlation = np.nan_to_num([np.corrcoef(mean_c[:, u], predicted)[0, 1] for u in range(mean_c.shape[1])])
+    unit = int(np.argmax(np.abs(correlation)))
+
+    shown = []
+    for label, name in ((1, "a positive review"), (0, "a negative review")):
+        of_label = [k for k in range(n) if labels[k] == label and mask[k].any()]
+        if not of_label:  # a small test subset may hold one class only
+            continue
+        k = next((k for k in of_label if 20 <= mask[k].sum() <= 90), of_label[0])
+        length = int(mask[k].sum())
+        one = tf_lstm.trace(lstm, embedding(ids[k : k + 1, :length]))
+        h = np.asarray(one["h"])[0]
+        running = np.asarray(tf.nn.softmax(head(np.cumsum(h, axis=0) / np.arange(1, length + 1)[:, None])))[:, 1]
+        shown.append(
+            dict(
+                words=[str(w) for w in vocabulary[ids[k, :length]]],
+                c=np.asarray(one["c"])[0, :, unit],
+                i=np.asarray(one["i"])[0, :, unit],
+                running=running,
+                label=f"test review {k}, {name} (p(positive) at the end {running[-1]:.2f})",
+            )
+        )
+    report.plot(
+        reading_figure(shown, unit=unit, title=f"IMDB: the LSTM reading, unit {unit} (the most sentiment-correlated)"),
+        "inside_reading.png",
+    )
+    top = np.argsort(-np.abs(correlation))[:12]
+    figure = Figure(figsize=(7, 3.4), layout="constrained")
+    axes = figure.subplots()
+    axes.bar(
+        [str(u) for u in top], correlation[top], color=["tab:red" if v > 0 else "tab:blue" for v in correlation[top]]
+    )
+    axes.axhline(0, color="grey", linewidth=0.8)
+    axes.set_xlabel("unit")
+    axes.set_ylabel("correlation")
+    axes.set_title(f"Units whose mean cell state follows the prediction most, over {n} test reviews", fontsize=10)
+    report.plot(figure, "inside_units.png")
+    report.record(
+        "inside",
+        dict(
+            unit=unit,
+            unit_correlations=correlation.tolist(),
+            reading=[dict(label=r["label"], words=len(r["words"])) for r in shown],
+        ),
+    )

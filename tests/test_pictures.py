@@ -71,3 +71,45 @@ def test_picture_the_inside_writes_both_pictures_and_records_the_figures(tmp_pat
     inside = json.loads(json.dumps(report.results["inside"]))
     assert np.asarray(inside["gradient_norm_h"]).shape == (2, STEPS)
     assert len(inside["saturation"]["f"]["high"]) == UNITS
+
+
+def test_reading_figure_colours_every_word_and_wraps_long_reviews():
+    from tf_lstm.pictures import reading_figure
+
+    words = [f"w{k}" for k in range(120)]
+    review = dict(
+        words=words,
+        c=np.linspace(-1, 1, 120),
+        i=np.linspace(0, 1, 120),
+        running=np.linspace(0.2, 0.9, 120),
+        label="a review",
+    )
+    figure = reading_figure([review], unit=3, title="t", chars_per_line=60)
+    c_panel, i_panel, running_panel = figure.axes
+    assert [t.get_text() for t in c_panel.texts] == words and len(i_panel.texts) == 120
+    assert c_panel.get_ylim()[0] > 1  # wrapped over several lines
+    first, last = (t.get_bbox_patch().get_facecolor() for t in (c_panel.texts[0], c_panel.texts[-1]))
+    assert first != last  # coloured by the value
+    assert "cell state c of unit 3" in c_panel.get_title() and running_panel.get_ylabel() == "p(positive)"
+
+
+def test_picture_imdb_reading_draws_a_review_of_each_class(tmp_path):
+    import tensorflow as tf
+
+    from reproductions.imdb_sentiment import build_classifier
+    from reproductions.inside import picture_imdb_reading
+
+    classifier = build_classifier("scan", vocabulary_size=50, embedding_dim=4, units=3)
+    rng = np.random.default_rng(0)
+    rows = [rng.integers(2, 50, size=n).tolist() for n in (30, 8, 25, 40, 12, 22)]
+    data = dict(
+        vocabulary=["", "[UNK]", *[f"t{k}" for k in range(2, 50)]],
+        test_sequences=tf.ragged.constant(rows, dtype=tf.int64),
+        y_test=np.array([1, 0, 0, 1, 1, 0]),
+    )
+    report = Report("imdb_sentiment", tmp_path)
+    picture_imdb_reading(report, classifier, data, reviews_for_units=6)
+    assert report.plots == ["inside_reading.png", "inside_units.png"]
+    inside = report.results["inside"]
+    assert 0 <= inside["unit"] < 3 and len(inside["unit_correlations"]) == 3
+    assert [r["words"] for r in inside["reading"]] == [30, 25]  # the first of each class with 20-90 words

@@ -111,3 +111,93 @@ def saturation_figure(saturated: Mapping[str, Mapping[str, np.ndarray]], title: 
     if title:
         figure.suptitle(title)
     return figure
+
+
+def reading_figure(
+    reviews: Sequence[Mapping[str, Any]],
+    *,
+    unit: int,
+    title: str = "",
+    chars_per_line: int = 180,
+) -> Figure:
+    """A model reading text: each word coloured by one unit's cell state and by its input gate.
+
+    Args:
+        reviews: each a mapping with ``words`` (the tokens read), ``c`` and
+            ``i`` (that unit's cell state and input gate after each word),
+            ``running`` (the prediction after each word) and ``label`` (a
+            title for the review).
+        unit: the unit shown, for the titles.
+        title: the figure's title.
+        chars_per_line: where the words wrap.
+    """
+    panels = []
+    for review in reviews:
+        lines = _wrap(list(review["words"]), chars_per_line)
+        panels += [("c", review, lines), ("i", review, lines), ("running", review, lines)]
+    heights = [max(len(lines), 1) * 0.22 + 0.35 if kind != "running" else 1.6 for kind, _, lines in panels]
+    figure = Figure(figsize=(13, sum(heights) + 0.8), layout="constrained")
+    axes = figure.subplots(len(panels), 1, gridspec_kw=dict(height_ratios=heights))
+    largest_c = max(float(np.max(np.abs(review["c"]))) for review in reviews) or 1.0
+    for ax, (kind, review, lines) in zip(np.atleast_1d(axes), panels):
+        if kind == "running":
+            steps = np.arange(1, len(review["running"]) + 1)
+            ax.plot(steps, review["running"], marker=".")
+            ax.axhline(0.5, color="grey", linewidth=0.8)
+            ax.set_ylim(0, 1)
+            ax.set_xlim(0.5, len(steps) + 0.5)
+            ax.set_xlabel("words read")
+            ax.set_ylabel("p(positive)")
+            ax.set_title(f"{review['label']}: the prediction after each word", fontsize=9)
+            continue
+        values = np.asarray(review[kind])
+        cmap = matplotlib_colormap("RdBu_r" if kind == "c" else "viridis")
+        low, high = (-largest_c, largest_c) if kind == "c" else (0.0, 1.0)
+        _draw_words(ax, lines, values, cmap, low, high, chars_per_line)
+        what = f"cell state c of unit {unit}" if kind == "c" else f"input gate i of unit {unit}"
+        ax.set_title(f"{review['label']}: each word coloured by the {what} after reading it", fontsize=9)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def matplotlib_colormap(name: str):
+    from matplotlib import colormaps
+
+    return colormaps[name]
+
+
+def _wrap(words: list[str], width: int) -> list[list[tuple[int, str]]]:
+    """Words, with their index, in lines of at most `width` characters."""
+    lines: list[list[tuple[int, str]]] = [[]]
+    used = 0
+    for k, word in enumerate(words):
+        if used + len(word) + 1 > width and lines[-1]:
+            lines.append([])
+            used = 0
+        lines[-1].append((k, word))
+        used += len(word) + 1
+    return lines
+
+
+def _draw_words(ax, lines, values, cmap, low, high, chars_per_line) -> None:
+    ax.set_axis_off()
+    ax.set_xlim(0, chars_per_line)
+    ax.set_ylim(len(lines), 0)
+    for row, line in enumerate(lines):
+        column = 0.0
+        for k, word in line:
+            level = (values[k] - low) / (high - low) if high > low else 0.5
+            color = cmap(float(np.clip(level, 0.0, 1.0)))
+            dark = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2] < 0.5
+            ax.text(
+                column,
+                row + 0.5,
+                word,
+                fontsize=8,
+                family="monospace",
+                va="center",
+                color="white" if dark else "black",
+                bbox=dict(facecolor=color, edgecolor="none", pad=1.0),
+            )
+            column += len(word) + 1
