@@ -35,6 +35,12 @@ flags.DEFINE_string(
     "Only a new or empty folder, or an earlier tf_lstm export, is accepted. 'none': no export.",
 )
 
+flags.DEFINE_bool(
+    "tensorboard",
+    True,
+    "Write a TensorBoard log of each training reproduction into <output_dir>/<name>/tensorboard "
+    "(scalars, weight and gate histograms, settings, pictures): tensorboard --logdir runs.",
+)
 flags.DEFINE_string(
     "tfds_data_dir", None, "TensorFlow Datasets data_dir, for reproductions reading their data through TFDS."
 )

@@ -179,6 +179,7 @@ def reproduce(
     *,
     run_dir=None,
     strategy=None,
+    tensorboard: bool = False,
 ) -> Report:
     import keras
 
@@ -191,7 +192,7 @@ def reproduce(
     from tf_lstm.data import counting_data
     from tf_lstm.optimizers import ArticleRMSProp
 
-    report = Report(NAME, run_dir or cli.run_dir(NAME), settings)
+    report = Report(NAME, run_dir or cli.run_dir(NAME), settings, tensorboard=tensorboard)
     x, y, w_x, w_rec = counting_data(seed=settings.data_seed)
     print(f"Initial weights: wx = {w_x:8.4f}, wRec = {w_rec:8.4f}")
     report.check("initial_wx", w_x)
@@ -265,6 +266,15 @@ def reproduce(
             continue
         wx_final, wrec_final = (float(w) for w in weights[-1])
         trained[f"{title} ({dtype})"] = (wx_final, wrec_final)
+        for epoch in range(0, len(costs), 10):  # every 10th update: the curves, at a tenth of the cost
+            report.log.scalars(
+                epoch + 1,
+                f"{key}_{dtype}",
+                cost=costs[epoch],
+                w_x=weights[epoch, 0],
+                w_rec=weights[epoch, 1],
+                learning_rate=lr,
+            )
         print_log(
             f"{title}, learning rate {lr:g}, {dtype} ({seconds:.1f} s)", costs, (w_x, w_rec), (wx_final, wrec_final)
         )
@@ -337,6 +347,7 @@ def reproduce_from_flags() -> Report:
         strategy=strategy,
         run_dir=cli.run_dir(NAME),
         settings=config.from_flags(CountingConfig, PREFIX),
+        tensorboard=FLAGS.tensorboard,
     )
 
 

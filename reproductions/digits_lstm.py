@@ -67,12 +67,22 @@ def build_model(hidden: int = 50, seed: int | None = None):
 
 
 def train_one(
-    seed: int, data, epochs: int = 100, hidden: int = 50, batches: int = 14, verbose: bool = True, strategy=None
+    seed: int,
+    data,
+    epochs: int = 100,
+    hidden: int = 50,
+    batches: int = 14,
+    verbose: bool = True,
+    strategy=None,
+    log=None,
 ):
     """Trains the article's model with one seed, under `strategy` (default: one device).
 
     The loss is summed over the batch, as the article's: under a strategy each
     replica sums its slice, and the optimizer sums the replicas' gradients.
+    With `log` (a `reproductions.runlog.RunLog`), each epoch's figures go to
+    TensorBoard under ``seed_<seed>/``, and the weights' and gates'
+    histograms before and after training.
 
     Returns:
         ``(model, history)``; history has per-epoch ``loss`` (last batch,
@@ -82,6 +92,7 @@ def train_one(
     import keras
     import tensorflow as tf
 
+    import tf_lstm
     from tf_lstm.distribute import distribute_batch, make_train_step
 
     strategy = strategy or tf.distribute.get_strategy()
@@ -113,17 +124,38 @@ def train_one(
         return tf.reduce_sum(keras.losses.categorical_crossentropy(y, logits, from_logits=True))
 
     history = {"loss": [], "acc": [], "val_acc": []}
+    prefix = f"seed_{seed}"
+
+    def histograms(epoch):
+        if log is not None and log.enabled:
+            log.weights(epoch, model, f"{prefix}/weights")
+            log.gates(epoch, tf_lstm.trace(model.get_layer("scratch_lstm"), x_test), f"{prefix}/gates")
+
+    histograms(0)
     for epoch in range(epochs):
+        start = time.perf_counter()
         for batch in minibatches:
             step(*batch)
+        seconds = time.perf_counter() - start
         history["loss"].append(float(batch_loss(last_x, last_y)))
         history["acc"].append(float(accuracy(x_train[:500], y_train[:500])))
         history["val_acc"].append(float(accuracy(x_test, y_test)))
+        if log is not None:
+            log.scalars(
+                epoch + 1,
+                prefix,
+                last_batch_loss=history["loss"][-1],
+                accuracy_first_500_train=history["acc"][-1],
+                test_accuracy=history["val_acc"][-1],
+                learning_rate=0.001,
+                examples_per_second=100 * batches / seconds,
+            )
         if verbose and (epoch % 10 == 9 or epoch == 0):
             print(
                 f"[seed {seed}] [{epoch}] loss: {history['loss'][-1]:.4f} acc: {history['acc'][-1]:.4f} "
                 f"val acc: {history['val_acc'][-1]:.4f}"
             )
+    histograms(epochs)
     return model, {k: np.asarray(v) for k, v in history.items()}
 
 
@@ -164,13 +196,16 @@ def reproduce(
     run_dir=None,
     export_to=None,
     strategy=None,
+    tensorboard: bool = False,
 ) -> Report:
     plt = pyplot()
 
     from tf_lstm.data import load_digits
 
     epochs, hidden, batches = settings.epochs, settings.hidden, settings.batches
-    report = Report(NAME, run_dir or cli.run_dir(NAME), settings, protocol=dict(seeds=(seeds, 3)))
+    report = Report(
+        NAME, run_dir or cli.run_dir(NAME), settings, protocol=dict(seeds=(seeds, 3)), tensorboard=tensorboard
+    )
     data = load_digits()
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     report.record("replicas", replicas)
@@ -183,7 +218,7 @@ def reproduce(
     first_model = None
     for k in range(seeds):
         start = time.perf_counter()
-        model, history = train_one(seed + k, data, epochs, hidden, batches, strategy=strategy)
+        model, history = train_one(seed + k, data, epochs, hidden, batches, strategy=strategy, log=report.log)
         seconds = time.perf_counter() - start
         first_model = first_model or model
         per_seed.append(
@@ -243,6 +278,7 @@ def reproduce_from_flags() -> Report:
         seeds=FLAGS.seeds,
         seed=FLAGS.seed,
         export_to=cli.export_dir(NAME),
+        tensorboard=FLAGS.tensorboard,
     )
 
 

@@ -304,6 +304,7 @@ def reproduce(
     run_dir=None,
     export_to=None,
     strategy=None,
+    tensorboard: bool = False,
 ) -> Report:
     plt = pyplot()
 
@@ -312,7 +313,7 @@ def reproduce(
     start = time.perf_counter()
     with cli.input_checks():
         texts, labels, test_texts, test_labels = load_imdb(path=imdb_path, data_dir=tfds_data_dir)
-    report = Report(NAME, run_dir or cli.run_dir(NAME), settings)
+    report = Report(NAME, run_dir or cli.run_dir(NAME), settings, tensorboard=tensorboard)
     data = prepare(
         texts,
         labels,
@@ -347,6 +348,14 @@ def reproduce(
             backup_dir=report.run_dir / f"backup_{name}",
             strategy=strategy,
         )
+        for epoch, values in enumerate(zip(*results[name]["history"].values()), start=1):
+            report.log.scalars(
+                epoch,
+                name,
+                **dict(zip(results[name]["history"], values)),
+                examples_per_second=len(data["x_train"]) / results[name]["seconds_per_epoch"],
+            )
+        report.log.weights(len(results[name]["history"]["loss"]), classifiers[name], f"{name}/weights")
         axes.plot(results[name]["history"]["val_accuracy"], label=f"{name}: validation accuracy")
         axes.plot(results[name]["history"]["accuracy"], "--", label=f"{name}: training accuracy")
     report.record(
@@ -404,6 +413,7 @@ def reproduce_from_flags() -> Report:
         settings=config.from_flags(ImdbConfig, PREFIX),
         seed=FLAGS.seed,
         export_to=cli.export_dir(NAME),
+        tensorboard=FLAGS.tensorboard,
     )
 
 

@@ -58,7 +58,9 @@ def picture_the_inside(
         title=f"{what}: gates and cell state at every {step_name}, and the gradient reaching it",
     )
     report.plot(figure, "inside_gates.png")
-    saturated = tf_lstm.saturation(tf_lstm.trace(layer, many_x))
+    traced_many = tf_lstm.trace(layer, many_x)
+    report.log.gates(1, traced_many, "gates_after_training")
+    saturated = tf_lstm.saturation(traced_many)
     report.plot(
         saturation_figure(saturated, f"{what}: gate saturation per unit over {len(many_x)} examples"),
         "inside_saturation.png",
@@ -98,6 +100,7 @@ def picture_imdb_reading(report: Report, classifier, data: dict, *, reviews_for_
     ids = sequences[:n].to_tensor().numpy()
     mask = ids != 0
     traced = tf_lstm.trace(lstm, embedding(ids), mask=mask)
+    report.log.gates(1, {k: np.asarray(v)[mask] for k, v in traced.items() if k in "ifgoc"}, "gates_after_training")
     weights = mask[:, :, None].astype(np.float64)
     mean_c = (np.asarray(traced["c"]) * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1)
     predicted = classifier.predict(ids, verbose=0)[:, 1]

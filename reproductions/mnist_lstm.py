@@ -204,8 +204,14 @@ def train(
     verbose: bool = True,
     strategy=None,
     checkpoint_dir: Path | None = None,
+    runlog=None,
+    prefix: str = "",
 ):
     """Trains a fresh model as upstream does; returns (trainer, log, decoded answers, seconds).
+
+    With `runlog` (a `reproductions.runlog.RunLog`), each displayed step's
+    figures go to TensorBoard under `prefix`, with the weights' histograms at
+    the first and the last step.
 
     With `checkpoint_dir`, saves every ``settings.checkpoint_every`` steps and
     at the end, and first resumes from what an earlier, interrupted call saved
@@ -231,9 +237,20 @@ def train(
         x, y = images[index], labels[index]
         trainer.step(*distribute_batch(trainer.strategy, x, y))
         seen = step * batch_size
+        if runlog is not None and step == 1:
+            runlog.weights(seen, trainer.model, f"{prefix}/weights")
         if step % display_step == 0:
             loss, acc = (float(v) for v in trainer.minibatch(x, y))
             log.append((seen, loss, acc))
+            if runlog is not None:
+                runlog.scalars(
+                    seen,
+                    prefix,
+                    minibatch_loss=loss,
+                    minibatch_accuracy=acc,
+                    learning_rate=settings.learning_rate,
+                    examples_per_second=seen / max(time.perf_counter() - start, 1e-9),
+                )
             if verbose:
                 print(
                     f"{label}Iter {seen}, Minibatch Loss= {loss:.6f}, Training Accuracy= {acc:.5f} "
@@ -244,6 +261,8 @@ def train(
         if progress:
             progress.save(step, log, answers)
         step += 1
+    if runlog is not None:
+        runlog.weights((step - 1) * batch_size, trainer.model, f"{prefix}/weights")
     if progress:
         progress.save(step - 1, log, answers, force=True)
     return trainer, log, answers, time.perf_counter() - start
@@ -312,6 +331,7 @@ def reproduce(
     run_dir=None,
     export_to=None,
     strategy=None,
+    tensorboard: bool = False,
 ) -> Report:
     from tf_lstm.data import black_out_rows, load_mnist, rotate90
 
@@ -324,7 +344,9 @@ def reproduce(
             raise ValueError(
                 f"--mnist_batch_size={settings.batch_size} is larger than the {len(train_x)} training images."
             )
-    report = Report(NAME, run_dir or cli.run_dir(NAME), settings, protocol=dict(seeds=(seeds, 3)))
+    report = Report(
+        NAME, run_dir or cli.run_dir(NAME), settings, protocol=dict(seeds=(seeds, 3)), tensorboard=tensorboard
+    )
     training = dict(
         seed=seed,
         seeds=seeds,
@@ -351,6 +373,8 @@ def reproduce(
             label=f"[seed {seed + k}] ",
             strategy=strategy,
             checkpoint_dir=checkpoint_dir(f"seed_{seed + k}"),
+            runlog=report.log,
+            prefix=f"seed_{seed + k}",
         )
         result = dict(
             seed=seed + k,
@@ -419,6 +443,8 @@ def reproduce(
             label="[rotated] ",
             strategy=strategy,
             checkpoint_dir=checkpoint_dir(f"rotated_seed_{seed}"),
+            runlog=report.log,
+            prefix=f"rotated_seed_{seed}",
         )
         experiments["rotated-trained model, rotated test images"] = rotated.accuracy(rotate90(test_x), test_y)
         experiments["rotated-trained model, normal test images"] = rotated.accuracy(test_x, test_y)
@@ -446,6 +472,7 @@ def reproduce_from_flags() -> Report:
         seeds=FLAGS.seeds,
         seed=FLAGS.seed,
         export_to=cli.export_dir(NAME),
+        tensorboard=FLAGS.tensorboard,
     )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from reproductions.config import protocol_of
 from reproductions.documented import DOCUMENTED, documented
+from reproductions.runlog import RunLog
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -106,6 +107,8 @@ class Report:
         protocol: more ``{setting: (value run, the article's value)}`` (the
             shared flags, such as ``seeds``). The settings that differ from the
             article's are named in the report's header.
+        tensorboard: also write a TensorBoard log (`self.log`, a
+            `reproductions.runlog.RunLog`) into ``run_dir/tensorboard``.
     """
 
     def __init__(
@@ -114,6 +117,7 @@ class Report:
         run_dir: str | os.PathLike,
         config: Any = None,
         protocol: dict[str, tuple[Any, Any]] | None = None,
+        tensorboard: bool = False,
     ):
         self.article = article
         self.config = None if config is None else dataclasses.asdict(config)
@@ -123,6 +127,7 @@ class Report:
         self.plots: list[str] = []
         self.protocol = {**({} if config is None else protocol_of(config)), **(protocol or {})}
         self.not_run_reasons: dict[str, str] = {}
+        self.log = RunLog(self.run_dir, tensorboard)
 
     @property
     def protocol_changes(self) -> dict[str, tuple[Any, Any]]:
@@ -259,6 +264,11 @@ class Report:
         if self.status == "NO VERDICT":
             detail = "no figure was judged, so this run cannot pass"
         print(f"{self.article}: {self.status} ({detail}); report in {self.run_dir}")
+        if self.log.enabled:
+            self.log.hparams({**(self.config or {}), **{name: run for name, (run, _) in self.protocol.items()}})
+            self.log.pictures(self.run_dir, self.plots)
+            self.log.close()
+            self.results["tensorboard"] = str(self.log.directory)
         payload = dict(
             article=self.article,
             status=self.status,

@@ -1,0 +1,41 @@
+"""TensorBoard logs (`reproductions.runlog`): read back from the event files, tags and steps."""
+
+import collections
+
+import tensorflow as tf
+
+from reproductions.digits_lstm import DigitsConfig, reproduce
+from reproductions.runlog import RunLog
+
+
+def read_events(directory):
+    """``{(tag, plugin): [steps]}`` of every summary in the event files under `directory`."""
+    found = collections.defaultdict(list)
+    for path in sorted(directory.glob("events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                found[(value.tag, value.metadata.plugin_data.plugin_name)].append(event.step)
+    return found
+
+
+def test_a_training_reproduction_logs_scalars_histograms_settings_and_pictures(tmp_path):
+    report = reproduce(DigitsConfig(epochs=2, batches=2), seeds=1, run_dir=tmp_path, tensorboard=True)
+    report.finish()
+    events = read_events(tmp_path / "tensorboard")
+    for name in ("last_batch_loss", "test_accuracy", "learning_rate", "examples_per_second"):
+        assert events[(f"seed_0/{name}", "scalars")] == [1, 2], name
+    assert events[("seed_0/weights/scratch_lstm/kernel", "histograms")] == [0, 2]  # before and after training
+    assert events[("seed_0/gates/f", "histograms")] == [0, 2]
+    assert {tag for tag, plugin in events if plugin == "images"} == {f"pictures/{name[:-4]}" for name in report.plots}
+    assert ("_hparams_/session_start_info", "hparams") in events
+    assert report.results["tensorboard"] == str(tmp_path / "tensorboard")
+
+
+def test_without_tensorboard_nothing_is_written(tmp_path):
+    log = RunLog(tmp_path, enabled=False)
+    log.scalars(1, "x", loss=1.0)
+    log.histograms(1, "x", {"w": [1.0, 2.0]})
+    log.hparams({"epochs": 2})
+    log.close()
+    assert not log.enabled and list(tmp_path.iterdir()) == []
