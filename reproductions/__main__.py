@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 import time
 import traceback
 
 from absl import flags
 
 from reproductions import cli
+from reproductions.html import index_page
 from reproductions.report import EXIT_FAIL, EXIT_INTERNAL, EXIT_PASS, EXIT_USAGE, write_atomically
 
 FLAGS = flags.FLAGS
@@ -146,8 +148,10 @@ def main(argv) -> int:
     out = cli.run_dir("")
     write_atomically(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     write_atomically(out / "summary.md", table + "\n\n" + last + "\n")
+    command = "python -m reproductions " + " ".join(sys.argv[1:])
+    write_atomically(out / "index.html", index_page(summary, out, command.strip()))
     print("\n== summary ==\n" + table)
-    print(f"summary written to {out / 'summary.md'}")
+    print(f"summary written to {out / 'summary.md'}; open {out / 'index.html'} for the whole report")
     print(f"{last}; exit status {status}")
     return status
 

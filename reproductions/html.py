@@ -1,0 +1,85 @@
+"""``runs/index.html``: one static page with every reproduction's verdict, figures and pictures.
+
+Self-contained: no script, no network; the pictures are the PNGs beside it in
+each run folder, referenced by relative paths.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 1.5em; max-width: 1400px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; }
+.PASS { background: #d9f2d9; } .FAIL, .ERROR, .BAD { background: #f8d0d0; }
+.SKIPPED, .NO { background: #f4ecc8; }
+img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
+code { background: #f4f4f4; padding: 0 0.2em; }
+"""
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return html.escape(str(value))
+
+
+def index_page(summary: list[dict], runs: Path, command: str) -> str:
+    """The page for the runner's `summary` rows, whose reports lie under `runs`."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8"><title>tf_lstm reproductions</title>',
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>tf_lstm: the five articles, documented vs reproduced</h1>",
+        f"<p>Produced by <code>{html.escape(command)}</code>.</p>",
+        "<table><tr><th>reproduction</th><th>status</th><th>seconds</th><th>protocol changes</th></tr>",
+    ]
+    for row in summary:
+        status = row["status"]
+        parts.append(
+            f'<tr><td><a href="#{_cell(row["reproduction"])}">{_cell(row["reproduction"])}</a></td>'
+            f'<td class="{status.split()[0]}">{_cell(status)}</td><td>{_cell(row.get("seconds", ""))}</td>'
+            f"<td>{_cell(', '.join(row.get('protocol_changes', [])) or row.get('reason', ''))}</td></tr>"
+        )
+    parts.append("</table>")
+    for row in summary:
+        parts += _section(row, runs)
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _section(row: dict, runs: Path) -> list[str]:
+    name = row["reproduction"]
+    out = [f'<h2 id="{_cell(name)}">{_cell(name)}: {_cell(row["status"])}</h2>']
+    if "report" not in row:
+        return [*out, f"<p>{_cell(row.get('reason', ''))}</p>"]
+    report_path = Path(row["report"])
+    report = json.loads(report_path.read_text())
+    command = f"python -m reproductions.{name}"
+    out.append(f"<p><code>{html.escape(command)}</code> (as part of the command above), {_cell(row['seconds'])} s</p>")
+    if report.get("protocol_changes"):
+        changed = ", ".join(
+            f"{key}={report['protocol'][key]['run']} (article: {report['protocol'][key]['article']})"
+            for key in report["protocol_changes"]
+        )
+        out.append(f"<p><b>Protocol changed:</b> {_cell(changed)}</p>")
+    out.append("<table><tr><th>figure</th><th>documented</th><th>reproduced</th><th>tolerance</th><th>result</th></tr>")
+    for figure in report["figures"]:
+        result = figure["result"]
+        out.append(
+            f"<tr><td>{_cell(figure['figure'])}</td><td>{_cell(figure['documented'])}</td>"
+            f"<td>{_cell(figure['reproduced'])}</td><td>{_cell(figure['tolerance'])}</td>"
+            f'<td class="{result if result != "-" else ""}">{_cell(result)}</td></tr>'
+        )
+    out.append("</table>")
+    folder = report_path.parent.resolve().relative_to(runs.resolve())
+    for picture in report.get("plots", []):
+        source = (folder / picture).as_posix()
+        out.append(f'<figure><img src="{html.escape(source)}" alt="{_cell(picture)}">')
+        out.append(f"<figcaption>{_cell(picture)}</figcaption></figure>")
+    return out

@@ -1,0 +1,91 @@
+"""``runs/index.html`` (`reproductions.html`): written by the runner, every figure and picture on it, rendered."""
+
+import html.parser
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, skip_unless_required
+
+
+class Page(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.text = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.images.append(dict(attrs)["src"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The two quick reproductions through the runner, as a user runs it."""
+    out = tmp_path_factory.mktemp("runs")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reproductions",
+            "--only=counting_rnn,torch_equations",
+            f"--output_dir={out}",
+            "--export_dir=none",
+            "--notensorboard",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return out
+
+
+def test_the_page_holds_every_figure_and_picture_of_every_report(runs):
+    page = Page()
+    page.feed((runs / "index.html").read_text())
+    text = " ".join(page.text)
+    for name in ("counting_rnn", "torch_equations"):
+        report = json.loads((runs / name / "report.json").read_text())
+        for figure in report["figures"]:
+            assert figure["figure"] in text, figure["figure"]
+        for picture in report["plots"]:
+            assert f"{name}/{picture}" in page.images
+    assert page.images and all((runs / source).is_file() for source in page.images)
+    assert "PASS" in text and "python -m reproductions --only=counting_rnn,torch_equations" in text
+    assert not list(runs.glob(".index.html*"))  # written atomically: no temporary left
+
+
+def test_the_page_renders_in_a_real_browser(runs, tmp_path):
+    browser = next(
+        (shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None
+    )
+    if browser is None:
+        skip_unless_required("no headless browser (chromium) on this machine; .ci/run installs Debian's")
+    shot = tmp_path / "index.png"
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={shot}",
+            "--window-size=1280,2400",
+            (runs / "index.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    # Not blank: the tables, text and pictures cover a good share of the page in many shades.
+    assert (pixels.mean(axis=-1) < 0.9).mean() > 0.02
+    assert len(np.unique((pixels * 255).astype(int).reshape(-1, 3), axis=0)) > 100
