@@ -18,15 +18,17 @@ class RunLog:
 
     def __init__(self, run_dir: str | Path, enabled: bool = True):
         self.directory = Path(run_dir) / "tensorboard"
-        self.writer = None
-        if enabled:
-            import tensorflow as tf
-
-            self.writer = tf.summary.create_file_writer(str(self.directory))
+        self.enabled = enabled
+        self._writer = None
 
     @property
-    def enabled(self) -> bool:
-        return self.writer is not None
+    def writer(self):
+        """The file writer, made at the first summary: a run stopped by bad input leaves no folder behind."""
+        if self._writer is None and self.enabled:
+            import tensorflow as tf
+
+            self._writer = tf.summary.create_file_writer(str(self.directory))
+        return self._writer
 
     def scalars(self, step: int, prefix: str = "", **values: float) -> None:
         """One point of each curve ``<prefix>/<name>`` at `step`."""
@@ -78,6 +80,6 @@ class RunLog:
                 tf.summary.image(f"pictures/{Path(name).stem}", tf.image.decode_png(png, channels=4)[None])
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.flush()
-            self.writer.close()
+        if self._writer is not None:
+            self._writer.flush()
+            self._writer.close()

@@ -59,6 +59,21 @@ def test_full_check_passes_and_every_export_serves(data_dir, tmp_path):
     report = {
         row["reproduction"]: json.loads((runs / row["reproduction"] / "report.json").read_text()) for row in summary
     }
+    # Every picture listed and written; the TensorBoard logs of the four training reproductions; the one page.
+    pictures = {
+        "counting_rnn": {"loss_curves.png", "state_trajectories.png"},
+        "digits_lstm": {"accuracy.png", "inside_gates.png", "inside_saturation.png"},
+        "mnist_lstm": {"answers_of_n_steps.png", "inside_gates.png", "inside_saturation.png"},
+        "torch_equations": {"per_gate_difference.png"},
+        "imdb_sentiment": {"accuracy.png", "inside_reading.png", "inside_units.png"},
+    }
+    for name, expected in pictures.items():
+        assert set(report[name]["plots"]) == expected, name
+        assert all((runs / name / picture).stat().st_size > 10_000 for picture in expected), name
+        has_log = name != "torch_equations"
+        assert any((runs / name / "tensorboard").glob("events.out.tfevents.*")) == has_log, name
+    page = (runs / "index.html").read_text()
+    assert all(f"{name}/{picture}" in page for name, expected in pictures.items() for picture in expected)
 
     # B: every documented cost, both RMSProp precisions judged.
     assert len([row for row in report["counting_rnn"]["figures"] if row["result"] == "PASS"]) == 22
@@ -92,7 +107,8 @@ def test_full_check_passes_and_every_export_serves(data_dir, tmp_path):
     assert len(grid) == 12 and all(row["exported_h_n"] < 1e-5 for row in grid)
 
     # E: all 25,000 test reviews, and the raw-string export.
-    assert report["imdb_sentiment"]["results"]["settings"]["test_reviews"] == 25_000
+    assert report["imdb_sentiment"]["results"]["data"]["test_reviews"] == 25_000
+    assert report["imdb_sentiment"]["config"]["maxlen"] == 100
     positive, negative = (
         float(v)
         for v in _serve(

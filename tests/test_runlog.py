@@ -39,3 +39,11 @@ def test_without_tensorboard_nothing_is_written(tmp_path):
     log.hparams({"epochs": 2})
     log.close()
     assert not log.enabled and list(tmp_path.iterdir()) == []
+
+
+def test_the_log_folder_appears_only_with_the_first_summary(tmp_path):
+    log = RunLog(tmp_path, enabled=True)
+    assert list(tmp_path.iterdir()) == []  # a run stopped by bad input before any figure leaves nothing
+    log.scalars(1, "x", loss=1.0)
+    log.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["tensorboard"]

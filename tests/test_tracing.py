@@ -23,7 +23,7 @@ def x():
     return np.random.default_rng(0).normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
 
 
-@pytest.mark.parametrize("gate_order", ["ifgo", "ijfo", "zifo", "ifoc"])
+@pytest.mark.parametrize("gate_order", ["ifgo", "ifco", "ijfo", "zifo", "ifoc", "gofi"])
 @pytest.mark.parametrize("method", ["auto", "scan", "while", "unroll", "bptt"])
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("go_backwards", [False, True])
