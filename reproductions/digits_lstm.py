@@ -75,14 +75,15 @@ def train_one(
     verbose: bool = True,
     strategy=None,
     log=None,
+    log_histograms: bool = False,
 ):
     """Trains the article's model with one seed, under `strategy` (default: one device).
 
     The loss is summed over the batch, as the article's: under a strategy each
     replica sums its slice, and the optimizer sums the replicas' gradients.
     With `log` (a `reproductions.runlog.RunLog`), each epoch's figures go to
-    TensorBoard under ``seed_<seed>/``, and the weights' and gates'
-    histograms before and after training.
+    TensorBoard under ``seed_<seed>/``, and with `log_histograms` the weights'
+    and the gates' histograms before and after training.
 
     Returns:
         ``(model, history)``; history has per-epoch ``loss`` (last batch,
@@ -127,7 +128,7 @@ def train_one(
     prefix = f"seed_{seed}"
 
     def histograms(epoch):
-        if log is not None and log.enabled:
+        if log is not None and log.enabled and log_histograms:
             log.weights(epoch, model, f"{prefix}/weights")
             log.gates(epoch, tf_lstm.trace(model.get_layer("scratch_lstm"), x_test), f"{prefix}/gates")
 
@@ -218,7 +219,9 @@ def reproduce(
     first_model = None
     for k in range(seeds):
         start = time.perf_counter()
-        model, history = train_one(seed + k, data, epochs, hidden, batches, strategy=strategy, log=report.log)
+        model, history = train_one(
+            seed + k, data, epochs, hidden, batches, strategy=strategy, log=report.log, log_histograms=k == 0
+        )
         seconds = time.perf_counter() - start
         first_model = first_model or model
         per_seed.append(
