@@ -80,8 +80,9 @@ def picture_imdb_reading(report: Report, classifier, data: dict, *, reviews_for_
     """The trained classifier reading a positive and a negative test review, word by word.
 
     Picks the unit whose cell state (averaged over a review's words)
-    correlates most with the classifier's prediction over
-    `reviews_for_units` test reviews; draws the two reviews' words coloured
+    correlates most with the classifier's prediction over a seeded random
+    sample of `reviews_for_units` test reviews (the test set comes sorted by
+    class: its first reviews are all of one); draws the two reviews' words coloured
     by that unit's c and input gate, with the prediction after each word
     (the head applied to the mean of h so far, as the model pools), into
     ``inside_reading.png``, and the most correlated units into
@@ -95,9 +96,10 @@ def picture_imdb_reading(report: Report, classifier, data: dict, *, reviews_for_
 
     embedding, lstm, head = (classifier.get_layer(name) for name in ("embedding", "lstm", "classifier"))
     vocabulary = np.asarray(data["vocabulary"])
-    sequences, labels = data["test_sequences"], np.asarray(data["y_test"])
-    n = min(reviews_for_units, len(labels))
-    ids = sequences[:n].to_tensor().numpy()
+    n = min(reviews_for_units, len(data["y_test"]))
+    sample = np.sort(np.random.default_rng(0).permutation(len(data["y_test"]))[:n])
+    labels = np.asarray(data["y_test"])[sample]
+    ids = tf.gather(data["test_sequences"], sample).to_tensor().numpy()
     mask = ids != 0
     traced = tf_lstm.trace(lstm, embedding(ids), mask=mask)
     report.log.gates(1, {k: np.asarray(v)[mask] for k, v in traced.items() if k in "ifgoc"}, "gates_after_training")
@@ -124,7 +126,7 @@ def picture_imdb_reading(report: Report, classifier, data: dict, *, reviews_for_
                 c=np.asarray(one["c"])[0, :, unit],
                 i=np.asarray(one["i"])[0, :, unit],
                 running=running,
-                label=f"test review {k}, {name} (p(positive) at the end {running[-1]:.2f})",
+                label=f"test review {sample[k]}, {name} (p(positive) at the end {running[-1]:.2f})",
             )
         )
     report.plot(

@@ -113,3 +113,22 @@ def test_picture_imdb_reading_draws_a_review_of_each_class(tmp_path):
     inside = report.results["inside"]
     assert 0 <= inside["unit"] < 3 and len(inside["unit_correlations"]) == 3
     assert [r["words"] for r in inside["reading"]] == [30, 25]  # the first of each class with 20-90 words
+
+
+def test_the_reviews_come_from_both_classes_when_the_test_set_is_sorted_by_class(tmp_path):
+    import tensorflow as tf
+
+    from reproductions.imdb_sentiment import build_classifier
+    from reproductions.inside import picture_imdb_reading
+
+    classifier = build_classifier("scan", vocabulary_size=50, embedding_dim=4, units=3)
+    rows = [np.random.default_rng(k).integers(2, 50, size=25).tolist() for k in range(8)]
+    data = dict(
+        vocabulary=["", "[UNK]", *[f"t{k}" for k in range(2, 50)]],
+        test_sequences=tf.ragged.constant(rows, dtype=tf.int64),
+        y_test=np.array([1, 1, 1, 1, 0, 0, 0, 0]),  # as the IMDB test files come: by class
+    )
+    report = Report("imdb_sentiment", tmp_path)
+    picture_imdb_reading(report, classifier, data, reviews_for_units=4)
+    labels = [r["label"] for r in report.results["inside"]["reading"]]
+    assert len(labels) == 2 and "positive" in labels[0] and "negative" in labels[1]
