@@ -10,6 +10,7 @@ from tf_lstm.optimizers import ArticleRMSProp
 from tf_lstm.pooling import MaskedMean
 from tf_lstm.scan import scan_rnn
 from tf_lstm.steps import linear_rnn_step, lstm_gates, lstm_step
+from tf_lstm.tflite import TFLiteModel, export_tflite
 from tf_lstm.tracing import gradients_through_time, saturation, trace
 
 __version__ = "0.1.0"
@@ -24,9 +25,11 @@ __all__ = [
     "Recurrent",
     "ScanLSTM",
     "ScanRNN",
+    "TFLiteModel",
     "canonical_gate_order",
     "convert_gate_order",
     "export_saved_model",
+    "export_tflite",
     "gradients_through_time",
     "linear_rnn_step",
     "load_keras_lstm_weights",

@@ -19,6 +19,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from tf_lstm.streaming import stream_function
+
 MARKER = "tf_lstm_export.json"
 
 
@@ -75,7 +77,7 @@ def check_export_path(path: str | os.PathLike) -> Path:
     return path
 
 
-def _input_signature(model) -> list[tf.TensorSpec]:
+def input_signature_of(model) -> list[tf.TensorSpec]:
     inputs = getattr(model, "inputs", None)
     if not inputs:
         raise ValueError(
@@ -86,11 +88,21 @@ def _input_signature(model) -> list[tf.TensorSpec]:
     return [tf.TensorSpec(tensor.shape, tensor.dtype, name=tensor.name) for tensor in inputs]
 
 
+def write_saved_model(model, directory: Path, endpoints: dict[str, tuple]) -> None:
+    """The SavedModel of `model` in `directory`, one signature per ``name: (fn, input_signature)``."""
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for name, (fn, signature) in endpoints.items():
+        archive.add_endpoint(name=name, fn=fn, input_signature=signature)
+    archive.write_out(str(directory), verbose=False)
+
+
 def export_saved_model(
     model: keras.Model,
     path: str | os.PathLike,
     *,
     input_signature: Sequence[tf.TensorSpec] | None = None,
+    streaming: bool = False,
 ) -> Path:
     """Writes `model` as a TensorFlow SavedModel with a ``serving_default`` signature.
 
@@ -108,25 +120,35 @@ def export_saved_model(
             (see `check_export_path`).
         input_signature: one `tf.TensorSpec` per input; read from
             `model.inputs` when omitted.
+        streaming: also write the two signatures of a streaming client
+            (`tf_lstm.streaming`): ``stream`` (the inputs of a chunk of any
+            length, named as in `input_signature`, and the state tensors →
+            ``outputs`` and the new state tensors, same names) and
+            ``zero_state`` (``batch_size`` → the state before the first step)::
+
+                state = model.signatures["zero_state"](batch_size=tf.constant(1))
+                for chunk in chunks:
+                    result = model.signatures["stream"](x=chunk, **state)
+                    state = {key: result[key] for key in state}
 
     Returns:
         The path written.
     """
     path = check_export_path(path)
-    signature = list(input_signature) if input_signature is not None else _input_signature(model)
+    signature = list(input_signature) if input_signature is not None else input_signature_of(model)
+    if not isinstance(streaming, bool):
+        raise TypeError(f"streaming must be a bool, got streaming={streaming!r}.")
+    # Refused (no stateful layer, a backward one…) before anything is written.
+    endpoints = {"serving_default": ((lambda *args: model(*args, training=False)), signature)}
+    if streaming:
+        stream, zero_state, _ = stream_function(model, signature)
+        endpoints.update(stream=stream, zero_state=zero_state)
     path.parent.mkdir(parents=True, exist_ok=True)
     _recover_interrupted_replace(path)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.new.", dir=path.parent))
     os.chmod(staging, 0o755)  # mkdtemp makes it private; a model directory is not
     try:
-        archive = keras.export.ExportArchive()
-        archive.track(model)
-        archive.add_endpoint(
-            name="serving_default",
-            fn=lambda *args: model(*args, training=False),
-            input_signature=signature,
-        )
-        archive.write_out(str(staging), verbose=False)
+        write_saved_model(model, staging, endpoints)
         (staging / MARKER).write_text(json.dumps({"written_by": "tf_lstm.export_saved_model"}) + "\n")
         if path.exists():
             check_export_path(path)  # still ours (or empty) after the minutes the export took

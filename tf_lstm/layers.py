@@ -102,6 +102,7 @@ class Recurrent(keras.layers.Layer):
         self.supports_masking = True
         self.input_size: int | None = None
         self._probes = None  # set by tf_lstm.tracing.probing, for gradients through time
+        self._stream = None  # set by tf_lstm.streaming.carrying: the state to start from and to hand back
 
     @property
     def _num_states(self) -> int:
@@ -155,9 +156,16 @@ class Recurrent(keras.layers.Layer):
 
     # -- the forward pass -------------------------------------------------------
     def call(self, inputs, mask=None, training=None, initial_state=None):
+        stream = self._stream
+        if stream is not None:
+            if initial_state is not None:
+                raise ValueError(f"layer {self.name!r} is streamed: its initial_state comes from the stream's state.")
+            initial_state = stream.carry
         outputs, final_carry, _ = self.run(
             inputs, mask=mask, training=training, initial_state=initial_state, probes=self._probes
         )
+        if stream is not None:
+            stream.final = final_carry
         if self.return_sequences:
             output = outputs if self.time_major else tf.transpose(outputs, [1, 0, 2])
         else:

@@ -12,7 +12,9 @@ class MaskedMean(keras.layers.Layer):
 
     The Theano tutorial's ``(proj * mask[:, :, None]).sum(axis=0) /
     mask.sum(axis=0)[:, None]``: padded steps add nothing and do not count.
-    A sequence with no unmasked step gives zeros.
+    A sequence with no unmasked step gives zeros. Streamed
+    (`tf_lstm.streaming`), it carries the running sum and count, so the mean
+    after each chunk is the mean of every step so far.
 
     >>> import numpy as np
     >>> x = np.array([[[1.0], [3.0], [100.0]]], "float32")
@@ -23,13 +25,21 @@ class MaskedMean(keras.layers.Layer):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
+        self.features: int | None = None
+        self._stream = None  # set by tf_lstm.streaming.carrying: (sum, count) to start from and to hand back
+
+    def build(self, input_shape):
+        self.features = input_shape[-1]
+        self.built = True
 
     def call(self, inputs, mask=None):
-        if mask is None:
-            return tf.reduce_mean(inputs, axis=1)
-        weights = tf.cast(mask, inputs.dtype)[:, :, None]
+        weights = tf.ones_like(inputs[:, :, :1]) if mask is None else tf.cast(mask, inputs.dtype)[:, :, None]
         total = tf.reduce_sum(inputs * weights, axis=1)
         count = tf.reduce_sum(weights, axis=1)
+        if self._stream is not None:
+            total_before, count_before = self._stream.carry
+            total, count = total + total_before, count + count_before
+            self._stream.final = (total, count)
         return tf.math.divide_no_nan(total, count)
 
     def compute_mask(self, inputs, mask=None):

@@ -1,0 +1,197 @@
+"""TFLite export: builtin ops only, run in TFLite's interpreter, equal to the Keras model; bad input refused."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.tolerance import EPS32, lstm_terms
+from tf_lstm import ScanLSTM
+from tf_lstm.tflite import TFLiteModel, export_tflite, metadata_of, tflite_ops
+
+EPS16 = float(np.finfo(np.float16).eps)
+# The unrolled LSTM in TFLite: the same arithmetic in another order, one op per gate and step.
+REQUIRED_OPS = {"FULLY_CONNECTED", "LOGISTIC", "TANH", "MUL", "ADD"}
+
+
+def _mnist_shaped():
+    """The MNIST reproduction's network: 28 rows of 28 pixels, 128 units, ijfo with forget bias 1, per-step Dense."""
+    inputs = keras.Input((28, 28), name="image_rows")
+    h = ScanLSTM(128, gate_order="ijfo", forget_bias=1.0, return_sequences=True, name="lstm")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(10)(h), name="mnist_shaped")
+
+
+def _digits_shaped():
+    """The digits reproduction's network: 8 rows of 8, 50 units, zifo without the cell's tanh, tanh Dense."""
+    inputs = keras.Input((8, 8), name="digits")
+    h = ScanLSTM(50, gate_order="zifo", cell_activation=None, name="lstm")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(10, activation="tanh")(h), name="digits_shaped")
+
+
+SHAPES = {"mnist": (_mnist_shaped, 28, 28, 128, 10), "digits": (_digits_shaped, 8, 8, 50, 10)}
+
+
+def _x(steps, features, batch=4, seed=0):
+    return np.random.default_rng(seed).uniform(0.0, 1.0, size=(batch, steps, features)).astype("float32")
+
+
+def _tolerance(steps, features, units, eps=EPS32):
+    # magnitude: |outputs| of a Dense over `units` values in (-1, 1) with Glorot weights stays below 10
+    return eps * 10.0 * (lstm_terms(steps, features, units) + units + 1)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_float_export_equals_the_keras_model_with_builtin_ops_only(tmp_path, shape):
+    make, steps, features, units, _ = SHAPES[shape]
+    model = make()
+    path = export_tflite(model, tmp_path / "model.tflite")
+    ops = tflite_ops(path)
+    assert not [op for op in ops if op.startswith("CUSTOM")] and set(ops) >= REQUIRED_OPS
+    assert "WHILE" not in ops  # unrolled: no loop, no TensorList
+    assert metadata_of(path)["quantize"] is None and metadata_of(path)["inputs"][0][1] == [None, steps, features]
+    for batch in (1, 5):  # the batch axis stays free
+        x = _x(steps, features, batch)
+        np.testing.assert_allclose(
+            TFLiteModel(path)(x), model.predict(x, verbose=0), rtol=0, atol=_tolerance(steps, features, units)
+        )
+
+
+def test_float16_weights_round_to_float16_precision(tmp_path):
+    model = _digits_shaped()
+    path = export_tflite(model, tmp_path / "model.tflite", quantize="float16")
+    x = _x(8, 8)
+    # Weights rounded to float16: each term of each pre-activation off by eps16/2 of its size.
+    np.testing.assert_allclose(
+        TFLiteModel(path)(x), model.predict(x, verbose=0), rtol=0, atol=_tolerance(8, 8, 50, eps=EPS16)
+    )
+
+
+def _weight_types(path):
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    parsed = flatbuffer_utils.read_model(str(path))
+    names = {code: name for name, code in vars(schema.TensorType).items() if not name.startswith("_")}
+    return {names[tensor.type] for graph in parsed.subgraphs for tensor in graph.tensors}
+
+
+def test_quantized_exports_store_int8_and_run(tmp_path):
+    model = _mnist_shaped()
+    x = _x(28, 28, 64)
+    float_size = export_tflite(model, tmp_path / "float.tflite").stat().st_size
+    dynamic = export_tflite(model, tmp_path / "dynamic.tflite", quantize="dynamic")
+    int8 = export_tflite(model, tmp_path / "int8.tflite", quantize="int8", representative_data=x)
+    assert "INT8" in _weight_types(dynamic) and "INT8" in _weight_types(int8)
+    # int8 weights: the LSTM's 4·128·(28+128) weights take a quarter of their float32 bytes
+    assert dynamic.stat().st_size < 0.6 * float_size and int8.stat().st_size < 0.7 * float_size
+    for path in (dynamic, int8):
+        outputs = TFLiteModel(path)(x[:3])
+        assert outputs.shape == (3, 28, 10) and np.all(np.isfinite(outputs))
+    assert metadata_of(int8)["quantize"] == "int8"
+
+
+def test_streaming_step_model_equals_the_whole_sequence(tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    model = _mnist_shaped()
+    path = export_tflite(model, tmp_path / "stream.tflite", streaming=True)
+    interpreter = Interpreter(model_path=str(path))
+    signature = interpreter.get_signature_list()["stream"]
+    assert sorted(signature["inputs"]) == ["image_rows", "lstm_c", "lstm_h"]
+    assert sorted(signature["outputs"]) == ["lstm_c", "lstm_h", "outputs"]
+    stream = interpreter.get_signature_runner("stream")
+    x = _x(28, 28, 2)
+    state = {"lstm_h": np.zeros((2, 128), np.float32), "lstm_c": np.zeros((2, 128), np.float32)}
+    outputs = []
+    for t in range(28):
+        result = stream(image_rows=x[:, t : t + 1], **state)
+        state = {key: result[key] for key in state}
+        outputs.append(result["outputs"])
+    np.testing.assert_allclose(
+        np.concatenate(outputs, axis=1), model.predict(x, verbose=0), rtol=0, atol=_tolerance(28, 28, 128)
+    )
+
+
+def test_replaces_only_its_own_file(tmp_path):
+    model = _digits_shaped()
+    path = export_tflite(model, tmp_path / "model.tflite")
+    export_tflite(model, path, quantize="dynamic")  # ours: replaced
+    assert metadata_of(path)["quantize"] == "dynamic"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite"]  # no staging file left
+
+
+def _unknown_length():
+    inputs = keras.Input((None, 3), name="tokens")
+    return keras.Model(inputs, ScanLSTM(4)(inputs))
+
+
+def _keras_lstm():
+    inputs = keras.Input((5, 3))
+    return keras.Model(inputs, keras.layers.LSTM(4)(inputs), name="keras_lstm")
+
+
+@pytest.mark.parametrize(
+    "case, error, message",
+    [
+        ("unknown_length", ValueError, r"'tokens' has shape \(None, None, 3\)"),
+        ("int8_without_data", ValueError, "representative_data is needed by quantize='int8'"),
+        ("data_without_int8", ValueError, "quantize=None with representative_data given"),
+        ("wrong_data_shape", ValueError, r"\[examples, 8, 8\].*shape \(3, 8, 7\)"),
+        ("nan_data", ValueError, "NaN"),
+        ("bad_quantize", ValueError, "quantize.*'int4'"),
+        ("not_ours", ValueError, "not a tf_lstm TFLite export"),
+        ("no_suffix", ValueError, "must end in .tflite"),
+        ("keras_lstm", ValueError, "'keras_lstm' does not convert to TFLite builtin ops"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_written(tmp_path, case, error, message):
+    target = tmp_path / "model.tflite"
+    options = {}
+    model = _digits_shaped()
+    if case == "unknown_length":
+        model = _unknown_length()
+    elif case == "int8_without_data":
+        options = dict(quantize="int8")
+    elif case == "data_without_int8":
+        options = dict(representative_data=_x(8, 8))
+    elif case == "wrong_data_shape":
+        options = dict(quantize="int8", representative_data=_x(8, 7, 3))
+    elif case == "nan_data":
+        options = dict(quantize="int8", representative_data=np.full((2, 8, 8), np.nan, "float32"))
+    elif case == "bad_quantize":
+        options = dict(quantize="int4")
+    elif case == "not_ours":
+        target.write_text("somebody's notes")
+    elif case == "no_suffix":
+        target = tmp_path / "model.bin"
+    elif case == "keras_lstm":
+        model = _keras_lstm()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(error, match=message):
+        export_tflite(model, target, **options)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    if case == "not_ours":
+        assert target.read_text() == "somebody's notes"
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        TFLiteModel(tmp_path / "missing.tflite")
+
+
+def test_predict_runs_in_batches(tmp_path):
+    model = _digits_shaped()
+    path = export_tflite(model, tmp_path / "model.tflite")
+    x = _x(8, 8, 7)
+    np.testing.assert_allclose(
+        TFLiteModel(path).predict(x, batch_size=3), TFLiteModel(path)(x), rtol=0, atol=_tolerance(8, 8, 50)
+    )
+    with pytest.raises(ValueError, match="batch_size"):
+        TFLiteModel(path).predict(x, batch_size=0)
+
+
+def test_signature_given_for_a_model_of_unknown_length(tmp_path):
+    model = _unknown_length()
+    path = export_tflite(model, tmp_path / "m.tflite", input_signature=[tf.TensorSpec([None, 6, 3], name="tokens")])
+    x = _x(6, 3, 2)
+    np.testing.assert_allclose(TFLiteModel(path)(x), model.predict(x, verbose=0), rtol=0, atol=_tolerance(6, 3, 4))

@@ -1,0 +1,196 @@
+"""Streaming: a model advanced a step or a chunk at a time, its state carried by the caller.
+
+A recurrent model is a pure function of its inputs and its state. Serving
+(TF Serving assumes pure functions), devices and chunked long sequences all
+need that function with the state passed in and out, not kept in the model:
+
+    outputs, new_state = stream(x_chunk, state)
+
+`stream_function` builds it for any Keras model whose layers' state lives in
+the layers of this package: every `tf_lstm.Recurrent` (`ScanLSTM`,
+`ScanRNN`, and those inside `MultiLayerLSTM`) carries its state tensors, and
+`MaskedMean` its running sum and count. The model's call is unchanged: in
+stream mode (`carrying`) those layers start from the given state and hand
+their final state back. Masks are honoured: a masked step leaves every state
+as it was. Feeding a sequence in chunks, in order, gives the outputs the whole
+sequence gives; other layers run on each chunk as they are, so per-step layers
+(Dense, Embedding, TextVectorization, Softmax…) and taking the chunk's last
+step are exact. Layers that would need the sequence's other steps are refused:
+a backward direction, and Keras' own recurrent layers, whose state cannot be
+passed in and out here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import keras
+import tensorflow as tf
+
+from tf_lstm.layers import Recurrent
+from tf_lstm.pooling import MaskedMean
+
+
+@dataclass
+class Slot:
+    """What a layer in stream mode reads (`carry`) and writes (`final`)."""
+
+    carry: tuple
+    final: tuple | None = None
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    """One state tensor of a streamed model: ``[batch, size]`` floats named `key`."""
+
+    key: str
+    layer: keras.layers.Layer
+    size: int
+
+
+def sublayers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
+    """`model` and every layer inside it, nested models and wrappers included."""
+    return list(model._flatten_layers(include_self=True, recursive=True))
+
+
+def _state_layers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
+    """The layers of `model` that keep state across steps, after refusing what cannot stream."""
+    found = []
+    for layer in sublayers(model):
+        if isinstance(layer, keras.layers.Bidirectional):
+            raise ValueError(
+                f"layer {layer.name!r} is bidirectional: its backward direction needs the sequence's last step "
+                "first, so it cannot be streamed."
+            )
+        if isinstance(layer, keras.layers.RNN):
+            raise ValueError(
+                f"layer {layer.name!r} is a keras.layers.{type(layer).__name__}, whose state cannot be passed in "
+                "and out; use tf_lstm.ScanLSTM (tf_lstm.load_keras_lstm_weights copies its weights)."
+            )
+        if isinstance(layer, Recurrent):
+            if layer.go_backwards:
+                raise ValueError(f"layer {layer.name!r} has go_backwards=True: a backward layer cannot be streamed.")
+            found.append(layer)
+        elif isinstance(layer, MaskedMean):
+            found.append(layer)
+    if not found:
+        raise ValueError(
+            f"model {model.name!r} has no layer that keeps state across steps (tf_lstm.ScanLSTM, ScanRNN, "
+            "Recurrent, MultiLayerLSTM, MaskedMean): there is nothing to stream."
+        )
+    return found
+
+
+def state_specs(model: keras.layers.Layer) -> list[StateSpec]:
+    """The state tensors of a streamed `model`, in order: ``<layer>_<state>`` for each.
+
+    A `Recurrent` layer has one ``[batch, units]`` tensor per state name
+    (``h``, ``c`` for an LSTM); a `MaskedMean` its running ``sum`` over the
+    unmasked steps and their ``count``. The model must be built.
+    """
+    specs: list[StateSpec] = []
+    for layer in _state_layers(model):
+        if not layer.built or (isinstance(layer, MaskedMean) and layer.features is None):
+            raise ValueError(f"layer {layer.name!r} is not built yet: call the model once (or build it) first.")
+        if isinstance(layer, Recurrent):
+            specs += [StateSpec(f"{layer.name}_{name}", layer, layer.units) for name in layer.cell.state_names]
+        else:
+            specs += [StateSpec(f"{layer.name}_sum", layer, layer.features), StateSpec(f"{layer.name}_count", layer, 1)]
+    keys = [spec.key for spec in specs]
+    if len(set(keys)) != len(keys):
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        raise ValueError(f"state names {repeated} repeat: give the layers of the model distinct names.")
+    return specs
+
+
+@contextlib.contextmanager
+def carrying(specs: Sequence[StateSpec], states: Sequence[tf.Tensor]) -> Iterator[list[Slot]]:
+    """Stream mode: each state layer starts from its part of `states`; the slots receive the final states."""
+    slots: dict[int, Slot] = {}
+    for spec, state in zip(specs, states, strict=True):
+        slots.setdefault(id(spec.layer), Slot(carry=()))
+        slots[id(spec.layer)].carry += (state,)
+    layers = {id(spec.layer): spec.layer for spec in specs}
+    for key, layer in layers.items():
+        layer._stream = slots[key]
+    try:
+        yield list(slots.values())
+    finally:
+        for layer in layers.values():
+            layer._stream = None
+
+
+def _final_states(specs: Sequence[StateSpec]) -> list[tf.Tensor]:
+    finals: list[tf.Tensor] = []
+    seen = set()
+    for spec in specs:
+        if id(spec.layer) in seen:
+            continue
+        seen.add(id(spec.layer))
+        slot = spec.layer._stream
+        if slot.final is None:
+            raise ValueError(
+                f"layer {spec.layer.name!r} was not called when the model ran: streaming needs every layer "
+                "that keeps state to run once per call."
+            )
+        finals += list(slot.final)
+    return finals
+
+
+@contextlib.contextmanager
+def any_length(model: keras.layers.Layer) -> Iterator[None]:
+    """Keras models that check their inputs' (fixed) sequence length skip the check meanwhile: chunks vary."""
+    models = [layer for layer in sublayers(model) if isinstance(layer, keras.Model)]
+    models += [
+        m._functional for m in models if getattr(m, "_functional", None) is not None
+    ]  # a built Sequential's graph
+    manual = [m.__dict__.get("_manual_input_spec", _UNSET) for m in models]
+    for m in models:
+        m.input_spec = None
+    try:
+        yield
+    finally:
+        for m, spec in zip(models, manual):
+            if spec is _UNSET:
+                del m._manual_input_spec
+            else:
+                m.input_spec = spec
+
+
+_UNSET = object()
+
+
+def chunk_spec(spec: tf.TensorSpec) -> tf.TensorSpec:
+    """`spec` with its time axis (axis 1 of a rank >= 2 input) of any length: chunks vary."""
+    shape = spec.shape.as_list()
+    if len(shape) >= 2:
+        shape[1] = None
+    return tf.TensorSpec(shape, spec.dtype, name=spec.name)
+
+
+def stream_function(model: keras.Model, input_signature: Sequence[tf.TensorSpec]):
+    """``(stream, zero_state, specs)`` of `model`: the two functions a streaming client needs.
+
+    ``stream(*inputs, *states)`` runs `model` (in inference mode) on a chunk
+    from the given states and returns ``{"outputs": …, <key>: new state…}``;
+    ``zero_state(batch_size)`` returns ``{<key>: zeros}``, the state before
+    the first step. `specs` lists the state tensors (`state_specs`).
+    """
+    specs = state_specs(model)
+    inputs = [chunk_spec(spec) for spec in input_signature]
+    states = [tf.TensorSpec([None, spec.size], model.compute_dtype, name=spec.key) for spec in specs]
+
+    def stream(*args):
+        with carrying(specs, args[len(inputs) :]), any_length(model):
+            outputs = model(*args[: len(inputs)], training=False)
+            finals = _final_states(specs)
+        return {"outputs": outputs, **{spec.key: final for spec, final in zip(specs, finals)}}
+
+    def zero_state(batch_size):
+        return {spec.key: tf.zeros([batch_size, spec.size], model.compute_dtype) for spec in specs}
+
+    stream_signature = [*inputs, *states]
+    zero_signature = [tf.TensorSpec([], tf.int32, name="batch_size")]
+    return (stream, stream_signature), (zero_state, zero_signature), specs
