@@ -22,6 +22,7 @@ from reproductions import cli, config
 from reproductions.config import setting
 from reproductions.inside import picture_the_inside
 from reproductions.report import Report, pyplot, weights_digest
+from reproductions.shipping import ship_tflite
 
 FLAGS = flags.FLAGS
 NAME = "digits_lstm"
@@ -268,7 +269,9 @@ def reproduce(
 
     picture_digits_inside(report, first_model, data, seed)
     if export_to is not None:
-        report.export(serving_model(first_model), export_to, f"the seed-{seed} model")
+        serving = serving_model(first_model)
+        exported = report.export(serving, export_to, f"the seed-{seed} model")
+        ship_tflite(report, serving, exported, data[2], data[3].argmax(-1), calibration=data[0])
     return report
 
 

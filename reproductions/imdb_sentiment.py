@@ -397,7 +397,8 @@ def reproduce(
             serving_model(classifiers[chosen], data["vocabulary"], settings.vocabulary_size),
             export_to,
             f"the {chosen} model (raw strings in, positive probability out)",
-            input_signature=[tf.TensorSpec([None], tf.string)],
+            input_signature=[tf.TensorSpec([None], tf.string, name="review")],
+            streaming=True,
         )
     report.record("total_seconds", time.perf_counter() - start)
     return report

@@ -27,6 +27,7 @@ from reproductions import cli, config
 from reproductions.config import setting
 from reproductions.inside import picture_the_inside
 from reproductions.report import Report, pyplot, weights_digest
+from reproductions.shipping import ship_tflite
 from reproductions.training import BatchOrder, Progress, claim_checkpoints
 
 FLAGS = flags.FLAGS
@@ -455,7 +456,9 @@ def reproduce(
 
     picture_mnist_inside(report, first.model, test_x, test_y, seed)
     if export_to is not None:
-        report.export(serving_model(first.model), export_to, f"the seed-{seed} model")
+        serving = serving_model(first.model)
+        exported = report.export(serving, export_to, f"the seed-{seed} model", streaming=True)
+        ship_tflite(report, serving, exported, test_x, test_y, calibration=train_x[:200])
     if checkpoints:  # finished: a rerun starts afresh, as Keras' BackupAndRestore does
         shutil.rmtree(checkpoints)
     return report

@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT, require_torch
+from tests.tolerance import float32_tolerance, lstm_terms
 
 
 def _serve(script):
@@ -102,6 +103,19 @@ def test_full_check_passes_and_every_export_serves(data_dir, tmp_path):
     expected = report["mnist_lstm"]["results"]["per_seed"][0]["test_accuracy"]
     assert abs(float(accuracy[-1]) - expected) <= 1 / 10_000  # one image may sit on a rounding tie
 
+    # #16: the TFLite files beside both SavedModels, their accuracies on the real test sets.
+    for name in ("mnist_lstm", "digits_lstm"):
+        shipped = report[name]["results"]["tflite"]
+        assert set(shipped) == {"SavedModel", "model.tflite", "model_dynamic.tflite", "model_int8.tflite"}, name
+        assert all((models / name / file).stat().st_size == shipped[file]["bytes"] for file in list(shipped)[1:])
+        reference = shipped["SavedModel"]["accuracy"]
+        assert abs(shipped["model.tflite"]["accuracy"] - reference) <= 1 / 10_000, name  # a rounding tie at most
+        # logits of up to ~30 through 28 steps of 128 units, then the softmax (gain <= 1)
+        assert shipped["model.tflite"]["max_abs_difference"] <= float32_tolerance(lstm_terms(28, 28, 128) + 139, 30)
+    mnist_shipped = report["mnist_lstm"]["results"]["tflite"]
+    for file in ("model_dynamic.tflite", "model_int8.tflite"):  # quantized: at most one point lost
+        assert mnist_shipped[file]["accuracy"] >= mnist_shipped["SavedModel"]["accuracy"] - 0.01, file
+
     # D: every quantity of every setting, exported back to PyTorch included.
     grid = report["torch_equations"]["results"]["grid"]
     assert len(grid) == 12 and all(row["exported_h_n"] < 1e-5 for row in grid)
@@ -121,3 +135,18 @@ def test_full_check_passes_and_every_export_serves(data_dir, tmp_path):
         )
     )
     assert positive > 0.5 > negative
+    # The streaming signature, word by word (the README's client), ends where the whole review does.
+    streamed, whole = (
+        float(v)
+        for v in _serve(
+            f"model = tf.saved_model.load({str(models / 'imdb_sentiment')!r})\n"
+            "review = 'a wonderful, moving film with a dull ending'\n"
+            "state = model.signatures['zero_state'](batch_size=tf.constant(1))\n"
+            "for word in review.split():\n"
+            "    result = model.signatures['stream'](review=tf.constant([word]), **state)\n"
+            "    state = {key: result[key] for key in state}\n"
+            "whole = list(model.signatures['serving_default'](review=tf.constant([review])).values())[0]\n"
+            "print(float(result['outputs'][0]), float(whole[0]))\n"
+        )
+    )
+    assert abs(streamed - whole) <= float32_tolerance(lstm_terms(9, 128, 128) + 129, 1.0)

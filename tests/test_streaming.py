@@ -195,3 +195,30 @@ def test_a_streamed_layer_refuses_a_second_initial_state():
             lstm(x, initial_state=zeros)
     finally:
         lstm._stream = None
+
+
+def test_imdb_serving_model_streams_word_by_word(tmp_path):
+    """Raw text in chunks (the README's client): the running positive probability, the whole review's at the end."""
+    from reproductions.imdb_sentiment import build_classifier, serving_model
+
+    vocabulary = ["", "[UNK]", "the", "movie", "was", "great", "not", "bad", "a", "film"]
+    classifier = build_classifier("scan", vocabulary_size=len(vocabulary), embedding_dim=6, units=UNITS, seed=0)
+    model = serving_model(classifier, vocabulary, len(vocabulary))
+    signature = [tf.TensorSpec([None], tf.string, name="review")]
+    path = export_saved_model(model, tmp_path / "imdb", input_signature=signature, streaming=True)
+    loaded = tf.saved_model.load(str(path))
+    reviews = ["The movie was great, not bad!", "a film"]
+    state = loaded.signatures["zero_state"](batch_size=tf.constant(1))
+    running = []
+    for word in reviews[0].split():
+        result = loaded.signatures["stream"](review=tf.constant([word]), **state)
+        state = {key: result[key] for key in state}
+        running.append(float(result["outputs"][0]))
+    for k in range(len(running)):
+        prefix = " ".join(reviews[0].split()[: k + 1])
+        np.testing.assert_allclose(running[k], model(tf.constant([prefix]))[0], rtol=0, atol=TOLERANCE)
+    # Two streams of different lengths in one batch: the shorter one's padding is masked.
+    whole = list(loaded.signatures["serving_default"](review=tf.constant(reviews)).values())[0].numpy()
+    state = loaded.signatures["zero_state"](batch_size=tf.constant(2))
+    result = loaded.signatures["stream"](review=tf.constant(reviews), **state)
+    np.testing.assert_allclose(result["outputs"].numpy(), whole, rtol=0, atol=TOLERANCE)

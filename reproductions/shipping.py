@@ -1,0 +1,101 @@
+"""What a reproduction ships beside its SavedModel: TFLite files, with their accuracy, size and speed measured."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from reproductions.report import Report
+
+# file name → quantization (tf_lstm.export_tflite's `quantize`)
+VARIANTS = {"model.tflite": None, "model_dynamic.tflite": "dynamic", "model_int8.tflite": "int8"}
+SINGLE_CALLS = 50  # batch-1 latency: the median of this many calls on single examples
+BATCH = 1024
+
+
+def _median_ms(call, inputs) -> float:
+    call(inputs[0])  # the first call allocates
+    times = []
+    for x in inputs:
+        start = time.perf_counter()
+        call(x)
+        times.append(time.perf_counter() - start)
+    return 1000.0 * float(np.median(times))
+
+
+def _latencies(call, test_x: np.ndarray) -> dict[str, float]:
+    singles = [test_x[k : k + 1] for k in range(min(SINGLE_CALLS, len(test_x)))]
+    batches = [test_x[:BATCH]] * 3
+    return dict(batch1_ms=_median_ms(call, singles), batch1024_ms=_median_ms(call, batches))
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+
+
+def ship_tflite(
+    report: Report,
+    model,
+    export_dir: Path,
+    test_x: np.ndarray,
+    test_labels: np.ndarray,
+    calibration: np.ndarray,
+) -> dict[str, dict]:
+    """Writes `VARIANTS` of `model` into `export_dir` (the SavedModel's folder) and measures each on the test set.
+
+    Every file's test accuracy (argmax of the outputs against `test_labels`),
+    largest output difference from the SavedModel, size, and latency at batch
+    1 and 1,024 (medians, this process, TFLite on every core) go into
+    report.json as ``tflite`` and a printed table, the SavedModel's first.
+    `calibration`: training inputs for int8's activation ranges.
+    """
+    import tensorflow as tf
+
+    from tf_lstm.tflite import TFLiteModel, export_tflite
+
+    test_x = np.asarray(test_x, np.float32)
+    serve = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
+
+    def saved_model(x):
+        return next(iter(serve(tf.constant(x)).values())).numpy()
+
+    reference = np.concatenate([saved_model(test_x[k : k + BATCH]) for k in range(0, len(test_x), BATCH)])
+    rows = {
+        "SavedModel": dict(
+            accuracy=float(np.mean(reference.argmax(-1) == test_labels)),
+            max_abs_difference=0.0,
+            bytes=_size(export_dir),  # before the TFLite files join it
+            **_latencies(saved_model, test_x),
+        )
+    }
+    for name, quantize in VARIANTS.items():
+        path = export_tflite(
+            model,
+            export_dir / name,
+            quantize=quantize,
+            representative_data=calibration if quantize == "int8" else None,
+        )
+        runner = TFLiteModel(path, num_threads=os.cpu_count())
+        outputs = runner.predict(test_x, batch_size=BATCH)
+        rows[name] = dict(
+            quantize=quantize,
+            accuracy=float(np.mean(outputs.argmax(-1) == test_labels)),
+            max_abs_difference=float(np.max(np.abs(outputs - reference))),
+            bytes=_size(path),
+            **_latencies(runner, test_x),
+        )
+    reference_row = rows["SavedModel"]
+    title = f"export ({len(test_x):,} test inputs)"
+    print(f"\n{title:<32}| test accuracy | max |diff| | size       | batch 1           | batch {BATCH:,}")
+    for name, row in rows.items():
+        print(
+            f"{name:<32}| {row['accuracy']:.4f}        | {row['max_abs_difference']:.1e}    "
+            f"| {row['bytes'] / 1e3:7.0f} kB | {row['batch1_ms']:6.2f} ms "
+            f"({row['batch1_ms'] / reference_row['batch1_ms']:.2f}x) "
+            f"| {row['batch1024_ms']:7.1f} ms ({row['batch1024_ms'] / reference_row['batch1024_ms']:.2f}x)"
+        )
+    report.record("tflite", rows)
+    return rows
