@@ -17,7 +17,9 @@ absolute times unreliable; the ratios are what to read. Also printed: the
 FLOP count of a step and the fraction of this machine's measured matmul peak
 each contender reaches. `--memory` adds the peak memory of a training step
 (TensorFlow's allocator and the resident set, see `peak_memory_mb`), each
-contender in fresh subprocesses.
+contender in fresh subprocesses. On the deployment rows (batch 1 and 1,024,
+`TFLITE_CASES`), the same model exported is timed as a loaded SavedModel and as
+float and int8 TFLite files in TFLite's runtime, as ratios to the SavedModel.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,6 +43,7 @@ flags.DEFINE_integer("repeats", 7, "Timed repeats per contender (median reported
 flags.DEFINE_bool("memory", False, "Also measure peak memory of a training step (one subprocess per contender).")
 flags.DEFINE_bool("timing", True, "Time the contenders (--notiming with --memory measures memory only).")
 flags.DEFINE_bool("torch", True, "Include torch.nn.LSTM when torch is installed.")
+flags.DEFINE_bool("tflite", True, "Time TFLite exports (float, int8) against the SavedModel on the inference rows.")
 flags.DEFINE_string("json_out", "benchmarks/results/lstm_speed.json", "Where to write the results as JSON.")
 flags.DEFINE_list("cases", [], "Run only these cases (default: all; --quick: mnist, digits, batch1).")
 flags.DEFINE_list(
@@ -79,6 +83,7 @@ CASES = [
 UNROLL_MAX_STEPS = 100
 TRAIN_CASES = {"mnist", "digits", "imdb", "long"}
 INFER_CASES = {"mnist", "imdb", "long", "batch1", "infer1024"}
+TFLITE_CASES = {"batch1", "infer1024"}  # where a deployed model serves: one sequence, or a large batch
 
 
 def make_inputs(case: Case, seed: int = 0):
@@ -180,6 +185,35 @@ def measure_matmul_peak() -> float:
         matmul(a).numpy()
         times.append(time.perf_counter() - start)
     return 2 * 2048**3 / min(times) / 1e9
+
+
+def build_export_contenders(case: Case, directory: Path) -> dict[str, callable]:
+    """The same ScanLSTM + Dense(10) as a SavedModel (loaded back) and as float and int8 TFLite files."""
+    import keras
+    import tensorflow as tf
+
+    import tf_lstm
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((case.steps, case.features))
+    model = keras.Model(inputs, keras.layers.Dense(10)(tf_lstm.ScanLSTM(case.units)(inputs)))
+    x, _, _ = make_inputs(case)
+    calibration, _, _ = make_inputs(Case("calibration", 200, case.steps, case.features, case.units), seed=1)
+    serve = tf.saved_model.load(str(tf_lstm.export_saved_model(model, directory / "saved"))).signatures[
+        "serving_default"
+    ]
+    constant = tf.constant(x)
+    functions = {"savedmodel": lambda: next(iter(serve(constant).values())).numpy()}
+    for name, quantize in (("tflite-float", None), ("tflite-int8", "int8")):
+        path = tf_lstm.export_tflite(
+            model,
+            directory / f"{name}.tflite",
+            quantize=quantize,
+            representative_data=calibration if quantize else None,
+        )
+        runner = tf_lstm.TFLiteModel(path, num_threads=os.cpu_count())
+        functions[name] = lambda runner=runner: runner(x)
+    return functions
 
 
 def time_alternating(functions: dict[str, callable], repeats: int, warmup: int = 2) -> dict[str, list[float]]:
@@ -340,6 +374,29 @@ def main(argv):
                     f"  => {ours} / {name} ({against.replace('_', ' ')}): x{verdict['ratio']:.2f} "
                     f"(per repeat {verdict['ratio_min']:.2f}-{verdict['ratio_max']:.2f}): {verdict['verdict']}"
                 )
+    for case in (c for c in CASES if c.name in names and c.name in TFLITE_CASES and FLAGS.tflite and FLAGS.timing):
+        with tempfile.TemporaryDirectory(prefix="lstm_speed_export.") as directory:
+            samples = time_alternating(build_export_contenders(case, Path(directory)), repeats)
+        reference = statistics.median(samples["savedmodel"])
+        print(f"\n{case.name} ({case.batch}x{case.steps}x{case.features}, {case.units} units) exported, inference:")
+        for name, values in samples.items():
+            ms = statistics.median(values)
+            rows.append(
+                dict(
+                    case=case.name,
+                    task="infer_export",
+                    contender=name,
+                    ms=ms,
+                    ms_min=min(values),
+                    ms_max=max(values),
+                    ratio_to_savedmodel=ms / reference,
+                )
+            )
+            verdict = compare(samples, name, "savedmodel")
+            print(
+                f"  {name:<14} {min(values):8.2f} / {ms:8.2f} / {max(values):8.2f} ms   x{ms / reference:.2f} of the "
+                f"SavedModel (per repeat {verdict['ratio_min']:.2f}-{verdict['ratio_max']:.2f})"
+            )
     if FLAGS.memory:
         print("\npeak memory of a training step (fresh processes; tensors: TF's allocator, rss: resident-set growth):")
         for case in (c for c in CASES if c.name in names and c.name in TRAIN_CASES):

@@ -35,3 +35,17 @@ def test_keras_unroll_is_a_contender_on_short_sequences():
     assert digits.steps <= UNROLL_MAX_STEPS
     train, infer = build_tf_contender("keras-unroll", digits, jit=False)
     assert np.isfinite(train()) and infer().shape == (digits.batch, 10)
+
+
+def test_export_contenders_serve_the_same_model(tmp_path):
+    from benchmarks.lstm_speed import Case, build_export_contenders
+    from tests.tolerance import float32_tolerance, lstm_terms
+
+    case = Case("tiny", 2, 5, 3, 4)
+    functions = build_export_contenders(case, tmp_path)
+    assert list(functions) == ["savedmodel", "tflite-float", "tflite-int8"]
+    outputs = {name: np.asarray(fn()) for name, fn in functions.items()}
+    assert all(value.shape == (2, 10) for value in outputs.values())
+    # logits of a Dense over 4 units after 5 steps; magnitude of Glorot-initialised outputs < 3
+    tolerance = float32_tolerance(lstm_terms(5, 3, 4) + 5, 3.0)
+    np.testing.assert_allclose(outputs["tflite-float"], outputs["savedmodel"], rtol=0, atol=tolerance)
