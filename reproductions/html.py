@@ -53,6 +53,24 @@ def index_page(summary: list[dict], runs: Path, command: str) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _shipped(tflite: dict | None) -> list[str]:
+    """The exported files (reproductions/shipping.py), each measured on the test set."""
+    if not tflite:
+        return []
+    out = [
+        "<h3>Exported: SavedModel and TFLite</h3>",
+        "<table><tr><th>file</th><th>test accuracy</th><th>max |diff| from the SavedModel</th><th>bytes</th>"
+        "<th>batch 1 (ms)</th><th>batch 1,024 (ms)</th></tr>",
+    ]
+    for name, row in tflite.items():
+        out.append(
+            f"<tr><td>{_cell(name)}</td><td>{_cell(row['accuracy'])}</td><td>{_cell(row['max_abs_difference'])}</td>"
+            f"<td>{_cell(row['bytes'])}</td><td>{_cell(row['batch1_ms'])}</td><td>{_cell(row['batch1024_ms'])}</td></tr>"
+        )
+    out.append("</table>")
+    return out
+
+
 def _section(row: dict, runs: Path) -> list[str]:
     name = row["reproduction"]
     out = [f'<h2 id="{_cell(name)}">{_cell(name)}: {_cell(row["status"])}</h2>']
@@ -77,6 +95,7 @@ def _section(row: dict, runs: Path) -> list[str]:
             f'<td class="{result if result != "-" else ""}">{_cell(result)}</td></tr>'
         )
     out.append("</table>")
+    out += _shipped(report.get("results", {}).get("tflite"))
     folder = report_path.parent.resolve().relative_to(runs.resolve())
     for picture in report.get("plots", []):
         source = (folder / picture).as_posix()

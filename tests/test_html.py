@@ -89,3 +89,19 @@ def test_the_page_renders_in_a_real_browser(runs, tmp_path):
     # Not blank: the tables, text and pictures cover a good share of the page in many shades.
     assert (pixels.mean(axis=-1) < 0.9).mean() > 0.02
     assert len(np.unique((pixels * 255).astype(int).reshape(-1, 3), axis=0)) > 100
+
+
+def test_the_exported_files_are_listed_with_their_measures(tmp_path):
+    from reproductions.html import index_page
+
+    row = dict(accuracy=0.9663, max_abs_difference=1.6e-6, bytes=409_000, batch1_ms=0.17, batch1024_ms=50.2)
+    report = dict(figures=[], plots=[], results=dict(tflite={"SavedModel": row, "model_int8.tflite": row}))
+    (tmp_path / "mnist_lstm").mkdir()
+    (tmp_path / "mnist_lstm" / "report.json").write_text(json.dumps(report))
+    summary = [
+        dict(reproduction="mnist_lstm", status="PASS", seconds=1.0, report=str(tmp_path / "mnist_lstm" / "report.json"))
+    ]
+    page = Page()
+    page.feed(index_page(summary, tmp_path, "python -m reproductions"))
+    text = " ".join(page.text)
+    assert "model_int8.tflite" in text and "0.9663" in text and "1.6e-06" in text and "409000" in text
