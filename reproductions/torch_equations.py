@@ -65,14 +65,14 @@ def largest_difference(a, b) -> float:
     return float(np.max(np.abs(a - b))) if a.size else float("nan")
 
 
-def _torch_model(torch, input_dim, hidden_dim, output_dim, num_layers, batch_first, bidirectional):
+def _torch_model(torch, input_dim, hidden_dim, output_dim, num_layers, batch_first, bidirectional, bias):
     class Net(torch.nn.Module):
         """The article's network: nn.LSTM, then a fully connected layer on the last step."""
 
         def __init__(self):
             super().__init__()
             self.lstm = torch.nn.LSTM(
-                input_dim, hidden_dim, num_layers, batch_first=batch_first, bidirectional=bidirectional
+                input_dim, hidden_dim, num_layers, batch_first=batch_first, bidirectional=bidirectional, bias=bias
             )
             self.fc = torch.nn.Linear(hidden_dim * (2 if bidirectional else 1), output_dim)
 
@@ -110,6 +110,7 @@ def compare(
         num_layers=case["num_layers"],
         bidirectional=case["bidirectional"],
         batch_first=case["batch_first"],
+        bias=case["bias"],
     )
     load_torch_state_dict(model, net.lstm.state_dict())
     dense = keras.layers.Dense(output_dim)
@@ -120,28 +121,23 @@ def compare(
         last = output[:, -1] if case["batch_first"] else output[-1]
         logits = dense(last)
         loss = tf.reduce_sum(logits * weights)
-    variables = [
-        v
-        for k in range(model.num_layers)
-        for lstm in model.directions(k)
-        for v in (lstm.kernel, lstm.recurrent_kernel, lstm.bias)
-    ]
-    grads = tape.gradient(loss, variables)
+    directions = [lstm for k in range(model.num_layers) for lstm in model.directions(k)]
+    variables = [v for lstm in directions for v in (lstm.kernel, lstm.recurrent_kernel, lstm.bias) if v is not None]
+    grads = iter(tape.gradient(loss, variables))
 
     grad_diffs = []
     suffixes = ["", "_reverse"]
     named = dict(net.lstm.named_parameters())
     for k in range(model.num_layers):
         for d, lstm in enumerate(model.directions(k)):
-            index = 3 * (k * model.num_directions + d)
-            w_ih, w_hh, b = scan_lstm_to_torch(*(g.numpy() for g in grads[index : index + 3]), lstm.gate_order)
+            kernel, recurrent = next(grads).numpy(), next(grads).numpy()
+            bias = next(grads).numpy() if lstm.bias is not None else None
+            w_ih, w_hh, b = scan_lstm_to_torch(kernel, recurrent, bias, lstm.gate_order)
             suffix = f"l{k}{suffixes[d]}"
-            for mine, theirs in (
-                (w_ih, f"weight_ih_{suffix}"),
-                (w_hh, f"weight_hh_{suffix}"),
-                (b, f"bias_ih_{suffix}"),
-                (b, f"bias_hh_{suffix}"),
-            ):
+            pairs = [(w_ih, f"weight_ih_{suffix}"), (w_hh, f"weight_hh_{suffix}")]
+            if b is not None:
+                pairs += [(b, f"bias_ih_{suffix}"), (b, f"bias_hh_{suffix}")]
+            for mine, theirs in pairs:
                 grad_diffs.append(largest_difference(mine, named[theirs].grad.numpy()))
 
     # And back: our weights as a state dict make an equal PyTorch LSTM.
@@ -151,6 +147,7 @@ def compare(
         case["num_layers"],
         batch_first=case["batch_first"],
         bidirectional=case["bidirectional"],
+        bias=case["bias"],
     )
     again.load_state_dict(to_torch_state_dict(model, as_torch=True))
     with torch.no_grad():
@@ -321,15 +318,19 @@ def reproduce(settings: TorchConfig = TorchConfig(), *, seed: int = 0, run_dir=N
         raise cli.UsageError(missing)
     report = Report(NAME, run_dir or cli.run_dir(NAME), settings)
     rows = []
-    print("layers | bidirectional | batch_first | output   | h_n      | c_n      | logits   | gradients | exported")
-    for num_layers, bidirectional, batch_first in itertools.product(
-        range(1, settings.max_layers + 1), (False, True), (True, False)
+    print(
+        "layers | bidirectional | batch_first | bias  | output   | h_n      | c_n      | logits   | gradients "
+        "| exported"
+    )
+    for num_layers, bidirectional, batch_first, bias in itertools.product(
+        range(1, settings.max_layers + 1), (False, True), (True, False), (True, False)
     ):
-        case = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
+        case = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias)
         d = compare(case, seed, settings.input_dim, settings.hidden_dim, settings.output_dim)
         rows.append({**case, **d})
         print(
-            f"{num_layers:>6} | {str(bidirectional):<13} | {str(batch_first):<11} | {d['output']:.2e} | "
+            f"{num_layers:>6} | {str(bidirectional):<13} | {str(batch_first):<11} | {str(bias):<5} | "
+            f"{d['output']:.2e} | "
             f"{d['h_n']:.2e} | {d['c_n']:.2e} | {d['logits']:.2e} | {d['gradients']:.2e}  | "
             f"{largest([d['exported_output'], d['exported_h_n'], d['exported_c_n']]):.2e}"
         )

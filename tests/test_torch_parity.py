@@ -20,17 +20,18 @@ def torch():
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("batch_first", [True, False])
 @pytest.mark.parametrize("gate_order", ["ifgo", "ijfo"])
-def test_outputs_and_states_equal_pytorch(torch, num_layers, bidirectional, batch_first, gate_order):
+@pytest.mark.parametrize("bias", [True, False])
+def test_outputs_and_states_equal_pytorch(torch, num_layers, bidirectional, batch_first, gate_order, bias):
     torch.manual_seed(num_layers)
-    reference = torch.nn.LSTM(FEATURES, HIDDEN, num_layers, batch_first=batch_first, bidirectional=bidirectional)
+    options = dict(batch_first=batch_first, bidirectional=bidirectional, bias=bias)
+    reference = torch.nn.LSTM(FEATURES, HIDDEN, num_layers, **options)
     shape = (BATCH, STEPS, FEATURES) if batch_first else (STEPS, BATCH, FEATURES)
     x = np.random.default_rng(0).normal(size=shape).astype("float32")
     with torch.no_grad():
         expected, (h_expected, c_expected) = reference(torch.from_numpy(x))
-    model = MultiLayerLSTM(
-        HIDDEN, num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, gate_order=gate_order
-    )
+    model = MultiLayerLSTM(HIDDEN, num_layers=num_layers, gate_order=gate_order, **options)
     load_torch_state_dict(model, reference.state_dict())
+    assert len(model.weights) == num_layers * (2 if bidirectional else 1) * (3 if bias else 2)
     output, (h_n, c_n) = model(x)
     directions = 2 if bidirectional else 1
     assert h_n.shape == (num_layers * directions, BATCH, HIDDEN)
@@ -42,8 +43,8 @@ def test_outputs_and_states_equal_pytorch(torch, num_layers, bidirectional, batc
     np.testing.assert_allclose(c_n, c_expected.numpy(), rtol=0, atol=tolerance)
 
     # And back: the exported state dict makes an equal PyTorch module.
-    round_trip = torch.nn.LSTM(FEATURES, HIDDEN, num_layers, batch_first=batch_first, bidirectional=bidirectional)
-    round_trip.load_state_dict(to_torch_state_dict(model, as_torch=True))
+    round_trip = torch.nn.LSTM(FEATURES, HIDDEN, num_layers, **options)
+    round_trip.load_state_dict(to_torch_state_dict(model, as_torch=True))  # strict: exactly its keys
     with torch.no_grad():
         again, (h_again, c_again) = round_trip(torch.from_numpy(x))
     np.testing.assert_allclose(again.numpy(), expected.numpy(), rtol=0, atol=tolerance)
@@ -59,3 +60,9 @@ def test_state_dict_of_numpy_arrays_loads_too(torch):
     exported = to_torch_state_dict(model)
     assert set(exported) == set(state)
     np.testing.assert_allclose(exported["weight_ih_l0"], state["weight_ih_l0"], atol=0)
+
+
+def test_a_state_dict_with_biases_does_not_load_into_a_model_without(torch):
+    reference = torch.nn.LSTM(FEATURES, HIDDEN)
+    with pytest.raises(ValueError, match=r"bias=False.*unexpected keys \['bias_hh_l0', 'bias_ih_l0'\]"):
+        load_torch_state_dict(MultiLayerLSTM(HIDDEN, bias=False), reference.state_dict())

@@ -67,6 +67,15 @@ def activation_or_none(name: str, value: Any) -> Callable[[tf.Tensor], tf.Tensor
         raise ValueError(f"{name} must be None or a Keras activation, got {name}={value!r}.") from error
 
 
+def _activation(name: str, value: Any) -> Callable[[tf.Tensor], tf.Tensor]:
+    """A Keras activation that must be there (None is refused: a gate needs one)."""
+    if value is None:
+        raise ValueError(f"{name} must be a Keras activation, got {name}=None.")
+    fn = activation_or_none(name, value)
+    assert fn is not None
+    return fn
+
+
 def serialize_activation(fn: Callable[[tf.Tensor], tf.Tensor] | None) -> Any:
     return None if fn is None else keras.activations.serialize(fn)
 
@@ -125,20 +134,32 @@ class LSTMCell(Cell):
             ``j``, ``z`` or ``c``); see `tf_lstm.gates`.
         forget_bias: a constant added to the forget gate's pre-activation.
         cell_activation: applied to c' before the output gate; None drops it.
+        activation: of the candidate g (Keras' and TF1's ``activation``).
+        recurrent_activation: of the gates i, f, o (Keras'
+            ``recurrent_activation``, e.g. ``"hard_sigmoid"``).
 
     Its sequence runner (`tf_lstm.bptt.lstm_sequence`) exists for
-    ``cell_activation`` tanh or None.
+    ``cell_activation`` tanh or None with the default tanh and sigmoid.
     """
 
     blocks = 4
     state_names = ("h", "c")
 
-    def __init__(self, gate_order: str = gates.TORCH_ORDER, forget_bias: float = 0.0, cell_activation: Any = "tanh"):
+    def __init__(
+        self,
+        gate_order: str = gates.TORCH_ORDER,
+        forget_bias: float = 0.0,
+        cell_activation: Any = "tanh",
+        activation: Any = "tanh",
+        recurrent_activation: Any = "sigmoid",
+    ):
         self.gate_order = gate_order
         self.gate_positions = gates.gate_positions(gate_order)
         if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)):
             raise TypeError(f"forget_bias must be a number, got forget_bias={forget_bias!r}.")
         self.forget_bias = float(forget_bias)
+        self.activation = _activation("activation", activation)
+        self.recurrent_activation = _activation("recurrent_activation", recurrent_activation)
         self.cell_activation = activation_or_none("cell_activation", cell_activation)
 
     def step(self, carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask=None):
@@ -149,16 +170,24 @@ class LSTMCell(Cell):
             gate_positions=self.gate_positions,
             forget_bias=self.forget_bias,
             cell_activation=self.cell_activation,
+            gate_activation=self.recurrent_activation,
+            candidate_activation=self.activation,
             recurrent_dropout_mask=recurrent_dropout_mask,
         )
 
     def missing_sequence_runner(self):
-        if self.cell_activation in (None, keras.activations.tanh):
-            return None
-        return (
-            "its backward pass is written for cell_activation='tanh' or None only, got "
-            f"cell_activation={serialize_activation(self.cell_activation)!r}"
-        )
+        if self.cell_activation not in (None, keras.activations.tanh):
+            return (
+                "its backward pass is written for cell_activation='tanh' or None only, got "
+                f"cell_activation={serialize_activation(self.cell_activation)!r}"
+            )
+        if self.activation is not keras.activations.tanh or self.recurrent_activation is not keras.activations.sigmoid:
+            return (
+                "its backward pass is written for activation='tanh' and recurrent_activation='sigmoid' only, got "
+                f"activation={serialize_activation(self.activation)!r}, "
+                f"recurrent_activation={serialize_activation(self.recurrent_activation)!r}"
+            )
+        return None
 
     def sequence_runner(self, *, kernel, bias, recurrent_kernel, recurrent_dropout_mask):
         if self.missing_sequence_runner() is not None:
@@ -186,6 +215,8 @@ class LSTMCell(Cell):
             "gate_order": self.gate_order,
             "forget_bias": self.forget_bias,
             "cell_activation": serialize_activation(self.cell_activation),
+            "activation": serialize_activation(self.activation),
+            "recurrent_activation": serialize_activation(self.recurrent_activation),
         }
 
 

@@ -36,8 +36,9 @@ def _expected_torch_shapes(model: MultiLayerLSTM, input_size: int) -> dict[str, 
         features = input_size if k == 0 else model.num_directions * hidden
         shapes[f"weight_ih_l{k}{suffix}"] = (4 * hidden, features)
         shapes[f"weight_hh_l{k}{suffix}"] = (4 * hidden, hidden)
-        shapes[f"bias_ih_l{k}{suffix}"] = (4 * hidden,)
-        shapes[f"bias_hh_l{k}{suffix}"] = (4 * hidden,)
+        if model.bias:
+            shapes[f"bias_ih_l{k}{suffix}"] = (4 * hidden,)
+            shapes[f"bias_hh_l{k}{suffix}"] = (4 * hidden,)
     return shapes
 
 
@@ -67,7 +68,7 @@ def load_torch_state_dict(model: MultiLayerLSTM, state_dict: Mapping[str, Any]) 
     if missing or unexpected:
         raise ValueError(
             f"state_dict does not match MultiLayerLSTM(hidden_size={model.hidden_size}, "
-            f"num_layers={model.num_layers}, bidirectional={model.bidirectional}): "
+            f"num_layers={model.num_layers}, bidirectional={model.bidirectional}, bias={model.bias}): "
             f"missing keys {missing}, unexpected keys {unexpected}."
         )
     arrays = {key: _to_numpy(value) for key, value in state_dict.items()}
@@ -78,24 +79,25 @@ def load_torch_state_dict(model: MultiLayerLSTM, state_dict: Mapping[str, Any]) 
         model.build((None, None, input_size))
     for suffix, k, d in _torch_keys(model):
         lstm = model.directions(k)[d]
-        assert lstm.bias is not None, "MultiLayerLSTM makes its layers with a bias"
         order = lstm.gate_order
         lstm.kernel.assign(convert_gate_order(arrays[f"weight_ih_l{k}{suffix}"].T, TORCH_ORDER, order))
         lstm.recurrent_kernel.assign(convert_gate_order(arrays[f"weight_hh_l{k}{suffix}"].T, TORCH_ORDER, order))
-        bias = arrays[f"bias_ih_l{k}{suffix}"] + arrays[f"bias_hh_l{k}{suffix}"]
-        lstm.bias.assign(convert_gate_order(bias, TORCH_ORDER, order))
+        if lstm.bias is not None:
+            bias = arrays[f"bias_ih_l{k}{suffix}"] + arrays[f"bias_hh_l{k}{suffix}"]
+            lstm.bias.assign(convert_gate_order(bias, TORCH_ORDER, order))
 
 
 def scan_lstm_to_torch(kernel, recurrent_kernel, bias, gate_order: str):
     """One direction's ScanLSTM arrays (or their gradients) in PyTorch's layout.
 
     Returns:
-        ``(weight_ih [4·H, in], weight_hh [4·H, H], bias [4·H])``, gate blocks ``i, f, g, o``.
+        ``(weight_ih [4·H, in], weight_hh [4·H, H], bias [4·H] or None)``, gate
+        blocks ``i, f, g, o``; the bias is None when `bias` is.
     """
     return (
         convert_gate_order(np.asarray(kernel), gate_order, TORCH_ORDER).T,
         convert_gate_order(np.asarray(recurrent_kernel), gate_order, TORCH_ORDER).T,
-        convert_gate_order(np.asarray(bias), gate_order, TORCH_ORDER),
+        None if bias is None else convert_gate_order(np.asarray(bias), gate_order, TORCH_ORDER),
     )
 
 
@@ -103,7 +105,8 @@ def to_torch_state_dict(model: MultiLayerLSTM, *, as_torch: bool = False) -> dic
     """The weights of `model` as a ``torch.nn.LSTM`` state dict.
 
     The summed bias goes to ``bias_ih_l{k}``; ``bias_hh_l{k}`` is zero (the
-    two only ever appear added).
+    two only ever appear added). A model without biases (``bias=False``)
+    gives ``torch.nn.LSTM(bias=False)``'s keys: the weights only.
 
     Args:
         model: a built `MultiLayerLSTM`.
@@ -116,13 +119,14 @@ def to_torch_state_dict(model: MultiLayerLSTM, *, as_torch: bool = False) -> dic
     state = {}
     for suffix, k, d in _torch_keys(model):
         lstm = model.directions(k)[d]
-        assert lstm.bias is not None, "MultiLayerLSTM makes its layers with a bias"
-        (
-            state[f"weight_ih_l{k}{suffix}"],
-            state[f"weight_hh_l{k}{suffix}"],
-            state[f"bias_ih_l{k}{suffix}"],
-        ) = scan_lstm_to_torch(lstm.kernel.numpy(), lstm.recurrent_kernel.numpy(), lstm.bias.numpy(), lstm.gate_order)
-        state[f"bias_hh_l{k}{suffix}"] = np.zeros(4 * model.hidden_size, np.float32)
+        bias = None if lstm.bias is None else lstm.bias.numpy()
+        weight_ih, weight_hh, bias = scan_lstm_to_torch(
+            lstm.kernel.numpy(), lstm.recurrent_kernel.numpy(), bias, lstm.gate_order
+        )
+        state[f"weight_ih_l{k}{suffix}"], state[f"weight_hh_l{k}{suffix}"] = weight_ih, weight_hh
+        if bias is not None:
+            state[f"bias_ih_l{k}{suffix}"] = bias
+            state[f"bias_hh_l{k}{suffix}"] = np.zeros(4 * model.hidden_size, np.float32)
     state = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in state.items()}
     if as_torch:
         import torch  # an optional extra (pip install -e ".[torch]")

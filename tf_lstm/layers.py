@@ -40,6 +40,18 @@ class Recurrent(keras.layers.Layer):
         use_bias: whether the layer has the bias ``b``.
         kernel_initializer, recurrent_initializer, bias_initializer: of the
             three weights.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: Keras
+            regularizers of the three weights (their losses in
+            ``layer.losses``); ``activity_regularizer`` (a keyword of every
+            Keras layer) applies to the output.
+        kernel_constraint, recurrent_constraint, bias_constraint: Keras
+            constraints, applied to the weights after each optimizer step.
+        zero_output_for_mask: a masked step outputs zeros (with
+            ``return_sequences``) instead of the carried h.
+        stateful: the final state of a batch is the initial state of the next
+            (truncated backpropagation through time: the gradient stops at the
+            boundary); the batch size must be fixed (known when the layer is
+            built) and every batch must have it. `reset_state` sets it to zero.
         seed: seed of the dropout masks.
         method: how the recurrence runs: ``"scan"`` (`tf.scan`, the
             articles' form), ``"while"`` (`tf.while_loop` keeping only the
@@ -70,6 +82,14 @@ class Recurrent(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        zero_output_for_mask: bool = False,
+        stateful: bool = False,
         seed: int | None = None,
         method: str = "auto",
         **kwargs,
@@ -87,6 +107,12 @@ class Recurrent(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = keras.regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
         self.return_sequences = checks.boolean("return_sequences", return_sequences)
         self.return_state = checks.boolean("return_state", return_state)
         self.go_backwards = checks.boolean("go_backwards", go_backwards)
@@ -95,10 +121,10 @@ class Recurrent(keras.layers.Layer):
         self.recurrent_dropout = checks.rate("recurrent_dropout", recurrent_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        # keras.layers.Bidirectional reads these three and sets the last.
-        self.stateful = False
-        self.states = None
-        self.zero_output_for_mask = False
+        # keras.layers.Bidirectional reads stateful and zero_output_for_mask, and sets the latter.
+        self.stateful = checks.boolean("stateful", stateful)
+        self.states: list = []  # the stateful layer's state variables, made by build
+        self.zero_output_for_mask = checks.boolean("zero_output_for_mask", zero_output_for_mask)
         self.supports_masking = True
         self.input_size: int | None = None
         self._probes = None  # set by tf_lstm.tracing.probing, for gradients through time
@@ -125,15 +151,53 @@ class Recurrent(keras.layers.Layer):
         self.input_size = int(input_shape[-1])
         width = self.cell.blocks * self.units
         self.kernel = self.add_weight(
-            name="kernel", shape=(self.input_size, width), initializer=self.kernel_initializer
+            name="kernel",
+            shape=(self.input_size, width),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.recurrent_kernel = self.add_weight(
-            name="recurrent_kernel", shape=(self.units, width), initializer=self.recurrent_initializer
+            name="recurrent_kernel",
+            shape=(self.units, width),
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
         )
         self.bias = (
-            self.add_weight(name="bias", shape=(width,), initializer=self.bias_initializer) if self.use_bias else None
+            self.add_weight(
+                name="bias",
+                shape=(width,),
+                initializer=self.initial_bias,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+            if self.use_bias
+            else None
         )
+        if self.stateful:
+            batch = input_shape[1] if self.time_major else input_shape[0]
+            if batch is None:
+                raise ValueError(
+                    f"stateful=True needs the batch size when {type(self).__name__} '{self.name}' is built, got "
+                    f"inputs with shape {input_shape}: give it, e.g. keras.Input((steps, features), batch_size=32)."
+                )
+            self.states = [
+                self.add_weight(name=f"state_{name}", shape=(batch, self.units), initializer="zeros", trainable=False)
+                for name in self.cell.state_names
+            ]
         self.built = True
+
+    def initial_bias(self, shape, dtype=None):
+        """The bias's initial value (`bias_initializer`'s; `ScanLSTM` may set the forget block to 1)."""
+        return self.bias_initializer(shape, dtype)
+
+    def reset_state(self):
+        """Sets a stateful layer's state to zeros (the start of new sequences)."""
+        if not self.stateful:
+            raise ValueError(f"layer {self.name!r} is not stateful: it keeps no state to reset.")
+        for state in self.states:
+            state.assign(tf.zeros_like(state))
 
     def compute_output_shape(self, inputs_shape, initial_state_shape=None):
         input_shape = tuple(inputs_shape)
@@ -161,11 +225,16 @@ class Recurrent(keras.layers.Layer):
             if initial_state is not None:
                 raise ValueError(f"layer {self.name!r} is streamed: its initial_state comes from the stream's state.")
             initial_state = stream.carry
+        elif self.stateful and initial_state is None:
+            initial_state = self._stateful_carry(inputs)
         outputs, final_carry, _ = self.run(
             inputs, mask=mask, training=training, initial_state=initial_state, probes=self._probes
         )
         if stream is not None:
             stream.final = final_carry
+        elif self.stateful:
+            for state, value in zip(self.states, final_carry):
+                state.assign(tf.cast(value, state.dtype))
         if self.return_sequences:
             output = outputs if self.time_major else tf.transpose(outputs, [1, 0, 2])
         else:
@@ -173,6 +242,19 @@ class Recurrent(keras.layers.Layer):
         if self.return_state:
             return [output, *final_carry]
         return output
+
+    def _stateful_carry(self, inputs):
+        """The kept state, after checking the batch size is the one it was built for."""
+        batch_axis = 1 if self.time_major else 0
+        kept = int(self.states[0].shape[0])
+        given = tf.convert_to_tensor(inputs).shape[batch_axis]
+        if given is not None and given != kept:
+            raise ValueError(
+                f"stateful layer {self.name!r} keeps the state of {kept} sequences, got inputs with shape "
+                f"{tuple(inputs.shape)} ({given} sequences): every batch must have {kept} (reset_state() does not "
+                "change it; build a new layer for another batch size)."
+            )
+        return [tf.convert_to_tensor(state) for state in self.states]
 
     def run(self, inputs, *, mask=None, training=None, initial_state=None, collect=None, probes=None):
         """The recurrence over `inputs`, what `call` and `tf_lstm.trace` share.
@@ -337,6 +419,14 @@ class Recurrent(keras.layers.Layer):
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             recurrent_initializer=keras.initializers.serialize(self.recurrent_initializer),
             bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
+            recurrent_regularizer=keras.regularizers.serialize(self.recurrent_regularizer),
+            bias_regularizer=keras.regularizers.serialize(self.bias_regularizer),
+            kernel_constraint=keras.constraints.serialize(self.kernel_constraint),
+            recurrent_constraint=keras.constraints.serialize(self.recurrent_constraint),
+            bias_constraint=keras.constraints.serialize(self.bias_constraint),
+            zero_output_for_mask=self.zero_output_for_mask,
+            stateful=self.stateful,
             seed=self.seed,
             method=self.method,
         )
@@ -389,8 +479,15 @@ class ScanLSTM(_CellLayer):
             ``"zifo"``) or ``c`` (Keras ``"ifco"``, Theano ``"ifoc"``).
             The default is PyTorch's.
         forget_bias: a constant added to the forget gate's pre-activation.
-        cell_activation: applied to c' before the output gate; ``None`` drops
-            it (article C).
+        activation: of the candidate g and (unless `cell_activation` says
+            otherwise) of c' before the output gate: Keras' and TF1's
+            ``activation``, tanh above.
+        recurrent_activation: of the gates i, f, o: Keras'
+            ``recurrent_activation`` (e.g. ``"hard_sigmoid"``), σ above.
+        cell_activation: applied to c' before the output gate: ``"same"`` (the
+            default) is `activation`; ``None`` drops it (article C).
+        unit_forget_bias: initialise the forget gate's bias block to 1 (Keras'
+            default; here off, as in the articles); needs ``use_bias``.
         use_bias: whether the layer has the bias ``b``.
         return_sequences: return h of every step (``[batch, time, units]``)
             rather than the last.
@@ -405,6 +502,9 @@ class ScanLSTM(_CellLayer):
         kernel_initializer: initializer of ``W_x``, ``[features, 4·units]``.
         recurrent_initializer: initializer of ``W_h``, ``[units, 4·units]``.
         bias_initializer: initializer of ``b``, ``[4·units]``.
+        kernel_regularizer, recurrent_regularizer, bias_regularizer,
+        kernel_constraint, recurrent_constraint, bias_constraint,
+        zero_output_for_mask, stateful: as in Keras (see `Recurrent`).
         seed: seed of the dropout masks.
         method: how the recurrence runs: ``"scan"`` (`tf.scan`, the
             articles' form), ``"while"`` (`tf.while_loop` keeping only h's
@@ -439,15 +539,36 @@ class ScanLSTM(_CellLayer):
         *,
         gate_order: str = gates.TORCH_ORDER,
         forget_bias: float = 0.0,
-        cell_activation: str | None = "tanh",
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        cell_activation="same",
+        unit_forget_bias: bool = False,
         **kwargs,
     ):
-        super().__init__(LSTMCell(gate_order, forget_bias, cell_activation), units, **kwargs)
+        if isinstance(cell_activation, str) and cell_activation == "same":
+            cell_activation = activation
+        cell = LSTMCell(gate_order, forget_bias, cell_activation, activation, recurrent_activation)
+        super().__init__(cell, units, **kwargs)
+        self.unit_forget_bias = checks.boolean("unit_forget_bias", unit_forget_bias)
+        if self.unit_forget_bias and not self.use_bias:
+            raise ValueError("unit_forget_bias=True sets the forget gate's bias, but use_bias=False leaves no bias.")
+
+    def initial_bias(self, shape, dtype=None):
+        bias = super().initial_bias(shape, dtype)
+        if not self.unit_forget_bias:
+            return bias
+        forget = self.gate_positions["f"] * self.units
+        return tf.concat([bias[:forget], tf.ones([self.units], bias.dtype), bias[forget + self.units :]], axis=0)
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
 
     gate_order = property(lambda self: self.cell.gate_order)
     gate_positions = property(lambda self: self.cell.gate_positions)
     forget_bias = property(lambda self: self.cell.forget_bias)
     cell_activation = property(lambda self: self.cell.cell_activation)
+    activation = property(lambda self: self.cell.activation)
+    recurrent_activation = property(lambda self: self.cell.recurrent_activation)
 
 
 @keras.saving.register_keras_serializable(package="tf_lstm")

@@ -27,6 +27,7 @@ class MultiLayerLSTM(keras.layers.Layer):
         batch_first: inputs and outputs are ``[batch, time, ...]``; otherwise
             ``[time, batch, ...]`` (PyTorch's default).
         dropout: rate of the dropout between layers, in training only.
+        bias: whether the layers have biases (PyTorch's ``bias``).
         gate_order: the gate order the `ScanLSTM` weights are stored in (the
             torch conversion permutes blocks to and from it).
         seed: seed of the initial weights and of the dropout.
@@ -52,6 +53,7 @@ class MultiLayerLSTM(keras.layers.Layer):
         bidirectional: bool = False,
         batch_first: bool = True,
         dropout: float = 0.0,
+        bias: bool = True,
         gate_order: str = gates.TORCH_ORDER,
         seed: int | None = None,
         **kwargs,
@@ -62,6 +64,7 @@ class MultiLayerLSTM(keras.layers.Layer):
         self.bidirectional = bool(bidirectional)
         self.batch_first = bool(batch_first)
         self.dropout = checks.rate("dropout", dropout)
+        self.bias = checks.boolean("bias", bias)
         self.gate_order = gate_order
         gates.canonical_gate_order(gate_order)
         self.seed = seed
@@ -80,6 +83,7 @@ class MultiLayerLSTM(keras.layers.Layer):
                 gate_order=gate_order,
                 return_sequences=True,
                 return_state=True,
+                use_bias=self.bias,
                 kernel_initializer=init(0),
                 recurrent_initializer=init(1),
                 bias_initializer=init(2),
@@ -141,6 +145,7 @@ class MultiLayerLSTM(keras.layers.Layer):
             bidirectional=self.bidirectional,
             batch_first=self.batch_first,
             dropout=self.dropout,
+            bias=self.bias,
             gate_order=self.gate_order,
             seed=self.seed,
         )

@@ -21,21 +21,29 @@ Activation = Callable[[tf.Tensor], tf.Tensor]
 
 
 def gate_activations(
-    z: tf.Tensor, gate_positions: Mapping[str, int], forget_bias: float = 0.0
+    z: tf.Tensor,
+    gate_positions: Mapping[str, int],
+    forget_bias: float = 0.0,
+    *,
+    gate_activation: Activation = tf.sigmoid,
+    candidate_activation: Activation = tf.tanh,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
     """``(i, f, g, o)`` from the fused pre-activations ``z`` (four blocks on the last axis).
 
     i = σ(z_i)   f = σ(z_f + forget_bias)   g = tanh(z_g)   o = σ(z_o)
+
+    σ is `gate_activation` (Keras' ``recurrent_activation``), tanh
+    `candidate_activation` (Keras' ``activation``).
     """
     blocks = tf.split(z, 4, axis=-1)
     forget = blocks[gate_positions["f"]]
     if forget_bias:
         forget = forget + tf.cast(forget_bias, forget.dtype)
     return (
-        tf.sigmoid(blocks[gate_positions["i"]]),
-        tf.sigmoid(forget),
-        tf.tanh(blocks[gate_positions["g"]]),
-        tf.sigmoid(blocks[gate_positions["o"]]),
+        gate_activation(blocks[gate_positions["i"]]),
+        gate_activation(forget),
+        candidate_activation(blocks[gate_positions["g"]]),
+        gate_activation(blocks[gate_positions["o"]]),
     )
 
 
@@ -75,6 +83,8 @@ def lstm_step(
     gate_positions: Mapping[str, int],
     forget_bias: float = 0.0,
     cell_activation: Activation | None = tf.tanh,
+    gate_activation: Activation = tf.sigmoid,
+    candidate_activation: Activation = tf.tanh,
     recurrent_dropout_mask: tf.Tensor | None = None,
 ) -> tuple[tuple[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]:
     """One LSTM step; every article's cell is a configuration of it.
@@ -94,6 +104,8 @@ def lstm_step(
             ``BasicLSTMCell`` uses 1.0).
         cell_activation: applied to ``c'`` before the output gate; ``None``
             drops it.
+        gate_activation, candidate_activation: σ of i, f, o and tanh of g
+            (see `gate_activations`).
         recurrent_dropout_mask: multiplies ``h`` before the recurrent matmul.
 
     Returns:
@@ -102,7 +114,9 @@ def lstm_step(
     h, c = carry
     h_in = h if recurrent_dropout_mask is None else h * recurrent_dropout_mask
     z = projected_t + tf.matmul(h_in, recurrent_kernel)
-    i, f, g, o = gate_activations(z, gate_positions, forget_bias)
+    i, f, g, o = gate_activations(
+        z, gate_positions, forget_bias, gate_activation=gate_activation, candidate_activation=candidate_activation
+    )
     c_new = f * c + i * g
     squashed = c_new if cell_activation is None else cell_activation(c_new)
     return (o * squashed, c_new), {"z": z, "i": i, "f": f, "g": g, "o": o}
