@@ -65,16 +65,22 @@ def largest_difference(a, b) -> float:
     return float(np.max(np.abs(a - b))) if a.size else float("nan")
 
 
-def _torch_model(torch, input_dim, hidden_dim, output_dim, num_layers, batch_first, bidirectional, bias):
+def _torch_model(torch, input_dim, hidden_dim, output_dim, num_layers, batch_first, bidirectional, bias, proj_size):
     class Net(torch.nn.Module):
         """The article's network: nn.LSTM, then a fully connected layer on the last step."""
 
         def __init__(self):
             super().__init__()
             self.lstm = torch.nn.LSTM(
-                input_dim, hidden_dim, num_layers, batch_first=batch_first, bidirectional=bidirectional, bias=bias
+                input_dim,
+                hidden_dim,
+                num_layers,
+                batch_first=batch_first,
+                bidirectional=bidirectional,
+                bias=bias,
+                proj_size=proj_size,
             )
-            self.fc = torch.nn.Linear(hidden_dim * (2 if bidirectional else 1), output_dim)
+            self.fc = torch.nn.Linear((proj_size or hidden_dim) * (2 if bidirectional else 1), output_dim)
 
         def forward(self, x):
             output, (h_n, c_n) = self.lstm(x)
@@ -111,10 +117,11 @@ def compare(
         bidirectional=case["bidirectional"],
         batch_first=case["batch_first"],
         bias=case["bias"],
+        proj_size=case["proj_size"],
     )
     load_torch_state_dict(model, net.lstm.state_dict())
     dense = keras.layers.Dense(output_dim)
-    dense.build((None, hidden_dim * model.num_directions))
+    dense.build((None, model.output_size * model.num_directions))
     dense.set_weights([net.fc.weight.detach().numpy().T, net.fc.bias.detach().numpy()])
     with tf.GradientTape() as tape:
         output, (h_n, c_n) = model(x)
@@ -122,7 +129,12 @@ def compare(
         logits = dense(last)
         loss = tf.reduce_sum(logits * weights)
     directions = [lstm for k in range(model.num_layers) for lstm in model.directions(k)]
-    variables = [v for lstm in directions for v in (lstm.kernel, lstm.recurrent_kernel, lstm.bias) if v is not None]
+    variables = [
+        v
+        for lstm in directions
+        for v in (lstm.kernel, lstm.recurrent_kernel, lstm.bias, lstm.cell_weights.get("projection_kernel"))
+        if v is not None
+    ]
     grads = iter(tape.gradient(loss, variables))
 
     grad_diffs = []
@@ -137,6 +149,8 @@ def compare(
             pairs = [(w_ih, f"weight_ih_{suffix}"), (w_hh, f"weight_hh_{suffix}")]
             if b is not None:
                 pairs += [(b, f"bias_ih_{suffix}"), (b, f"bias_hh_{suffix}")]
+            if model.proj_size:
+                pairs.append((next(grads).numpy().T, f"weight_hr_{suffix}"))
             for mine, theirs in pairs:
                 grad_diffs.append(largest_difference(mine, named[theirs].grad.numpy()))
 
@@ -148,6 +162,7 @@ def compare(
         batch_first=case["batch_first"],
         bidirectional=case["bidirectional"],
         bias=case["bias"],
+        proj_size=case["proj_size"],
     )
     again.load_state_dict(to_torch_state_dict(model, as_torch=True))
     with torch.no_grad():
@@ -319,17 +334,20 @@ def reproduce(settings: TorchConfig = TorchConfig(), *, seed: int = 0, run_dir=N
     report = Report(NAME, run_dir or cli.run_dir(NAME), settings)
     rows = []
     print(
-        "layers | bidirectional | batch_first | bias  | output   | h_n      | c_n      | logits   | gradients "
+        "layers | bidirectional | batch_first | bias  | proj | output   | h_n      | c_n      | logits   | gradients "
         "| exported"
     )
-    for num_layers, bidirectional, batch_first, bias in itertools.product(
-        range(1, settings.max_layers + 1), (False, True), (True, False), (True, False)
+    projections = (0, settings.hidden_dim // 2) if settings.hidden_dim >= 2 else (0,)  # proj_size < hidden_dim
+    for num_layers, bidirectional, batch_first, bias, proj_size in itertools.product(
+        range(1, settings.max_layers + 1), (False, True), (True, False), (True, False), projections
     ):
-        case = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias)
+        case = dict(
+            num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias, proj_size=proj_size
+        )
         d = compare(case, seed, settings.input_dim, settings.hidden_dim, settings.output_dim)
         rows.append({**case, **d})
         print(
-            f"{num_layers:>6} | {str(bidirectional):<13} | {str(batch_first):<11} | {str(bias):<5} | "
+            f"{num_layers:>6} | {str(bidirectional):<13} | {str(batch_first):<11} | {str(bias):<5} | {proj_size:>4} | "
             f"{d['output']:.2e} | "
             f"{d['h_n']:.2e} | {d['c_n']:.2e} | {d['logits']:.2e} | {d['gradients']:.2e}  | "
             f"{largest([d['exported_output'], d['exported_h_n'], d['exported_c_n']]):.2e}"

@@ -118,8 +118,8 @@ def test_full_check_passes_and_every_export_serves(data_dir, tmp_path):
 
     # D: every quantity of every setting, exported back to PyTorch included.
     grid = report["torch_equations"]["results"]["grid"]
-    assert len(grid) == 24 and all(row["exported_h_n"] < 1e-5 for row in grid)  # with and without biases
-    assert {row["bias"] for row in grid} == {True, False}
+    assert len(grid) == 48 and all(row["exported_h_n"] < 1e-5 for row in grid)  # biases, projections on and off
+    assert {row["bias"] for row in grid} == {True, False} and {row["proj_size"] for row in grid} == {0, 8}
 
     # E: all 25,000 test reviews, and the raw-string export.
     assert report["imdb_sentiment"]["results"]["data"]["test_reviews"] == 25_000

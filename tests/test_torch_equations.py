@@ -17,7 +17,8 @@ def test_reproduction_passes_on_a_small_grid(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "torch_equations" / "report.json").read_text())
-    assert len(report["results"]["grid"]) == 16  # 2 layer counts x uni/bi x batch_first on/off x bias on/off
+    # 2 layer counts x uni/bi x batch_first on/off x bias on/off x projection on/off
+    assert len(report["results"]["grid"]) == 32
     assert all(row["result"] == "PASS" for row in report["figures"])
     assert max(report["results"]["one_step_equations"].values()) < 1e-6
     assert "o⊙tanh(c')" in result.stdout

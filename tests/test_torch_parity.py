@@ -21,9 +21,10 @@ def torch():
 @pytest.mark.parametrize("batch_first", [True, False])
 @pytest.mark.parametrize("gate_order", ["ifgo", "ijfo"])
 @pytest.mark.parametrize("bias", [True, False])
-def test_outputs_and_states_equal_pytorch(torch, num_layers, bidirectional, batch_first, gate_order, bias):
+@pytest.mark.parametrize("proj_size", [0, 4])
+def test_outputs_and_states_equal_pytorch(torch, num_layers, bidirectional, batch_first, gate_order, bias, proj_size):
     torch.manual_seed(num_layers)
-    options = dict(batch_first=batch_first, bidirectional=bidirectional, bias=bias)
+    options = dict(batch_first=batch_first, bidirectional=bidirectional, bias=bias, proj_size=proj_size)
     reference = torch.nn.LSTM(FEATURES, HIDDEN, num_layers, **options)
     shape = (BATCH, STEPS, FEATURES) if batch_first else (STEPS, BATCH, FEATURES)
     x = np.random.default_rng(0).normal(size=shape).astype("float32")
@@ -31,13 +32,16 @@ def test_outputs_and_states_equal_pytorch(torch, num_layers, bidirectional, batc
         expected, (h_expected, c_expected) = reference(torch.from_numpy(x))
     model = MultiLayerLSTM(HIDDEN, num_layers=num_layers, gate_order=gate_order, **options)
     load_torch_state_dict(model, reference.state_dict())
-    assert len(model.weights) == num_layers * (2 if bidirectional else 1) * (3 if bias else 2)
-    output, (h_n, c_n) = model(x)
     directions = 2 if bidirectional else 1
-    assert h_n.shape == (num_layers * directions, BATCH, HIDDEN)
-    # Float32 on both sides; layers after the first read 2·HIDDEN features (bidirectional). Values
-    # <= |x|·|W| < 4 × 0.41 (PyTorch's uniform(±1/sqrt(HIDDEN)) weights): 2.
-    tolerance = float32_tolerance(lstm_terms(STEPS, max(FEATURES, 2 * HIDDEN), HIDDEN, num_layers), 2.0)
+    assert len(model.weights) == num_layers * directions * (2 + bias + bool(proj_size))
+    output, (h_n, c_n) = model(x)
+    assert h_n.shape == (num_layers * directions, BATCH, proj_size or HIDDEN)
+    assert c_n.shape == (num_layers * directions, BATCH, HIDDEN)
+    assert output.shape[-1] == directions * (proj_size or HIDDEN)
+    # Float32 on both sides; layers after the first read 2·HIDDEN features (bidirectional), a projection
+    # adds HIDDEN terms a step. Values <= |x|·|W| < 4 × 0.41 (PyTorch's uniform(±1/sqrt(HIDDEN)) weights): 2.
+    terms = lstm_terms(STEPS, max(FEATURES, 2 * HIDDEN) + HIDDEN, HIDDEN, num_layers)
+    tolerance = float32_tolerance(terms, 2.0)
     np.testing.assert_allclose(output, expected.numpy(), rtol=0, atol=tolerance)
     np.testing.assert_allclose(h_n, h_expected.numpy(), rtol=0, atol=tolerance)
     np.testing.assert_allclose(c_n, c_expected.numpy(), rtol=0, atol=tolerance)
@@ -66,3 +70,9 @@ def test_a_state_dict_with_biases_does_not_load_into_a_model_without(torch):
     reference = torch.nn.LSTM(FEATURES, HIDDEN)
     with pytest.raises(ValueError, match=r"bias=False.*unexpected keys \['bias_hh_l0', 'bias_ih_l0'\]"):
         load_torch_state_dict(MultiLayerLSTM(HIDDEN, bias=False), reference.state_dict())
+
+
+@pytest.mark.parametrize("proj_size", [-1, 6, 7])
+def test_proj_size_must_be_below_hidden_size(proj_size):
+    with pytest.raises(ValueError, match=f"proj_size must be 0 .*got proj_size={proj_size}"):
+        MultiLayerLSTM(HIDDEN, proj_size=proj_size)

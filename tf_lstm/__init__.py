@@ -1,7 +1,12 @@
 """tf_lstm: the LSTM written from scratch with `tf.scan`, checked against the articles."""
 
 from tf_lstm.cells import Cell, LinearRNNCell, LSTMCell
-from tf_lstm.convert import load_keras_lstm_weights, load_torch_state_dict, to_torch_state_dict
+from tf_lstm.convert import (
+    load_keras_lstm_weights,
+    load_tf1_lstm_checkpoint,
+    load_torch_state_dict,
+    to_torch_state_dict,
+)
 from tf_lstm.export import export_saved_model
 from tf_lstm.gates import canonical_gate_order, convert_gate_order
 from tf_lstm.layers import Recurrent, ScanLSTM, ScanRNN
@@ -33,6 +38,7 @@ __all__ = [
     "gradients_through_time",
     "linear_rnn_step",
     "load_keras_lstm_weights",
+    "load_tf1_lstm_checkpoint",
     "load_torch_state_dict",
     "lstm_gates",
     "lstm_step",

@@ -8,8 +8,13 @@ to run it. To add a recurrence, subclass `Cell` and declare:
 - ``blocks``: how many ``units``-wide blocks the fused weights have. The layer
   creates ``kernel`` ``W_x`` ``[features, blocks·units]``, ``recurrent_kernel``
   ``W_h`` ``[units, blocks·units]`` and ``bias`` ``b`` ``[blocks·units]``.
-- ``state_names``: the names of the carried tensors, each ``[batch, units]``;
-  the first is the step's output (``h``).
+- ``state_names``: the names of the carried tensors, each ``[batch, units]``
+  unless ``state_sizes(units)`` says otherwise; the first is the step's output
+  (``h``), and its size (``output_size(units)``) is the recurrent kernel's
+  rows: ``W_h`` is ``[output_size, blocks·units]``.
+- optionally ``extra_weights(units)``: more weights, ``{name: (shape,
+  initializer)}`` (peepholes, a projection, layer-norm gains); the layer makes
+  them and passes each to ``step`` as a keyword argument of its name.
 - ``step(carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask)``:
   ``projected_t`` is ``x_t·W_x + b`` (``[batch, blocks·units]``, computed for
   every step at once before the loop); returns ``(new_carry, values)``, where
@@ -47,7 +52,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from tf_lstm import gates
+from tf_lstm import checks, gates
 from tf_lstm.bptt import lstm_sequence
 from tf_lstm.steps import linear_rnn_step, lstm_step
 
@@ -76,6 +81,13 @@ def _activation(name: str, value: Any) -> Callable[[tf.Tensor], tf.Tensor]:
     return fn
 
 
+def _positive(name: str, value: Any) -> float:
+    number = checks.number(name, value)
+    if not number > 0:
+        raise ValueError(f"{name} must be positive (or None), got {name}={value!r}.")
+    return number
+
+
 def serialize_activation(fn: Callable[[tf.Tensor], tf.Tensor] | None) -> Any:
     return None if fn is None else keras.activations.serialize(fn)
 
@@ -85,6 +97,18 @@ class Cell:
 
     blocks: int = 1
     state_names: tuple[str, ...] = ("h",)
+
+    def state_sizes(self, units: int) -> tuple[int, ...]:
+        """The size of each state tensor (the first is the output, h)."""
+        return (units,) * len(self.state_names)
+
+    def output_size(self, units: int) -> int:
+        """The size of the output h: the rows of the recurrent kernel."""
+        return self.state_sizes(units)[0]
+
+    def extra_weights(self, units: int) -> dict[str, tuple[tuple[int, ...], Any]]:
+        """Weights beyond ``kernel``, ``recurrent_kernel`` and ``bias``: ``{name: (shape, initializer)}``."""
+        return {}
 
     def step(
         self,
@@ -137,9 +161,18 @@ class LSTMCell(Cell):
         activation: of the candidate g (Keras' and TF1's ``activation``).
         recurrent_activation: of the gates i, f, o (Keras'
             ``recurrent_activation``, e.g. ``"hard_sigmoid"``).
+        use_peepholes: the gates also read the cell state through diagonal
+            weights ``w_i_diag``, ``w_f_diag``, ``w_o_diag`` (TF1's
+            ``LSTMCell(use_peepholes=True)``; see `tf_lstm.steps.lstm_step`).
+        cell_clip: clip c' to ``[-cell_clip, cell_clip]`` (TF1), or None.
+        proj_size: project h to this size with ``projection_kernel`` ``[units,
+            proj_size]`` (LSTMP; PyTorch's ``proj_size``, TF1's ``num_proj``),
+            smaller than units; h and the recurrent kernel's rows have this size.
+        proj_clip: clip the projected h (TF1), or None; needs proj_size.
 
     Its sequence runner (`tf_lstm.bptt.lstm_sequence`) exists for
-    ``cell_activation`` tanh or None with the default tanh and sigmoid.
+    ``cell_activation`` tanh or None with the default tanh and sigmoid, and
+    none of peepholes, clip and projection.
     """
 
     blocks = 4
@@ -152,6 +185,10 @@ class LSTMCell(Cell):
         cell_activation: Any = "tanh",
         activation: Any = "tanh",
         recurrent_activation: Any = "sigmoid",
+        use_peepholes: bool = False,
+        cell_clip: float | None = None,
+        proj_size: int | None = None,
+        proj_clip: float | None = None,
     ):
         self.gate_order = gate_order
         self.gate_positions = gates.gate_positions(gate_order)
@@ -161,8 +198,31 @@ class LSTMCell(Cell):
         self.activation = _activation("activation", activation)
         self.recurrent_activation = _activation("recurrent_activation", recurrent_activation)
         self.cell_activation = activation_or_none("cell_activation", cell_activation)
+        self.use_peepholes = checks.boolean("use_peepholes", use_peepholes)
+        self.cell_clip = None if cell_clip is None else _positive("cell_clip", cell_clip)
+        self.proj_size = None if proj_size is None else checks.positive_int("proj_size", proj_size)
+        self.proj_clip = None if proj_clip is None else _positive("proj_clip", proj_clip)
+        if self.proj_clip is not None and self.proj_size is None:
+            raise ValueError(f"proj_clip={proj_clip!r} clips the projection, but proj_size=None makes none.")
 
-    def step(self, carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask=None):
+    def state_sizes(self, units):
+        if self.proj_size is not None and self.proj_size >= units:
+            raise ValueError(
+                f"proj_size must be smaller than units (PyTorch's rule: a projection reduces h), "
+                f"got proj_size={self.proj_size} with units={units}."
+            )
+        return (self.proj_size or units, units)
+
+    def extra_weights(self, units):
+        weights: dict[str, tuple[tuple[int, ...], Any]] = {}
+        if self.use_peepholes:
+            weights.update({name: ((units,), "glorot_uniform") for name in ("w_i_diag", "w_f_diag", "w_o_diag")})
+        if self.proj_size is not None:
+            weights["projection_kernel"] = ((units, self.proj_size), "glorot_uniform")
+        return weights
+
+    def step(self, carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask=None, **weights):
+        peepholes = (weights["w_i_diag"], weights["w_f_diag"], weights["w_o_diag"]) if self.use_peepholes else None
         return lstm_step(
             carry,
             projected_t,
@@ -172,10 +232,25 @@ class LSTMCell(Cell):
             cell_activation=self.cell_activation,
             gate_activation=self.recurrent_activation,
             candidate_activation=self.activation,
+            peepholes=peepholes,
+            cell_clip=self.cell_clip,
+            projection=weights.get("projection_kernel"),
+            proj_clip=self.proj_clip,
             recurrent_dropout_mask=recurrent_dropout_mask,
         )
 
     def missing_sequence_runner(self):
+        extras = [
+            name
+            for name, value in (
+                ("use_peepholes", self.use_peepholes),
+                ("cell_clip", self.cell_clip),
+                ("proj_size", self.proj_size),
+            )
+            if value
+        ]
+        if extras:
+            return f"its backward pass is written for the plain LSTM, without {', '.join(extras)}"
         if self.cell_activation not in (None, keras.activations.tanh):
             return (
                 "its backward pass is written for cell_activation='tanh' or None only, got "
@@ -217,6 +292,10 @@ class LSTMCell(Cell):
             "cell_activation": serialize_activation(self.cell_activation),
             "activation": serialize_activation(self.activation),
             "recurrent_activation": serialize_activation(self.recurrent_activation),
+            "use_peepholes": self.use_peepholes,
+            "cell_clip": self.cell_clip,
+            "proj_size": self.proj_size,
+            "proj_clip": self.proj_clip,
         }
 
 

@@ -30,15 +30,17 @@ def _torch_keys(model: MultiLayerLSTM) -> list[tuple[str, int, int]]:
 
 
 def _expected_torch_shapes(model: MultiLayerLSTM, input_size: int) -> dict[str, tuple[int, ...]]:
-    hidden = model.hidden_size
+    hidden, output = model.hidden_size, model.output_size
     shapes: dict[str, tuple[int, ...]] = {}
     for suffix, k, _ in _torch_keys(model):
-        features = input_size if k == 0 else model.num_directions * hidden
+        features = input_size if k == 0 else model.num_directions * output
         shapes[f"weight_ih_l{k}{suffix}"] = (4 * hidden, features)
-        shapes[f"weight_hh_l{k}{suffix}"] = (4 * hidden, hidden)
+        shapes[f"weight_hh_l{k}{suffix}"] = (4 * hidden, output)
         if model.bias:
             shapes[f"bias_ih_l{k}{suffix}"] = (4 * hidden,)
             shapes[f"bias_hh_l{k}{suffix}"] = (4 * hidden,)
+        if model.proj_size:
+            shapes[f"weight_hr_l{k}{suffix}"] = (output, hidden)
     return shapes
 
 
@@ -46,8 +48,9 @@ def load_torch_state_dict(model: MultiLayerLSTM, state_dict: Mapping[str, Any]) 
     """Copies the weights of a ``torch.nn.LSTM`` into `model`.
 
     PyTorch keeps ``weight_ih_l{k}`` as ``[4·H, in]`` and ``weight_hh_l{k}``
-    as ``[4·H, H]`` with blocks ``i, f, g, o``, and two biases that add; the
-    ``*_reverse`` keys hold the backward direction.
+    as ``[4·H, H]`` (``[4·H, P]`` with ``proj_size`` P, whose projection is
+    ``weight_hr_l{k}`` ``[P, H]``) with blocks ``i, f, g, o``, and two biases
+    that add; the ``*_reverse`` keys hold the backward direction.
 
     Args:
         model: a `MultiLayerLSTM` with PyTorch's sizes (built here if needed).
@@ -68,7 +71,8 @@ def load_torch_state_dict(model: MultiLayerLSTM, state_dict: Mapping[str, Any]) 
     if missing or unexpected:
         raise ValueError(
             f"state_dict does not match MultiLayerLSTM(hidden_size={model.hidden_size}, "
-            f"num_layers={model.num_layers}, bidirectional={model.bidirectional}, bias={model.bias}): "
+            f"num_layers={model.num_layers}, bidirectional={model.bidirectional}, bias={model.bias}, "
+            f"proj_size={model.proj_size}): "
             f"missing keys {missing}, unexpected keys {unexpected}."
         )
     arrays = {key: _to_numpy(value) for key, value in state_dict.items()}
@@ -85,6 +89,8 @@ def load_torch_state_dict(model: MultiLayerLSTM, state_dict: Mapping[str, Any]) 
         if lstm.bias is not None:
             bias = arrays[f"bias_ih_l{k}{suffix}"] + arrays[f"bias_hh_l{k}{suffix}"]
             lstm.bias.assign(convert_gate_order(bias, TORCH_ORDER, order))
+        if model.proj_size:
+            lstm.cell_weights["projection_kernel"].assign(arrays[f"weight_hr_l{k}{suffix}"].T)
 
 
 def scan_lstm_to_torch(kernel, recurrent_kernel, bias, gate_order: str):
@@ -127,6 +133,8 @@ def to_torch_state_dict(model: MultiLayerLSTM, *, as_torch: bool = False) -> dic
         if bias is not None:
             state[f"bias_ih_l{k}{suffix}"] = bias
             state[f"bias_hh_l{k}{suffix}"] = np.zeros(4 * model.hidden_size, np.float32)
+        if model.proj_size:
+            state[f"weight_hr_l{k}{suffix}"] = lstm.cell_weights["projection_kernel"].numpy().T
     state = {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in state.items()}
     if as_torch:
         import torch  # an optional extra (pip install -e ".[torch]")
@@ -170,3 +178,74 @@ def load_keras_lstm_weights(layer: ScanLSTM, keras_lstm) -> None:
     layer.recurrent_kernel.assign(convert_gate_order(cell.recurrent_kernel.numpy(), KERAS_ORDER, order))
     if layer.bias is not None:  # use_bias is the same on both sides (checked above)
         layer.bias.assign(convert_gate_order(cell.bias.numpy(), KERAS_ORDER, order))
+
+
+TF1_ORDER = "ijfo"  # TF1's LSTMCell and BasicLSTMCell: blocks i, j (the candidate), f, o
+
+
+def load_tf1_lstm_checkpoint(layer: ScanLSTM, checkpoint: str, scope: str = "rnn/lstm_cell") -> None:
+    """Copies a TF1 ``LSTMCell``'s (or ``BasicLSTMCell``'s) weights from a checkpoint into `layer`.
+
+    TF1 stores, under `scope` (``rnn/lstm_cell`` or ``rnn/basic_lstm_cell``
+    by default names), ``kernel`` ``[in + h, 4·units]`` (one matrix over
+    ``[x, h]``, blocks ``i, j, f, o``), ``bias`` ``[4·units]``, and for
+    ``LSTMCell`` the peepholes ``w_i_diag``, ``w_f_diag``, ``w_o_diag``
+    ``[units]`` and ``projection/kernel`` ``[units, num_proj]``. TF1 adds its
+    ``forget_bias`` (1.0 by default) in the cell, not in the checkpoint: make
+    `layer` with that ``forget_bias``, and with ``use_peepholes``,
+    ``cell_clip``, ``proj_size`` (``num_proj``) and ``proj_clip`` as the
+    TF1 cell had them.
+
+    Args:
+        layer: the `ScanLSTM` to fill (any gate order; built here if needed).
+        checkpoint: a checkpoint prefix or the folder holding one.
+        scope: the variables' scope in the checkpoint.
+
+    Raises:
+        ValueError: a variable is missing or unexpected for `layer`'s
+            options, or a shape differs.
+    """
+    import tensorflow as tf  # only here: convert.py's other functions need NumPy only
+
+    if not isinstance(layer, ScanLSTM):
+        raise TypeError(f"layer must be a ScanLSTM, got {type(layer).__name__}.")
+    try:
+        reader = tf.train.load_checkpoint(checkpoint)
+    except (ValueError, tf.errors.NotFoundError) as error:
+        raise ValueError(f"checkpoint {checkpoint!r} cannot be read: {error}") from error
+    stored = {name: shape for name, shape in reader.get_variable_to_shape_map().items() if name.startswith(scope + "/")}
+    expected = {"kernel"} | ({"bias"} if layer.use_bias else set())
+    if layer.use_peepholes:
+        expected |= {"w_i_diag", "w_f_diag", "w_o_diag"}
+    if layer.proj_size:
+        expected.add("projection/kernel")
+    found = {name[len(scope) + 1 :] for name in stored}
+    if found != expected:
+        raise ValueError(
+            f"checkpoint {checkpoint!r} under {scope!r} holds {sorted(found)}, but ScanLSTM(use_bias={layer.use_bias}, "
+            f"use_peepholes={layer.use_peepholes}, proj_size={layer.proj_size}) needs {sorted(expected)}."
+        )
+    fused = reader.get_tensor(f"{scope}/kernel")
+    h_size = layer.cell.output_size(layer.units)
+    if fused.ndim != 2 or fused.shape[1] != 4 * layer.units or fused.shape[0] <= h_size:
+        raise ValueError(
+            f"{scope}/kernel must have shape [inputs + {h_size}, {4 * layer.units}], got shape {fused.shape}."
+        )
+    if not layer.built:
+        layer.build((None, None, fused.shape[0] - h_size))
+    assert layer.input_size is not None
+    if fused.shape[0] != layer.input_size + h_size:
+        raise ValueError(
+            f"{scope}/kernel has {fused.shape[0] - h_size} input rows, but the layer was built for {layer.input_size}."
+        )
+    order = layer.gate_order
+    layer.kernel.assign(convert_gate_order(fused[: layer.input_size], TF1_ORDER, order))
+    layer.recurrent_kernel.assign(convert_gate_order(fused[layer.input_size :], TF1_ORDER, order))
+    if layer.bias is not None:
+        layer.bias.assign(convert_gate_order(reader.get_tensor(f"{scope}/bias"), TF1_ORDER, order))
+    for name in sorted(expected - {"kernel", "bias"}):
+        weight = layer.cell_weights["projection_kernel" if name == "projection/kernel" else name]
+        value = reader.get_tensor(f"{scope}/{name}")
+        if tuple(value.shape) != tuple(weight.shape):
+            raise ValueError(f"{scope}/{name} must have shape {tuple(weight.shape)}, got shape {value.shape}.")
+        weight.assign(value)

@@ -157,9 +157,10 @@ class Recurrent(keras.layers.Layer):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
+        sizes = self.cell.state_sizes(self.units)
         self.recurrent_kernel = self.add_weight(
             name="recurrent_kernel",
-            shape=(self.units, width),
+            shape=(self.cell.output_size(self.units), width),
             initializer=self.recurrent_initializer,
             regularizer=self.recurrent_regularizer,
             constraint=self.recurrent_constraint,
@@ -175,6 +176,10 @@ class Recurrent(keras.layers.Layer):
             if self.use_bias
             else None
         )
+        self.cell_weights = {
+            name: self.add_weight(name=name, shape=shape, initializer=initializer)
+            for name, (shape, initializer) in self.cell.extra_weights(self.units).items()
+        }
         if self.stateful:
             batch = input_shape[1] if self.time_major else input_shape[0]
             if batch is None:
@@ -183,8 +188,8 @@ class Recurrent(keras.layers.Layer):
                     f"inputs with shape {input_shape}: give it, e.g. keras.Input((steps, features), batch_size=32)."
                 )
             self.states = [
-                self.add_weight(name=f"state_{name}", shape=(batch, self.units), initializer="zeros", trainable=False)
-                for name in self.cell.state_names
+                self.add_weight(name=f"state_{name}", shape=(batch, size), initializer="zeros", trainable=False)
+                for name, size in zip(self.cell.state_names, sizes)
             ]
         self.built = True
 
@@ -205,11 +210,12 @@ class Recurrent(keras.layers.Layer):
             steps, batch = input_shape[0], input_shape[1]
         else:
             batch, steps = input_shape[0], input_shape[1]
-        output: tuple = (batch, self.units)
+        sizes = self.cell.state_sizes(self.units)
+        output: tuple = (batch, sizes[0])
         if self.return_sequences:
-            output = (steps, batch, self.units) if self.time_major else (batch, steps, self.units)
+            output = (steps, batch, sizes[0]) if self.time_major else (batch, steps, sizes[0])
         if self.return_state:
-            return (output,) + tuple((batch, self.units) for _ in range(self._num_states))
+            return (output,) + tuple((batch, size) for size in sizes)
         return output
 
     def compute_mask(self, inputs, mask=None):
@@ -263,7 +269,7 @@ class Recurrent(keras.layers.Layer):
             inputs, mask, training, initial_state: as for `call`.
             collect: per-step values to return, as `tf_lstm.scan_rnn`'s
                 ``collect``; runs a loop (not ``"bptt"``) when given.
-            probes: ``[time, batch, units·len(state_names)]`` zeros added to
+            probes: ``[time, batch, Σ state sizes]`` zeros added to
                 the new state of every step (the states side by side, steps
                 in the order of `inputs`): their gradient is the loss's
                 gradient with respect to each step's state
@@ -287,7 +293,9 @@ class Recurrent(keras.layers.Layer):
             input_mask = self._dropout_mask([batch, self.input_size], self.dropout, inputs.dtype)
             inputs = inputs * input_mask[None]
         if training and self.recurrent_dropout > 0.0:
-            recurrent_mask = self._dropout_mask([batch, self.units], self.recurrent_dropout, inputs.dtype)
+            recurrent_mask = self._dropout_mask(
+                [batch, self.cell.output_size(self.units)], self.recurrent_dropout, inputs.dtype
+            )
 
         method, hoist = choose_method(
             self.method,
@@ -301,6 +309,8 @@ class Recurrent(keras.layers.Layer):
         recurrent_kernel = self._weight(self.recurrent_kernel)
         kernel = self._weight(self.kernel)
         bias = None if self.bias is None else self._weight(self.bias)
+        cell_weights = {name: self._weight(weight) for name, weight in self.cell_weights.items()}
+        sizes = list(self.cell.state_sizes(self.units))
         step_inputs = self._project(inputs) if hoist else inputs
         width = step_inputs.shape[-1]
         if probes is not None:
@@ -311,10 +321,14 @@ class Recurrent(keras.layers.Layer):
             x_t, probe_t = (x_t[:, :width], x_t[:, width:]) if probes is not None else (x_t, None)
             projected_t = x_t if hoist else _affine(x_t, kernel, bias)
             new_carry, values = self.cell.step(
-                carry, projected_t, recurrent_kernel=recurrent_kernel, recurrent_dropout_mask=recurrent_mask
+                carry,
+                projected_t,
+                recurrent_kernel=recurrent_kernel,
+                recurrent_dropout_mask=recurrent_mask,
+                **cell_weights,
             )
             if probe_t is not None:
-                new_carry = tuple(s + p for s, p in zip(new_carry, tf.split(probe_t, len(new_carry), axis=-1)))
+                new_carry = tuple(s + p for s, p in zip(new_carry, tf.split(probe_t, sizes, axis=-1)))
             return new_carry, values
 
         runner = None
@@ -385,21 +399,21 @@ class Recurrent(keras.layers.Layer):
         return tf.cast(mask, tf.bool)
 
     def _initial_carry(self, initial_state, batch, dtype):
+        sizes = self.cell.state_sizes(self.units)
         if initial_state is None:
-            zeros = tf.zeros([batch, self.units], dtype)
-            return (zeros,) * self._num_states
+            return tuple(tf.zeros([batch, size], dtype) for size in sizes)
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        shapes = ", ".join(f"{name} [batch, {size}]" for name, size in zip(self.cell.state_names, sizes))
         if len(states) != self._num_states:
             raise ValueError(
-                f"initial_state must be a list of {self._num_states} tensors of shape "
-                f"[batch, {self.units}], got {len(states)}."
+                f"initial_state must be a list of {self._num_states} tensors ({shapes}), got {len(states)}."
             )
         carry = []
-        for state in states:
+        for name, size, state in zip(self.cell.state_names, sizes, states):
             state = tf.cast(tf.convert_to_tensor(state), dtype)
-            if state.shape.rank != 2 or state.shape[-1] != self.units:
+            if state.shape.rank != 2 or state.shape[-1] != size:
                 raise ValueError(
-                    f"each initial_state tensor must have shape [batch, {self.units}], got shape {tuple(state.shape)}."
+                    f"initial_state {name} must have shape [batch, {size}], got shape {tuple(state.shape)}."
                 )
             carry.append(state)
         return tuple(carry)
@@ -488,6 +502,12 @@ class ScanLSTM(_CellLayer):
             default) is `activation`; ``None`` drops it (article C).
         unit_forget_bias: initialise the forget gate's bias block to 1 (Keras'
             default; here off, as in the articles); needs ``use_bias``.
+        use_peepholes, cell_clip: TF1's ``LSTMCell`` peephole connections
+            (weights ``w_i_diag``, ``w_f_diag``, ``w_o_diag``) and clip of c.
+        proj_size, proj_clip: LSTMP's projection of h to ``proj_size``
+            (``projection_kernel`` ``[units, proj_size]``; PyTorch's
+            ``proj_size``, TF1's ``num_proj`` and ``proj_clip``): h, the
+            outputs and the recurrent kernel's rows have this size.
         use_bias: whether the layer has the bias ``b``.
         return_sequences: return h of every step (``[batch, time, units]``)
             rather than the last.
@@ -543,12 +563,27 @@ class ScanLSTM(_CellLayer):
         recurrent_activation="sigmoid",
         cell_activation="same",
         unit_forget_bias: bool = False,
+        use_peepholes: bool = False,
+        cell_clip: float | None = None,
+        proj_size: int | None = None,
+        proj_clip: float | None = None,
         **kwargs,
     ):
         if isinstance(cell_activation, str) and cell_activation == "same":
             cell_activation = activation
-        cell = LSTMCell(gate_order, forget_bias, cell_activation, activation, recurrent_activation)
+        cell = LSTMCell(
+            gate_order,
+            forget_bias,
+            cell_activation,
+            activation,
+            recurrent_activation,
+            use_peepholes=use_peepholes,
+            cell_clip=cell_clip,
+            proj_size=proj_size,
+            proj_clip=proj_clip,
+        )
         super().__init__(cell, units, **kwargs)
+        cell.state_sizes(self.units)  # proj_size < units, checked now rather than at build
         self.unit_forget_bias = checks.boolean("unit_forget_bias", unit_forget_bias)
         if self.unit_forget_bias and not self.use_bias:
             raise ValueError("unit_forget_bias=True sets the forget gate's bias, but use_bias=False leaves no bias.")
@@ -569,6 +604,10 @@ class ScanLSTM(_CellLayer):
     cell_activation = property(lambda self: self.cell.cell_activation)
     activation = property(lambda self: self.cell.activation)
     recurrent_activation = property(lambda self: self.cell.recurrent_activation)
+    use_peepholes = property(lambda self: self.cell.use_peepholes)
+    cell_clip = property(lambda self: self.cell.cell_clip)
+    proj_size = property(lambda self: self.cell.proj_size)
+    proj_clip = property(lambda self: self.cell.proj_clip)
 
 
 @keras.saving.register_keras_serializable(package="tf_lstm")

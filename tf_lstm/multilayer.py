@@ -28,6 +28,9 @@ class MultiLayerLSTM(keras.layers.Layer):
             ``[time, batch, ...]`` (PyTorch's default).
         dropout: rate of the dropout between layers, in training only.
         bias: whether the layers have biases (PyTorch's ``bias``).
+        proj_size: if > 0, each layer projects h to this size (LSTMP, PyTorch's
+            ``proj_size``; ``weight_hr_l{k}`` is the projection): the outputs
+            and ``h_n`` have this size, ``c_n`` keeps ``hidden_size``.
         gate_order: the gate order the `ScanLSTM` weights are stored in (the
             torch conversion permutes blocks to and from it).
         seed: seed of the initial weights and of the dropout.
@@ -54,6 +57,7 @@ class MultiLayerLSTM(keras.layers.Layer):
         batch_first: bool = True,
         dropout: float = 0.0,
         bias: bool = True,
+        proj_size: int = 0,
         gate_order: str = gates.TORCH_ORDER,
         seed: int | None = None,
         **kwargs,
@@ -65,6 +69,12 @@ class MultiLayerLSTM(keras.layers.Layer):
         self.batch_first = bool(batch_first)
         self.dropout = checks.rate("dropout", dropout)
         self.bias = checks.boolean("bias", bias)
+        self.proj_size = checks.integer("proj_size", proj_size)
+        if not 0 <= self.proj_size < self.hidden_size:
+            raise ValueError(
+                f"proj_size must be 0 (no projection) or in [1, hidden_size), got proj_size={proj_size} "
+                f"with hidden_size={hidden_size}."
+            )
         self.gate_order = gate_order
         gates.canonical_gate_order(gate_order)
         self.seed = seed
@@ -84,6 +94,7 @@ class MultiLayerLSTM(keras.layers.Layer):
                 return_sequences=True,
                 return_state=True,
                 use_bias=self.bias,
+                proj_size=self.proj_size or None,
                 kernel_initializer=init(0),
                 recurrent_initializer=init(1),
                 bias_initializer=init(2),
@@ -98,21 +109,27 @@ class MultiLayerLSTM(keras.layers.Layer):
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
 
+    @property
+    def output_size(self) -> int:
+        """The size of h (and of each direction's outputs): proj_size if set, else hidden_size."""
+        return self.proj_size or self.hidden_size
+
     def build(self, input_shape):
         if len(input_shape) != 3:
             raise ValueError(f"MultiLayerLSTM expects inputs of rank 3, got inputs with shape {tuple(input_shape)}.")
         features = input_shape[-1]
         for layer in self.lstm_layers:
             layer.build((None, None, features))
-            features = self.num_directions * self.hidden_size
+            features = self.num_directions * self.output_size
         self.built = True
 
     def compute_output_shape(self, input_shape):
         first, second, _ = input_shape
         batch, steps = (first, second) if self.batch_first else (second, first)
         output = (batch, steps) if self.batch_first else (steps, batch)
-        state = (self.num_layers * self.num_directions, batch, self.hidden_size)
-        return (*output, self.num_directions * self.hidden_size), (state, state)
+        layers = self.num_layers * self.num_directions
+        h_state, c_state = (layers, batch, self.output_size), (layers, batch, self.hidden_size)
+        return (*output, self.num_directions * self.output_size), (h_state, c_state)
 
     def directions(self, k: int) -> list[ScanLSTM]:
         """The `ScanLSTM` of each direction of layer `k`, forward first."""
@@ -146,6 +163,7 @@ class MultiLayerLSTM(keras.layers.Layer):
             batch_first=self.batch_first,
             dropout=self.dropout,
             bias=self.bias,
+            proj_size=self.proj_size,
             gate_order=self.gate_order,
             seed=self.seed,
         )

@@ -37,6 +37,10 @@ def lstm_reference(
     go_backwards: bool = False,
     initial_state=None,
     return_gates: bool = False,
+    peepholes=None,
+    cell_clip: float | None = None,
+    projection=None,
+    proj_clip: float | None = None,
 ):
     """An LSTM over ``x`` of shape ``[batch, time, features]``.
 
@@ -45,6 +49,12 @@ def lstm_reference(
 
         i = σ(z_i), f = σ(z_f + forget_bias), g = tanh(z_g), o = σ(z_o)
         c_t = f·c_{t−1} + i·g,   h_t = o·tanh(c_t)  (o·c_t if not `cell_activation`)
+
+    and TF1's ``LSTMCell`` options (its documented equations): `peepholes`
+    ``(w_i, w_f, w_o)`` add ``w_i·c_{t−1}`` to z_i and ``w_f·c_{t−1}`` to z_f
+    and, after the clip, ``w_o·c_t`` to z_o; `cell_clip` clips c_t; a
+    `projection` ``[units, proj]`` maps h_t to ``h_t·W_p`` (PyTorch's
+    ``proj_size``: ``h_t = W_hr·(o·tanh(c_t))``), then `proj_clip` clips it.
 
     and, with a mask m_t ∈ {0, 1} (the Theano tutorial):
 
@@ -59,7 +69,8 @@ def lstm_reference(
     x = np.asarray(x, dtype=np.float64)
     kernel = np.asarray(kernel, np.float64)
     recurrent_kernel = np.asarray(recurrent_kernel, np.float64)
-    units = recurrent_kernel.shape[0]
+    units = kernel.shape[1] // 4
+    h_size = recurrent_kernel.shape[0]
     bias = np.zeros(4 * units) if bias is None else np.asarray(bias, np.float64)
     positions = block_of(gate_order)
     batch, steps, _ = x.shape
@@ -68,7 +79,7 @@ def lstm_reference(
         x, mask = x[:, ::-1], mask[:, ::-1]
     fused = np.concatenate([kernel, recurrent_kernel], axis=0)
     if initial_state is None:
-        h, c = np.zeros((batch, units)), np.zeros((batch, units))
+        h, c = np.zeros((batch, h_size)), np.zeros((batch, units))
     else:
         h, c = (np.asarray(s, np.float64) for s in initial_state)
     outputs = []
@@ -76,19 +87,26 @@ def lstm_reference(
     for t in range(steps):
         z = np.concatenate([x[:, t], h], axis=1) @ fused + bias
         blocks = np.split(z, 4, axis=1)
-        i = sigmoid(blocks[positions["i"]])
-        f = sigmoid(blocks[positions["f"]] + forget_bias)
+        w_i, w_f, w_o = (0.0, 0.0, 0.0) if peepholes is None else (np.asarray(w, np.float64) for w in peepholes)
+        i = sigmoid(blocks[positions["i"]] + w_i * c)
+        f = sigmoid(blocks[positions["f"]] + forget_bias + w_f * c)
         g = np.tanh(blocks[positions["g"]])
-        o = sigmoid(blocks[positions["o"]])
         c_new = f * c + i * g
+        if cell_clip is not None:
+            c_new = np.clip(c_new, -cell_clip, cell_clip)
+        o = sigmoid(blocks[positions["o"]] + w_o * c_new)
         h_new = o * (np.tanh(c_new) if cell_activation else c_new)
+        if projection is not None:
+            h_new = h_new @ np.asarray(projection, np.float64)
+            if proj_clip is not None:
+                h_new = np.clip(h_new, -proj_clip, proj_clip)
         m = mask[:, t : t + 1]
         c = m * c_new + (1.0 - m) * c
         h = m * h_new + (1.0 - m) * h
         outputs.append(h)
         for name, value in zip("ifgoch", (i, f, g, o, c, h)):
             seen[name].append(value)
-    stacked = np.stack(outputs, axis=1) if outputs else np.zeros((batch, 0, units))
+    stacked = np.stack(outputs, axis=1) if outputs else np.zeros((batch, 0, h_size))
     if return_gates:
         gates = {
             name: np.stack(values, axis=1) if values else np.zeros((batch, 0, units)) for name, values in seen.items()

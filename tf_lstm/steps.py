@@ -20,6 +20,17 @@ import tensorflow as tf
 Activation = Callable[[tf.Tensor], tf.Tensor]
 
 
+def split_gates(
+    z: tf.Tensor, gate_positions: Mapping[str, int], forget_bias: float = 0.0
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    """``(z_i, z_f + forget_bias, z_g, z_o)``: the four blocks of the fused pre-activations, read in their order."""
+    blocks = tf.split(z, 4, axis=-1)
+    forget = blocks[gate_positions["f"]]
+    if forget_bias:
+        forget = forget + tf.cast(forget_bias, forget.dtype)
+    return blocks[gate_positions["i"]], forget, blocks[gate_positions["g"]], blocks[gate_positions["o"]]
+
+
 def gate_activations(
     z: tf.Tensor,
     gate_positions: Mapping[str, int],
@@ -35,16 +46,8 @@ def gate_activations(
     σ is `gate_activation` (Keras' ``recurrent_activation``), tanh
     `candidate_activation` (Keras' ``activation``).
     """
-    blocks = tf.split(z, 4, axis=-1)
-    forget = blocks[gate_positions["f"]]
-    if forget_bias:
-        forget = forget + tf.cast(forget_bias, forget.dtype)
-    return (
-        gate_activation(blocks[gate_positions["i"]]),
-        gate_activation(forget),
-        candidate_activation(blocks[gate_positions["g"]]),
-        gate_activation(blocks[gate_positions["o"]]),
-    )
+    z_i, z_f, z_g, z_o = split_gates(z, gate_positions, forget_bias)
+    return gate_activation(z_i), gate_activation(z_f), candidate_activation(z_g), gate_activation(z_o)
 
 
 def keep_where(keep: tf.Tensor, new: tf.Tensor, old: tf.Tensor) -> tf.Tensor:
@@ -85,19 +88,29 @@ def lstm_step(
     cell_activation: Activation | None = tf.tanh,
     gate_activation: Activation = tf.sigmoid,
     candidate_activation: Activation = tf.tanh,
+    peepholes: tuple[tf.Tensor, tf.Tensor, tf.Tensor] | None = None,
+    cell_clip: float | None = None,
+    projection: tf.Tensor | None = None,
+    proj_clip: float | None = None,
     recurrent_dropout_mask: tf.Tensor | None = None,
 ) -> tuple[tuple[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]:
-    """One LSTM step; every article's cell is a configuration of it.
+    """One LSTM step; every article's cell, and TF1's and PyTorch's, is a configuration of it.
 
         z = x_t·W_x + b + h·W_h
-        i, f, g, o = gate_activations(z)
-        c' = f⊙c + i⊙g
-        h' = o⊙act(c')                   (act = tanh, or identity in article C)
+        i = σ(z_i + w_i⊙c)   f = σ(z_f + forget_bias + w_f⊙c)   g = tanh(z_g)
+        c' = clip(f⊙c + i⊙g)
+        o = σ(z_o + w_o⊙c')
+        h' = clip((o⊙act(c'))·W_p)       (act = tanh, or identity in article C)
+
+    The peephole terms ``w⊙c`` (Gers & Schmidhuber; TF1's ``use_peepholes``),
+    the clips (TF1's ``cell_clip`` and ``proj_clip``) and the projection
+    ``W_p`` (LSTMP, Sak et al. 2014; PyTorch's ``proj_size``, TF1's
+    ``num_proj``) are there only when given.
 
     Args:
-        carry: ``(h, c)``, each ``[batch, units]``.
+        carry: ``(h, c)``: ``[batch, units]`` each, h ``[batch, proj]`` with a projection.
         projected_t: ``[batch, 4·units]``, the input projection of this step.
-        recurrent_kernel: ``[units, 4·units]``.
+        recurrent_kernel: ``[units or proj, 4·units]``.
         gate_positions: block index of each of ``"i"``, ``"f"``, ``"g"``,
             ``"o"`` (from `tf_lstm.gates.gate_positions`).
         forget_bias: added to the forget gate's pre-activation (TF1's
@@ -106,6 +119,10 @@ def lstm_step(
             drops it.
         gate_activation, candidate_activation: σ of i, f, o and tanh of g
             (see `gate_activations`).
+        peepholes: ``(w_i, w_f, w_o)``, each ``[units]``, or None.
+        cell_clip: c' is clipped to ``[-cell_clip, cell_clip]``, or None.
+        projection: ``W_p`` ``[units, proj]``, or None.
+        proj_clip: the projected h' is clipped to ``[-proj_clip, proj_clip]``.
         recurrent_dropout_mask: multiplies ``h`` before the recurrent matmul.
 
     Returns:
@@ -114,12 +131,22 @@ def lstm_step(
     h, c = carry
     h_in = h if recurrent_dropout_mask is None else h * recurrent_dropout_mask
     z = projected_t + tf.matmul(h_in, recurrent_kernel)
-    i, f, g, o = gate_activations(
-        z, gate_positions, forget_bias, gate_activation=gate_activation, candidate_activation=candidate_activation
-    )
+    z_i, z_f, z_g, z_o = split_gates(z, gate_positions, forget_bias)
+    if peepholes is not None:
+        z_i, z_f = z_i + peepholes[0] * c, z_f + peepholes[1] * c
+    i, f, g = gate_activation(z_i), gate_activation(z_f), candidate_activation(z_g)
     c_new = f * c + i * g
-    squashed = c_new if cell_activation is None else cell_activation(c_new)
-    return (o * squashed, c_new), {"z": z, "i": i, "f": f, "g": g, "o": o}
+    if cell_clip is not None:
+        c_new = tf.clip_by_value(c_new, -cell_clip, cell_clip)
+    if peepholes is not None:
+        z_o = z_o + peepholes[2] * c_new
+    o = gate_activation(z_o)
+    h_new = o * (c_new if cell_activation is None else cell_activation(c_new))
+    if projection is not None:
+        h_new = tf.matmul(h_new, projection)
+        if proj_clip is not None:
+            h_new = tf.clip_by_value(h_new, -proj_clip, proj_clip)
+    return (h_new, c_new), {"z": z, "i": i, "f": f, "g": g, "o": o}
 
 
 def linear_rnn_step(

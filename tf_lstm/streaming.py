@@ -95,7 +95,10 @@ def state_specs(model: keras.layers.Layer) -> list[StateSpec]:
         if not layer.built or (isinstance(layer, MaskedMean) and layer.features is None):
             raise ValueError(f"layer {layer.name!r} is not built yet: call the model once (or build it) first.")
         if isinstance(layer, Recurrent):
-            specs += [StateSpec(f"{layer.name}_{name}", layer, layer.units) for name in layer.cell.state_names]
+            sizes = layer.cell.state_sizes(layer.units)
+            specs += [
+                StateSpec(f"{layer.name}_{name}", layer, size) for name, size in zip(layer.cell.state_names, sizes)
+            ]
         else:
             specs += [StateSpec(f"{layer.name}_sum", layer, layer.features), StateSpec(f"{layer.name}_count", layer, 1)]
     keys = [spec.key for spec in specs]

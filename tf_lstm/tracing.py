@@ -95,10 +95,11 @@ def trace(layer, inputs, mask=None, initial_state=None) -> Trace:
 
 def _value_names(layer: Recurrent) -> list[str]:
     """The names of the values the cell's step returns, from one step on zeros (traced, not stored)."""
-    zeros = tf.zeros([1, layer.units], layer.compute_dtype)
-    carry = (zeros,) * len(layer.cell.state_names)
-    projected = tf.zeros([1, layer.cell.blocks * layer.units], layer.compute_dtype)
-    _, values = layer.cell.step(carry, projected, recurrent_kernel=tf.cast(layer.recurrent_kernel, zeros.dtype))
+    dtype = layer.compute_dtype
+    carry = tuple(tf.zeros([1, size], dtype) for size in layer.cell.state_sizes(layer.units))
+    projected = tf.zeros([1, layer.cell.blocks * layer.units], dtype)
+    weights = {name: tf.cast(weight, dtype) for name, weight in layer.cell_weights.items()}
+    _, values = layer.cell.step(carry, projected, recurrent_kernel=tf.cast(layer.recurrent_kernel, dtype), **weights)
     return sorted(values)
 
 
@@ -157,7 +158,7 @@ def saturation(traced: Mapping[str, Any], low: float = 0.1, high: float = 0.9) -
 
 @contextlib.contextmanager
 def probing(layer: Recurrent, probes) -> Iterator[None]:
-    """Within it, `layer` adds `probes` (``[time, batch, units·states]``, see `Recurrent.run`) to its states."""
+    """Within it, `layer` adds `probes` (``[time, batch, Σ state sizes]``, see `Recurrent.run`) to its states."""
     layer._probes = probes
     try:
         yield
@@ -206,7 +207,8 @@ def gradients_through_time(
     time_axis = 0 if layer.time_major else 1
     steps, batch = x.shape[time_axis], x.shape[1 - time_axis]
     states = layer.cell.state_names
-    probes = tf.zeros([steps, batch, layer.units * len(states)], x.dtype)
+    sizes = list(layer.cell.state_sizes(layer.units))
+    probes = tf.zeros([steps, batch, sum(sizes)], x.dtype)
     with tf.GradientTape() as tape:
         tape.watch([x, probes])
         with probing(layer, probes):
@@ -215,7 +217,7 @@ def gradients_through_time(
     d_x, d_probes = tape.gradient(value, [x, probes])
     if d_probes is None:
         raise ValueError(f"the loss does not depend on layer {layer.name!r}'s states: is it in the model?")
-    per_state = tf.split(d_probes, len(states), axis=-1)  # each [time, batch, units]
+    per_state = tf.split(d_probes, sizes, axis=-1)  # each [time, batch, its size]
     result = {name: np.linalg.norm(np.asarray(g), axis=-1).T for name, g in zip(states, per_state)}
     d_x = np.asarray(d_x)
     result["x"] = np.linalg.norm(d_x if not layer.time_major else d_x.transpose(1, 0, 2), axis=-1)
