@@ -256,3 +256,22 @@ def test_reset_state_of_a_layer_without_state_is_an_error():
 def test_bad_knobs_are_refused_by_name(options, error, message):
     with pytest.raises(error, match=message):
         ScanLSTM(UNITS, **options)
+
+
+def test_dropout_draws_one_mask_for_every_step():
+    """Gal & Ghahramani's variational dropout: a unit dropped at one step is dropped at every step."""
+    from tf_lstm import ScanRNN
+
+    steps, units = 6, 40
+    inputs_only = ScanRNN(units, return_sequences=True, dropout=0.5, kernel_initializer="identity", seed=1)
+    inputs_only.build((None, steps, units))
+    inputs_only.recurrent_kernel.assign(tf.zeros([units, units]))
+    out = inputs_only(tf.ones([2, steps, units]), training=True).numpy()  # s_t = x_t ⊙ mask / (1 − rate)
+    assert np.all(out == out[:, :1]) and 0 < np.mean(out == 0) < 1
+    state_only = ScanRNN(units, return_sequences=True, recurrent_dropout=0.5, seed=1)
+    state_only.build((None, steps, units))
+    state_only.kernel.assign(tf.zeros([units, units]))
+    state_only.recurrent_kernel.assign(tf.eye(units))
+    out = state_only(tf.zeros([2, steps, units]), initial_state=[tf.ones([2, units])], training=True).numpy()
+    dropped = out == 0  # s_t = s_{t−1} ⊙ mask / (1 − rate): zero from the first step on, at the same units
+    assert np.all(dropped == dropped[:, :1]) and 0 < np.mean(dropped) < 1

@@ -34,9 +34,11 @@ class Recurrent(keras.layers.Layer):
             processing order, as in Keras).
         time_major: inputs (and outputs, mask) are ``[time, batch, ...]``.
         dropout: rate of the dropout mask on the inputs (one mask for all
-            steps), in training only.
+            steps: Gal & Ghahramani's variational dropout, as in Keras), in
+            training only.
         recurrent_dropout: rate of the dropout mask on the output state before
-            the recurrent matmul (one mask for all steps), in training only.
+            the recurrent matmul (one mask for all steps, likewise), in
+            training only.
         use_bias: whether the layer has the bias ``b``.
         kernel_initializer, recurrent_initializer, bias_initializer: of the
             three weights.
