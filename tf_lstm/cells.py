@@ -97,6 +97,9 @@ class Cell:
 
     blocks: int = 1
     state_names: tuple[str, ...] = ("h",)
+    # True: the layer projects x·W_x without the bias and passes `bias` to the step (which adds it after
+    # normalising, say); False: the step's projected_t already holds x·W_x + b.
+    bias_in_step: bool = False
 
     def state_sizes(self, units: int) -> tuple[int, ...]:
         """The size of each state tensor (the first is the output, h)."""
@@ -169,6 +172,15 @@ class LSTMCell(Cell):
             proj_size]`` (LSTMP; PyTorch's ``proj_size``, TF1's ``num_proj``),
             smaller than units; h and the recurrent kernel's rows have this size.
         proj_clip: clip the projected h (TF1), or None; needs proj_size.
+        coupled: the coupled input and forget gate (CIFG, Greff et al. 2017):
+            ``i = 1 − f``; the weights have three blocks, ``f``, ``g``, ``o``
+            in `gate_order`'s order without ``i``.
+        layer_norm: layer normalisation (Ba, Kiros & Hinton 2016) of the input
+            and recurrent pre-activations and of c before the output
+            activation, with gains ``ln_*_gamma`` (ones) and shifts
+            ``ln_*_beta`` (zeros) for ``x``, ``h`` and ``c``; the bias is added
+            after the normalisation.
+        layer_norm_epsilon: added to the variance.
 
     Its sequence runner (`tf_lstm.bptt.lstm_sequence`) exists for
     ``cell_activation`` tanh or None with the default tanh and sigmoid, and
@@ -189,9 +201,21 @@ class LSTMCell(Cell):
         cell_clip: float | None = None,
         proj_size: int | None = None,
         proj_clip: float | None = None,
+        coupled: bool = False,
+        layer_norm: bool = False,
+        layer_norm_epsilon: float = 1e-3,
     ):
         self.gate_order = gate_order
-        self.gate_positions = gates.gate_positions(gate_order)
+        self.coupled = checks.boolean("coupled", coupled)
+        positions = gates.gate_positions(gate_order)
+        if self.coupled:  # the remaining three blocks, in gate_order's order
+            kept = sorted((p, gate) for gate, p in positions.items() if gate != "i")
+            positions = {gate: k for k, (_, gate) in enumerate(kept)}
+        self.gate_positions = positions
+        self.blocks = len(positions)
+        self.layer_norm = checks.boolean("layer_norm", layer_norm)
+        self.layer_norm_epsilon = _positive("layer_norm_epsilon", layer_norm_epsilon)
+        self.bias_in_step = self.layer_norm
         if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)):
             raise TypeError(f"forget_bias must be a number, got forget_bias={forget_bias!r}.")
         self.forget_bias = float(forget_bias)
@@ -204,6 +228,8 @@ class LSTMCell(Cell):
         self.proj_clip = None if proj_clip is None else _positive("proj_clip", proj_clip)
         if self.proj_clip is not None and self.proj_size is None:
             raise ValueError(f"proj_clip={proj_clip!r} clips the projection, but proj_size=None makes none.")
+        if self.use_peepholes and self.coupled:
+            raise ValueError("use_peepholes=True needs the input gate's peephole, but coupled=True has no input gate.")
 
     def state_sizes(self, units):
         if self.proj_size is not None and self.proj_size >= units:
@@ -219,6 +245,10 @@ class LSTMCell(Cell):
             weights.update({name: ((units,), "glorot_uniform") for name in ("w_i_diag", "w_f_diag", "w_o_diag")})
         if self.proj_size is not None:
             weights["projection_kernel"] = ((units, self.proj_size), "glorot_uniform")
+        if self.layer_norm:
+            for name, size in (("ln_x", self.blocks * units), ("ln_h", self.blocks * units), ("ln_c", units)):
+                weights[f"{name}_gamma"] = ((size,), "ones")
+                weights[f"{name}_beta"] = ((size,), "zeros")
         return weights
 
     def step(self, carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask=None, **weights):
@@ -236,6 +266,9 @@ class LSTMCell(Cell):
             cell_clip=self.cell_clip,
             projection=weights.get("projection_kernel"),
             proj_clip=self.proj_clip,
+            layer_norm=weights if self.layer_norm else None,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+            bias=weights.get("bias"),
             recurrent_dropout_mask=recurrent_dropout_mask,
         )
 
@@ -246,6 +279,8 @@ class LSTMCell(Cell):
                 ("use_peepholes", self.use_peepholes),
                 ("cell_clip", self.cell_clip),
                 ("proj_size", self.proj_size),
+                ("coupled", self.coupled),
+                ("layer_norm", self.layer_norm),
             )
             if value
         ]
@@ -296,6 +331,9 @@ class LSTMCell(Cell):
             "cell_clip": self.cell_clip,
             "proj_size": self.proj_size,
             "proj_clip": self.proj_clip,
+            "coupled": self.coupled,
+            "layer_norm": self.layer_norm,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
         }
 
 

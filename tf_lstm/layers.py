@@ -312,8 +312,10 @@ class Recurrent(keras.layers.Layer):
         kernel = self._weight(self.kernel)
         bias = None if self.bias is None else self._weight(self.bias)
         cell_weights = {name: self._weight(weight) for name, weight in self.cell_weights.items()}
+        if self.cell.bias_in_step:  # the step adds it (after normalising): the projection leaves it out
+            cell_weights["bias"], bias = bias, None
         sizes = list(self.cell.state_sizes(self.units))
-        step_inputs = self._project(inputs) if hoist else inputs
+        step_inputs = self._project(inputs, kernel, bias) if hoist else inputs
         width = step_inputs.shape[-1]
         if probes is not None:
             # Riding along with each step's inputs, the probes follow them through reversal and masks.
@@ -352,11 +354,11 @@ class Recurrent(keras.layers.Layer):
             collect=collect,
         )
 
-    def _project(self, time_major_inputs):
+    def _project(self, time_major_inputs, kernel, bias):
         """``x·W + b`` for every step at once: one matmul before the scan."""
         steps, batch = tf.shape(time_major_inputs)[0], tf.shape(time_major_inputs)[1]
         flat = tf.reshape(time_major_inputs, [-1, self.input_size])
-        projected = _affine(flat, self._weight(self.kernel), None if self.bias is None else self._weight(self.bias))
+        projected = _affine(flat, kernel, bias)
         return tf.reshape(projected, [steps, batch, self.cell.blocks * self.units])
 
     def _weight(self, variable):
@@ -510,6 +512,10 @@ class ScanLSTM(_CellLayer):
             (``projection_kernel`` ``[units, proj_size]``; PyTorch's
             ``proj_size``, TF1's ``num_proj`` and ``proj_clip``): h, the
             outputs and the recurrent kernel's rows have this size.
+        coupled: the coupled input and forget gate, ``i = 1 − f`` (Greff et
+            al. 2017): three weight blocks, ``f g o`` in `gate_order`'s order.
+        layer_norm, layer_norm_epsilon: the layer-normalised LSTM (Ba, Kiros
+            & Hinton 2016; see `tf_lstm.steps.lstm_step`).
         use_bias: whether the layer has the bias ``b``.
         return_sequences: return h of every step (``[batch, time, units]``)
             rather than the last.
@@ -569,6 +575,9 @@ class ScanLSTM(_CellLayer):
         cell_clip: float | None = None,
         proj_size: int | None = None,
         proj_clip: float | None = None,
+        coupled: bool = False,
+        layer_norm: bool = False,
+        layer_norm_epsilon: float = 1e-3,
         **kwargs,
     ):
         if isinstance(cell_activation, str) and cell_activation == "same":
@@ -583,6 +592,9 @@ class ScanLSTM(_CellLayer):
             cell_clip=cell_clip,
             proj_size=proj_size,
             proj_clip=proj_clip,
+            coupled=coupled,
+            layer_norm=layer_norm,
+            layer_norm_epsilon=layer_norm_epsilon,
         )
         super().__init__(cell, units, **kwargs)
         cell.state_sizes(self.units)  # proj_size < units, checked now rather than at build
@@ -610,6 +622,8 @@ class ScanLSTM(_CellLayer):
     cell_clip = property(lambda self: self.cell.cell_clip)
     proj_size = property(lambda self: self.cell.proj_size)
     proj_clip = property(lambda self: self.cell.proj_clip)
+    coupled = property(lambda self: self.cell.coupled)
+    layer_norm = property(lambda self: self.cell.layer_norm)
 
 
 @keras.saving.register_keras_serializable(package="tf_lstm")

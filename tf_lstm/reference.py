@@ -41,6 +41,9 @@ def lstm_reference(
     cell_clip: float | None = None,
     projection=None,
     proj_clip: float | None = None,
+    coupled: bool = False,
+    layer_norm=None,
+    layer_norm_epsilon: float = 1e-3,
 ):
     """An LSTM over ``x`` of shape ``[batch, time, features]``.
 
@@ -56,6 +59,12 @@ def lstm_reference(
     `projection` ``[units, proj]`` maps h_t to ``h_t·W_p`` (PyTorch's
     ``proj_size``: ``h_t = W_hr·(o·tanh(c_t))``), then `proj_clip` clips it.
 
+    The variants: `coupled` (Greff et al.): three blocks ``f, g, o`` in
+    `gate_order`'s order without i, and ``i = 1 − f``; `layer_norm` (Ba et
+    al.), a mapping of ``ln_{x,h,c}_{gamma,beta}``: ``z = LN_x(x_t·W_x) +
+    LN_h(h·W_h) + b`` and ``h_t = o·tanh(LN_c(c_t))``, ``LN(v) = γ·(v −
+    mean(v))/sqrt(var(v) + ε) + β`` over the units.
+
     and, with a mask m_t ∈ {0, 1} (the Theano tutorial):
 
         c_t = m_t·c_t + (1 − m_t)·c_{t−1},   h_t = m_t·h_t + (1 − m_t)·h_{t−1}
@@ -69,10 +78,22 @@ def lstm_reference(
     x = np.asarray(x, dtype=np.float64)
     kernel = np.asarray(kernel, np.float64)
     recurrent_kernel = np.asarray(recurrent_kernel, np.float64)
-    units = kernel.shape[1] // 4
+    blocks = 3 if coupled else 4
+    units = kernel.shape[1] // blocks
     h_size = recurrent_kernel.shape[0]
-    bias = np.zeros(4 * units) if bias is None else np.asarray(bias, np.float64)
+    bias = np.zeros(blocks * units) if bias is None else np.asarray(bias, np.float64)
     positions = block_of(gate_order)
+    if coupled:  # the three remaining blocks keep gate_order's order
+        kept = sorted((p, gate) for gate, p in positions.items() if gate != "i")
+        positions = {gate: k for k, (_, gate) in enumerate(kept)}
+
+    def norm(v, name):
+        if layer_norm is None:
+            return v
+        gamma, beta = (np.asarray(layer_norm[f"{name}_{w}"], np.float64) for w in ("gamma", "beta"))
+        centred = v - v.mean(axis=-1, keepdims=True)
+        return gamma * centred / np.sqrt(centred.var(axis=-1, keepdims=True) + layer_norm_epsilon) + beta
+
     batch, steps, _ = x.shape
     mask = np.ones((batch, steps)) if mask is None else np.asarray(mask, np.float64)
     if go_backwards:
@@ -85,17 +106,21 @@ def lstm_reference(
     outputs = []
     seen: dict[str, list] = {name: [] for name in "ifgoch"}
     for t in range(steps):
-        z = np.concatenate([x[:, t], h], axis=1) @ fused + bias
-        blocks = np.split(z, 4, axis=1)
+        if layer_norm is None:
+            z = np.concatenate([x[:, t], h], axis=1) @ fused + bias
+        else:
+            z = norm(x[:, t] @ kernel, "ln_x") + norm(h @ recurrent_kernel, "ln_h") + bias
+        split = np.split(z, blocks, axis=1)
         w_i, w_f, w_o = (0.0, 0.0, 0.0) if peepholes is None else (np.asarray(w, np.float64) for w in peepholes)
-        i = sigmoid(blocks[positions["i"]] + w_i * c)
-        f = sigmoid(blocks[positions["f"]] + forget_bias + w_f * c)
-        g = np.tanh(blocks[positions["g"]])
+        f = sigmoid(split[positions["f"]] + forget_bias + w_f * c)
+        i = 1.0 - f if coupled else sigmoid(split[positions["i"]] + w_i * c)
+        g = np.tanh(split[positions["g"]])
         c_new = f * c + i * g
         if cell_clip is not None:
             c_new = np.clip(c_new, -cell_clip, cell_clip)
-        o = sigmoid(blocks[positions["o"]] + w_o * c_new)
-        h_new = o * (np.tanh(c_new) if cell_activation else c_new)
+        o = sigmoid(split[positions["o"]] + w_o * c_new)
+        c_out = norm(c_new, "ln_c")
+        h_new = o * (np.tanh(c_out) if cell_activation else c_out)
         if projection is not None:
             h_new = h_new @ np.asarray(projection, np.float64)
             if proj_clip is not None:

@@ -22,13 +22,18 @@ Activation = Callable[[tf.Tensor], tf.Tensor]
 
 def split_gates(
     z: tf.Tensor, gate_positions: Mapping[str, int], forget_bias: float = 0.0
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
-    """``(z_i, z_f + forget_bias, z_g, z_o)``: the four blocks of the fused pre-activations, read in their order."""
-    blocks = tf.split(z, 4, axis=-1)
+) -> tuple[tf.Tensor | None, tf.Tensor, tf.Tensor, tf.Tensor]:
+    """``(z_i, z_f + forget_bias, z_g, z_o)``: the blocks of the fused pre-activations, read in their order.
+
+    ``z_i`` is None when `gate_positions` has no ``"i"`` (the coupled gate:
+    three blocks).
+    """
+    blocks = tf.split(z, len(gate_positions), axis=-1)
     forget = blocks[gate_positions["f"]]
     if forget_bias:
         forget = forget + tf.cast(forget_bias, forget.dtype)
-    return blocks[gate_positions["i"]], forget, blocks[gate_positions["g"]], blocks[gate_positions["o"]]
+    z_i = blocks[gate_positions["i"]] if "i" in gate_positions else None
+    return z_i, forget, blocks[gate_positions["g"]], blocks[gate_positions["o"]]
 
 
 def gate_activations(
@@ -47,6 +52,7 @@ def gate_activations(
     `candidate_activation` (Keras' ``activation``).
     """
     z_i, z_f, z_g, z_o = split_gates(z, gate_positions, forget_bias)
+    assert z_i is not None, "gate_activations reads the four gates"
     return gate_activation(z_i), gate_activation(z_f), candidate_activation(z_g), gate_activation(z_o)
 
 
@@ -92,6 +98,9 @@ def lstm_step(
     cell_clip: float | None = None,
     projection: tf.Tensor | None = None,
     proj_clip: float | None = None,
+    layer_norm: Mapping[str, tf.Tensor] | None = None,
+    layer_norm_epsilon: float = 1e-3,
+    bias: tf.Tensor | None = None,
     recurrent_dropout_mask: tf.Tensor | None = None,
 ) -> tuple[tuple[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]:
     """One LSTM step; every article's cell, and TF1's and PyTorch's, is a configuration of it.
@@ -105,7 +114,14 @@ def lstm_step(
     The peephole terms ``w⊙c`` (Gers & Schmidhuber; TF1's ``use_peepholes``),
     the clips (TF1's ``cell_clip`` and ``proj_clip``) and the projection
     ``W_p`` (LSTMP, Sak et al. 2014; PyTorch's ``proj_size``, TF1's
-    ``num_proj``) are there only when given.
+    ``num_proj``) are there only when given. Two variants:
+
+    - the coupled input and forget gates (CIFG, Greff et al. 2017): without
+      an ``"i"`` in `gate_positions` (three blocks), ``i = 1 − f``;
+    - layer normalisation (Ba, Kiros & Hinton 2016), with `layer_norm`'s
+      gains and shifts: ``z = LN_x(x_t·W_x) + LN_h(h·W_h) + b`` (each over the
+      blocks together; `projected_t` is then ``x_t·W_x`` and the bias comes
+      as `bias`) and ``h' = o⊙act(LN_c(c'))``; c' itself is carried as is.
 
     Args:
         carry: ``(h, c)``: ``[batch, units]`` each, h ``[batch, proj]`` with a projection.
@@ -130,23 +146,40 @@ def lstm_step(
     """
     h, c = carry
     h_in = h if recurrent_dropout_mask is None else h * recurrent_dropout_mask
-    z = projected_t + tf.matmul(h_in, recurrent_kernel)
+    recurrent = tf.matmul(h_in, recurrent_kernel)
+    if layer_norm is None:
+        z = projected_t + recurrent
+    else:
+        z = _layer_norm(projected_t, layer_norm, "ln_x", layer_norm_epsilon) + _layer_norm(
+            recurrent, layer_norm, "ln_h", layer_norm_epsilon
+        )
+    if bias is not None:
+        z = z + bias
     z_i, z_f, z_g, z_o = split_gates(z, gate_positions, forget_bias)
     if peepholes is not None:
+        assert z_i is not None, "peepholes need the input gate"
         z_i, z_f = z_i + peepholes[0] * c, z_f + peepholes[1] * c
-    i, f, g = gate_activation(z_i), gate_activation(z_f), candidate_activation(z_g)
+    f, g = gate_activation(z_f), candidate_activation(z_g)
+    i = 1.0 - f if z_i is None else gate_activation(z_i)
     c_new = f * c + i * g
     if cell_clip is not None:
         c_new = tf.clip_by_value(c_new, -cell_clip, cell_clip)
     if peepholes is not None:
         z_o = z_o + peepholes[2] * c_new
     o = gate_activation(z_o)
-    h_new = o * (c_new if cell_activation is None else cell_activation(c_new))
+    c_out = c_new if layer_norm is None else _layer_norm(c_new, layer_norm, "ln_c", layer_norm_epsilon)
+    h_new = o * (c_out if cell_activation is None else cell_activation(c_out))
     if projection is not None:
         h_new = tf.matmul(h_new, projection)
         if proj_clip is not None:
             h_new = tf.clip_by_value(h_new, -proj_clip, proj_clip)
     return (h_new, c_new), {"z": z, "i": i, "f": f, "g": g, "o": o}
+
+
+def _layer_norm(v: tf.Tensor, weights: Mapping[str, tf.Tensor], name: str, epsilon: float) -> tf.Tensor:
+    """``γ⊙(v − mean)/sqrt(var + ε) + β`` over the last axis, γ and β the weights ``<name>_gamma``, ``<name>_beta``."""
+    mean, variance = tf.nn.moments(v, axes=[-1], keepdims=True)
+    return weights[f"{name}_gamma"] * (v - mean) * tf.math.rsqrt(variance + epsilon) + weights[f"{name}_beta"]
 
 
 def linear_rnn_step(

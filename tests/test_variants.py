@@ -1,0 +1,135 @@
+"""The classic variants as options of the one LSTM step: the coupled gate (CIFG) and the layer-normalised LSTM."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.layer_checks import check_layer
+from tests.tolerance import assert_close_f32, lstm_terms
+from tf_lstm import ScanLSTM
+from tf_lstm.reference import lstm_reference
+
+BATCH, STEPS, FEATURES, UNITS = 3, 7, 4, 5
+# Layer norm adds a mean, a variance and a division over 4·UNITS values to each step.
+TERMS = lstm_terms(STEPS, FEATURES + 3 * 4 * UNITS, UNITS)
+
+
+@pytest.fixture
+def x():
+    return (2.0 * np.random.default_rng(0).normal(size=(BATCH, STEPS, FEATURES))).astype("float32")
+
+
+def _mask():
+    mask = np.ones((BATCH, STEPS), bool)
+    mask[0, 5:] = False
+    mask[2, 1] = False
+    return mask
+
+
+def _randomise_norms(layer, rng):
+    for name, weight in layer.cell_weights.items():
+        if name.startswith("ln_"):
+            weight.assign(rng.normal(1.0 if name.endswith("gamma") else 0.0, 0.3, size=weight.shape))
+
+
+def _reference(layer, x, **kwargs):
+    weights = {name: w.numpy() for name, w in layer.cell_weights.items()}
+    return lstm_reference(
+        x,
+        layer.kernel.numpy(),
+        layer.recurrent_kernel.numpy(),
+        layer.bias.numpy(),
+        gate_order=layer.gate_order,
+        forget_bias=layer.forget_bias,
+        coupled=layer.coupled,
+        layer_norm=weights if layer.layer_norm else None,
+        **kwargs,
+    )
+
+
+VARIANTS = [dict(coupled=True), dict(layer_norm=True), dict(coupled=True, layer_norm=True, forget_bias=1.0)]
+
+
+@pytest.mark.parametrize("options", VARIANTS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
+@pytest.mark.parametrize("method", ["auto", "scan", "while", "unroll"])
+@pytest.mark.parametrize("gate_order", ["ifgo", "zifo"])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_equals_the_papers_equations(x, options, method, gate_order, go_backwards):
+    layer = ScanLSTM(
+        UNITS,
+        gate_order=gate_order,
+        return_sequences=True,
+        return_state=True,
+        bias_initializer="random_normal",
+        method=method,
+        go_backwards=go_backwards,
+        **options,
+    )
+    layer(x)
+    _randomise_norms(layer, np.random.default_rng(1))
+    blocks = 3 if options.get("coupled") else 4
+    assert tuple(layer.kernel.shape) == (FEATURES, blocks * UNITS)
+    got = layer(x, mask=_mask())
+    for a, b in zip(got, _reference(layer, x, mask=_mask(), go_backwards=go_backwards)):
+        assert_close_f32(a, b, TERMS)
+
+
+def test_coupled_input_gate_is_one_minus_forget(x):
+    from tf_lstm import trace
+
+    layer = ScanLSTM(UNITS, coupled=True, bias_initializer="random_normal")
+    layer(x)
+    steps = trace(layer, x)
+    np.testing.assert_allclose(steps["i"], 1.0 - steps["f"], rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("options", VARIANTS[:2], ids=["coupled", "layer_norm"])
+def test_gradients_match_finite_differences(options):
+    rng = np.random.default_rng(3)
+    x = tf.constant(rng.normal(size=(2, 4, 2)), tf.float64)
+    layer = ScanLSTM(3, return_sequences=True, dtype="float64", bias_initializer="random_normal", **options)
+    layer(x)
+    _randomise_norms(layer, rng)
+    target = tf.constant(rng.normal(size=(2, 4, 3)), tf.float64)
+
+    def loss():
+        return tf.reduce_sum((layer(x) - target) ** 2)
+
+    with tf.GradientTape() as tape:
+        value = loss()
+    analytic = tape.gradient(value, layer.trainable_variables)
+    eps = 1e-6
+    for variable, grad in zip(layer.trainable_variables, analytic):
+        flat = variable.numpy().ravel()
+        numeric = np.zeros_like(flat)
+        for k in range(flat.size):
+            for sign in (1, -1):
+                shifted = flat.copy()
+                shifted[k] += sign * eps
+                variable.assign(shifted.reshape(variable.shape))
+                numeric[k] += sign * float(loss()) / (2 * eps)
+            variable.assign(flat.reshape(variable.shape))
+        # Central differences in float64: error ~ eps² · f''' + eps64 · |loss| / eps.
+        np.testing.assert_allclose(grad.numpy().ravel(), numeric, rtol=0, atol=1e-7, err_msg=variable.name)
+
+
+def test_variants_save_load_and_export(tmp_path, x):
+    def make():
+        return ScanLSTM(UNITS, coupled=True, layer_norm=True, return_sequences=True)
+
+    # kernel, recurrent kernel, bias and six gains and shifts
+    check_layer(make, x, [(BATCH, STEPS, UNITS)], tmp_path, weights=9, terms=TERMS)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(coupled=True, use_peepholes=True), "coupled=True has no input gate"),
+        (dict(layer_norm=True, method="bptt"), "without layer_norm"),
+        (dict(coupled=True, method="bptt"), "without coupled"),
+        (dict(layer_norm_epsilon=0.0), "layer_norm_epsilon must be positive"),
+    ],
+)
+def test_bad_combinations_are_refused_by_name(options, message):
+    with pytest.raises(ValueError, match=message):
+        ScanLSTM(UNITS, **options)
