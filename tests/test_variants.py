@@ -133,3 +133,50 @@ def test_variants_save_load_and_export(tmp_path, x):
 def test_bad_combinations_are_refused_by_name(options, message):
     with pytest.raises(ValueError, match=message):
         ScanLSTM(UNITS, **options)
+
+
+# -- zoneout ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["scan", "while", "unroll"])
+def test_zoneout_in_inference_is_the_expectation(x, method):
+    layer = ScanLSTM(
+        UNITS,
+        zoneout_h=0.3,
+        zoneout_c=0.6,
+        return_sequences=True,
+        return_state=True,
+        method=method,
+        bias_initializer="random_normal",
+    )
+    got = layer(x, mask=_mask(), training=False)
+    weights = dict(gate_order=layer.gate_order, mask=_mask(), zoneout=(0.3, 0.6))
+    expected = lstm_reference(x, layer.kernel.numpy(), layer.recurrent_kernel.numpy(), layer.bias.numpy(), **weights)
+    for a, b in zip(got, expected):
+        assert_close_f32(a, b, TERMS)
+
+
+@pytest.mark.parametrize("method", ["auto", "scan", "unroll"])
+def test_zoneout_in_training_keeps_each_unit_with_its_rate_drawn_every_step(method):
+    units, steps, batch = 40, 12, 8
+    x = np.random.default_rng(2).normal(size=(batch, steps, 3)).astype("float32")
+    layer = ScanLSTM(
+        units, zoneout_h=0.3, zoneout_c=0.6, return_sequences=True, method=method, bias_initializer="random_normal"
+    )
+    layer(x)
+    h = layer(x, training=True).numpy()
+    kept_h = h[:, 1:] == h[:, :-1]  # a zoned-out unit equals its previous value exactly; a fresh one never does
+    draws = kept_h.size
+    # Binomial(draws, rate): 5 standard deviations either side.
+    assert abs(kept_h.mean() - 0.3) < 5 * np.sqrt(0.3 * 0.7 / draws)
+    # Fresh draws every step: whether a unit was kept at one step says nothing of the next.
+    both = np.mean(kept_h[:, 1:] & kept_h[:, :-1])
+    assert abs(both - 0.09) < 5 * np.sqrt(0.09 * 0.91 / kept_h[:, 1:].size)
+    assert not np.allclose(h, layer(x, training=False).numpy())
+
+
+def test_zoneout_rates_are_checked():
+    with pytest.raises(ValueError, match="zoneout_h must be a float in \\[0, 1\\), got zoneout_h=1.0"):
+        ScanLSTM(UNITS, zoneout_h=1.0)
+    with pytest.raises(ValueError, match="without .*zoneout"):
+        ScanLSTM(UNITS, zoneout_c=0.1, method="bptt")

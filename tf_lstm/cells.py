@@ -113,6 +113,11 @@ class Cell:
         """Weights beyond ``kernel``, ``recurrent_kernel`` and ``bias``: ``{name: (shape, initializer)}``."""
         return {}
 
+    def step_noise(self, units: int) -> dict[str, tuple[float, int]]:
+        """Fresh random masks the step takes in training, ``{name: (rate, size)}``: each step gets its own
+        ``[batch, size]`` floats, 1 with probability ``rate``, as the keyword argument `name`."""
+        return {}
+
     def step(
         self,
         carry: Carry,
@@ -181,6 +186,10 @@ class LSTMCell(Cell):
             ``ln_*_beta`` (zeros) for ``x``, ``h`` and ``c``; the bias is added
             after the normalisation.
         layer_norm_epsilon: added to the variance.
+        zoneout_h, zoneout_c: zoneout (Krueger et al. 2017): in training,
+            each unit of h (of c) keeps its previous value with this
+            probability, a fresh draw every step; in inference, the
+            expectation ``z·previous + (1 − z)·new``.
 
     Its sequence runner (`tf_lstm.bptt.lstm_sequence`) exists for
     ``cell_activation`` tanh or None with the default tanh and sigmoid, and
@@ -204,8 +213,12 @@ class LSTMCell(Cell):
         coupled: bool = False,
         layer_norm: bool = False,
         layer_norm_epsilon: float = 1e-3,
+        zoneout_h: float = 0.0,
+        zoneout_c: float = 0.0,
     ):
         self.gate_order = gate_order
+        self.zoneout_h = checks.rate("zoneout_h", zoneout_h)
+        self.zoneout_c = checks.rate("zoneout_c", zoneout_c)
         self.coupled = checks.boolean("coupled", coupled)
         positions = gates.gate_positions(gate_order)
         if self.coupled:  # the remaining three blocks, in gate_order's order
@@ -251,7 +264,19 @@ class LSTMCell(Cell):
                 weights[f"{name}_beta"] = ((size,), "zeros")
         return weights
 
+    def step_noise(self, units):
+        noise = {}
+        if self.zoneout_h:
+            noise["zoneout_h_mask"] = (self.zoneout_h, self.output_size(units))
+        if self.zoneout_c:
+            noise["zoneout_c_mask"] = (self.zoneout_c, units)
+        return noise
+
     def step(self, carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask=None, **weights):
+        zoneout = None
+        if self.zoneout_h or self.zoneout_c:
+            # In training each kept unit's mask is 1; in inference the expectation: the rate itself.
+            zoneout = (weights.get("zoneout_h_mask", self.zoneout_h), weights.get("zoneout_c_mask", self.zoneout_c))
         peepholes = (weights["w_i_diag"], weights["w_f_diag"], weights["w_o_diag"]) if self.use_peepholes else None
         return lstm_step(
             carry,
@@ -269,6 +294,7 @@ class LSTMCell(Cell):
             layer_norm=weights if self.layer_norm else None,
             layer_norm_epsilon=self.layer_norm_epsilon,
             bias=weights.get("bias"),
+            zoneout=zoneout,
             recurrent_dropout_mask=recurrent_dropout_mask,
         )
 
@@ -281,6 +307,7 @@ class LSTMCell(Cell):
                 ("proj_size", self.proj_size),
                 ("coupled", self.coupled),
                 ("layer_norm", self.layer_norm),
+                ("zoneout", self.zoneout_h or self.zoneout_c),
             )
             if value
         ]
@@ -334,6 +361,8 @@ class LSTMCell(Cell):
             "coupled": self.coupled,
             "layer_norm": self.layer_norm,
             "layer_norm_epsilon": self.layer_norm_epsilon,
+            "zoneout_h": self.zoneout_h,
+            "zoneout_c": self.zoneout_c,
         }
 
 

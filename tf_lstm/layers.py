@@ -316,13 +316,21 @@ class Recurrent(keras.layers.Layer):
             cell_weights["bias"], bias = bias, None
         sizes = list(self.cell.state_sizes(self.units))
         step_inputs = self._project(inputs, kernel, bias) if hoist else inputs
-        width = step_inputs.shape[-1]
-        if probes is not None:
-            # Riding along with each step's inputs, the probes follow them through reversal and masks.
-            step_inputs = tf.concat([step_inputs, tf.cast(probes, step_inputs.dtype)], axis=-1)
+        # Riding along with each step's inputs, per-step tensors follow them through reversal and masks:
+        # the probes, and the cell's fresh random masks of every step (zoneout), in training only.
+        riders = {} if probes is None else {"probes": tf.cast(probes, step_inputs.dtype)}
+        if training:
+            for name, (rate, size) in self.cell.step_noise(self.units).items():
+                draws = keras.random.uniform([tf.shape(inputs)[0], batch, size], seed=self.seed_generator)
+                riders[name] = tf.cast(draws < rate, step_inputs.dtype)
+        widths = [step_inputs.shape[-1], *(rider.shape[-1] for rider in riders.values())]
+        if riders:
+            step_inputs = tf.concat([step_inputs, *riders.values()], axis=-1)
 
         def step(carry, x_t):
-            x_t, probe_t = (x_t[:, :width], x_t[:, width:]) if probes is not None else (x_t, None)
+            x_t, *parts = tf.split(x_t, widths, axis=-1) if riders else (x_t,)
+            extras = dict(zip(riders, parts))
+            probe_t = extras.pop("probes", None)
             projected_t = x_t if hoist else _affine(x_t, kernel, bias)
             new_carry, values = self.cell.step(
                 carry,
@@ -330,6 +338,7 @@ class Recurrent(keras.layers.Layer):
                 recurrent_kernel=recurrent_kernel,
                 recurrent_dropout_mask=recurrent_mask,
                 **cell_weights,
+                **extras,
             )
             if probe_t is not None:
                 new_carry = tuple(s + p for s, p in zip(new_carry, tf.split(probe_t, sizes, axis=-1)))
@@ -516,6 +525,9 @@ class ScanLSTM(_CellLayer):
             al. 2017): three weight blocks, ``f g o`` in `gate_order`'s order.
         layer_norm, layer_norm_epsilon: the layer-normalised LSTM (Ba, Kiros
             & Hinton 2016; see `tf_lstm.steps.lstm_step`).
+        zoneout_h, zoneout_c: zoneout of h and c (Krueger et al. 2017): in
+            training a unit keeps its previous value with this probability,
+            drawn afresh every step; in inference the expectation.
         use_bias: whether the layer has the bias ``b``.
         return_sequences: return h of every step (``[batch, time, units]``)
             rather than the last.
@@ -578,6 +590,8 @@ class ScanLSTM(_CellLayer):
         coupled: bool = False,
         layer_norm: bool = False,
         layer_norm_epsilon: float = 1e-3,
+        zoneout_h: float = 0.0,
+        zoneout_c: float = 0.0,
         **kwargs,
     ):
         if isinstance(cell_activation, str) and cell_activation == "same":
@@ -595,6 +609,8 @@ class ScanLSTM(_CellLayer):
             coupled=coupled,
             layer_norm=layer_norm,
             layer_norm_epsilon=layer_norm_epsilon,
+            zoneout_h=zoneout_h,
+            zoneout_c=zoneout_c,
         )
         super().__init__(cell, units, **kwargs)
         cell.state_sizes(self.units)  # proj_size < units, checked now rather than at build
@@ -624,6 +640,8 @@ class ScanLSTM(_CellLayer):
     proj_clip = property(lambda self: self.cell.proj_clip)
     coupled = property(lambda self: self.cell.coupled)
     layer_norm = property(lambda self: self.cell.layer_norm)
+    zoneout_h = property(lambda self: self.cell.zoneout_h)
+    zoneout_c = property(lambda self: self.cell.zoneout_c)
 
 
 @keras.saving.register_keras_serializable(package="tf_lstm")

@@ -44,6 +44,7 @@ def lstm_reference(
     coupled: bool = False,
     layer_norm=None,
     layer_norm_epsilon: float = 1e-3,
+    zoneout: tuple[float, float] = (0.0, 0.0),
 ):
     """An LSTM over ``x`` of shape ``[batch, time, features]``.
 
@@ -63,7 +64,9 @@ def lstm_reference(
     `gate_order`'s order without i, and ``i = 1 − f``; `layer_norm` (Ba et
     al.), a mapping of ``ln_{x,h,c}_{gamma,beta}``: ``z = LN_x(x_t·W_x) +
     LN_h(h·W_h) + b`` and ``h_t = o·tanh(LN_c(c_t))``, ``LN(v) = γ·(v −
-    mean(v))/sqrt(var(v) + ε) + β`` over the units.
+    mean(v))/sqrt(var(v) + ε) + β`` over the units; `zoneout` ``(z_h, z_c)``
+    in inference (Krueger et al.): ``h_t = z_h·h_{t−1} + (1 − z_h)·h_t`` and
+    likewise c, h_t computed from the un-zoned c_t.
 
     and, with a mask m_t ∈ {0, 1} (the Theano tutorial):
 
@@ -125,6 +128,8 @@ def lstm_reference(
             h_new = h_new @ np.asarray(projection, np.float64)
             if proj_clip is not None:
                 h_new = np.clip(h_new, -proj_clip, proj_clip)
+        h_new = zoneout[0] * h + (1.0 - zoneout[0]) * h_new
+        c_new = zoneout[1] * c + (1.0 - zoneout[1]) * c_new
         m = mask[:, t : t + 1]
         c = m * c_new + (1.0 - m) * c
         h = m * h_new + (1.0 - m) * h

@@ -101,6 +101,7 @@ def lstm_step(
     layer_norm: Mapping[str, tf.Tensor] | None = None,
     layer_norm_epsilon: float = 1e-3,
     bias: tf.Tensor | None = None,
+    zoneout: tuple | None = None,
     recurrent_dropout_mask: tf.Tensor | None = None,
 ) -> tuple[tuple[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]:
     """One LSTM step; every article's cell, and TF1's and PyTorch's, is a configuration of it.
@@ -122,6 +123,11 @@ def lstm_step(
       gains and shifts: ``z = LN_x(x_t·W_x) + LN_h(h·W_h) + b`` (each over the
       blocks together; `projected_t` is then ``x_t·W_x`` and the bias comes
       as `bias`) and ``h' = o⊙act(LN_c(c'))``; c' itself is carried as is.
+
+    And zoneout (Krueger et al. 2017), ``zoneout=(d_h, d_c)``: ``h' ← d_h⊙h +
+    (1 − d_h)⊙h'`` and ``c' ← d_c⊙c + (1 − d_c)⊙c'`` after the step (h' from
+    the un-zoned c'); ``d`` are a step's 0/1 masks in training, the rates in
+    inference.
 
     Args:
         carry: ``(h, c)``: ``[batch, units]`` each, h ``[batch, proj]`` with a projection.
@@ -173,6 +179,9 @@ def lstm_step(
         h_new = tf.matmul(h_new, projection)
         if proj_clip is not None:
             h_new = tf.clip_by_value(h_new, -proj_clip, proj_clip)
+    if zoneout is not None:
+        d_h, d_c = zoneout
+        h_new, c_new = d_h * h + (1.0 - d_h) * h_new, d_c * c + (1.0 - d_c) * c_new
     return (h_new, c_new), {"z": z, "i": i, "f": f, "g": g, "o": o}
 
 
