@@ -180,3 +180,42 @@ def test_zoneout_rates_are_checked():
         ScanLSTM(UNITS, zoneout_h=1.0)
     with pytest.raises(ValueError, match="without .*zoneout"):
         ScanLSTM(UNITS, zoneout_c=0.1, method="bptt")
+
+
+EVERY_OPTION = [
+    dict(use_peepholes=True, cell_clip=2.0),
+    dict(proj_size=3, proj_clip=1.0),
+    dict(coupled=True),
+    dict(layer_norm=True),
+    dict(zoneout_h=0.2, zoneout_c=0.1),
+    dict(recurrent_activation="hard_sigmoid", activation="softsign"),
+]
+
+
+@pytest.mark.parametrize("options", EVERY_OPTION, ids=lambda o: ",".join(o))
+def test_every_option_under_xla_and_in_bidirectional(x, options):
+    import keras
+
+    layer = ScanLSTM(UNITS, return_sequences=True, bias_initializer="random_normal", **options)
+    eager = layer(x, mask=_mask())
+    compiled = tf.function(lambda x, m: layer(x, mask=m), jit_compile=True)(tf.constant(x), tf.constant(_mask()))
+    assert_close_f32(compiled, eager, TERMS)
+    both = keras.layers.Bidirectional(ScanLSTM(UNITS, return_sequences=True, **options))
+    out = both(x, mask=_mask()).numpy()
+    forward = both.forward_layer(x, mask=_mask())
+    backward = np.flip(both.backward_layer(x, mask=_mask()).numpy(), axis=1)  # Keras re-reverses it
+    assert_close_f32(out, np.concatenate([forward, backward], axis=-1), TERMS)
+
+
+@pytest.mark.parametrize("options", EVERY_OPTION, ids=lambda o: ",".join(o))
+def test_every_option_saves_loads_and_exports(tmp_path, x, options):
+    size = options.get("proj_size", UNITS)
+    weights = len(ScanLSTM(UNITS, **options).cell.extra_weights(UNITS)) + 3
+    check_layer(
+        lambda: ScanLSTM(UNITS, return_sequences=True, **options),
+        x,
+        [(BATCH, STEPS, size)],
+        tmp_path,
+        weights=weights,
+        terms=TERMS,
+    )
