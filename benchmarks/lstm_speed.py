@@ -48,8 +48,9 @@ flags.DEFINE_string("json_out", "benchmarks/results/lstm_speed.json", "Where to 
 flags.DEFINE_list("cases", [], "Run only these cases (default: all; --quick: mnist, digits, batch1).")
 flags.DEFINE_list(
     "scan_methods",
-    ["scan-auto", "scan", "scan-while", "scan-bptt"],
-    "ScanLSTM contenders: scan (tf.scan), scan-auto (the default), scan-while, scan-unroll, scan-bptt.",
+    ["scan-auto", "scan", "scan-while", "scan-bptt", "layernorm"],
+    "ScanLSTM contenders: scan (tf.scan), scan-auto (the default), scan-while, scan-unroll, scan-bptt; "
+    "layernorm is the layer-normalised variant (layer_norm=True, method auto), to know its cost.",
 )
 
 
@@ -100,7 +101,8 @@ def make_inputs(case: Case, seed: int = 0):
 def build_tf_contender(kind: str, case: Case, jit: bool):
     """A compiled training step and inference function for a TF contender.
 
-    `kind` is ``"keras"``, ``"keras-unroll"``, or ``"scan"``/``"scan-<method>"`` (a ScanLSTM method).
+    `kind` is ``"keras"``, ``"keras-unroll"``, ``"scan"``/``"scan-<method>"`` (a ScanLSTM method), or
+    ``"layernorm"`` (ScanLSTM's layer-normalised variant, method auto).
     """
     import keras
     import tensorflow as tf
@@ -110,6 +112,8 @@ def build_tf_contender(kind: str, case: Case, jit: bool):
     keras.utils.set_random_seed(0)
     if kind.startswith("keras"):
         lstm = keras.layers.LSTM(case.units, unroll=kind == "keras-unroll")
+    elif kind == "layernorm":
+        lstm = tf_lstm.ScanLSTM(case.units, layer_norm=True)
     else:
         method = kind.split("-", 1)[1] if "-" in kind else "scan"
         lstm = tf_lstm.ScanLSTM(case.units, method=method)

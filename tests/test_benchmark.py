@@ -49,3 +49,9 @@ def test_export_contenders_serve_the_same_model(tmp_path):
     # logits of a Dense over 4 units after 5 steps; magnitude of Glorot-initialised outputs < 3
     tolerance = float32_tolerance(lstm_terms(5, 3, 4) + 5, 3.0)
     np.testing.assert_allclose(outputs["tflite-float"], outputs["savedmodel"], rtol=0, atol=tolerance)
+
+
+def test_the_layer_norm_variant_is_a_contender():
+    digits = next(case for case in CASES if case.name == "digits")
+    train, infer = build_tf_contender("layernorm", digits, jit=False)
+    assert np.isfinite(train()) and infer().shape == (digits.batch, 10)
