@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.layer_checks import check_layer
+from tests.layer_checks import assert_gradients_match_finite_differences, check_layer
 from tests.tolerance import EPS32, assert_close_f32, float32_tolerance, lstm_terms, magnitude_of
 from tf_lstm import MaskedMean, MultiLayerLSTM, ScanLSTM, ScanRNN
 from tf_lstm.convert import load_keras_lstm_weights
@@ -168,26 +168,7 @@ def test_gradients_match_finite_differences(method, cell_activation):
     def loss():
         return tf.reduce_sum((layer(x, mask=mask) - target) ** 2)
 
-    with tf.GradientTape() as tape:
-        value = loss()
-    analytic = tape.gradient(value, layer.trainable_variables)
-    eps = 1e-6
-    for variable, grad in zip(layer.trainable_variables, analytic):
-        base = variable.numpy()
-        numeric = np.zeros_like(base)
-        for index in np.ndindex(base.shape):
-            shifted = base.copy()
-            shifted[index] += eps
-            variable.assign(shifted)
-            up = loss().numpy()
-            shifted[index] -= 2 * eps
-            variable.assign(shifted)
-            down = loss().numpy()
-            numeric[index] = (up - down) / (2 * eps)
-        variable.assign(base)
-        # float64 central differences: truncation eps² × the third derivative ~ 1e-12, cancellation
-        # eps64 × |loss| / eps ~ 2e-9 for a loss of size <= 10.
-        np.testing.assert_allclose(grad.numpy(), numeric, rtol=1e-6, atol=1e-8)
+    assert_gradients_match_finite_differences(layer, loss)
 
 
 def test_bidirectional_wrapper_matches_reference(x):

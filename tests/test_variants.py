@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.layer_checks import check_layer
+from tests.layer_checks import assert_gradients_match_finite_differences, check_layer
 from tests.tolerance import assert_close_f32, lstm_terms
 from tf_lstm import ScanLSTM
 from tf_lstm.reference import lstm_reference
@@ -95,22 +95,7 @@ def test_gradients_match_finite_differences(options):
     def loss():
         return tf.reduce_sum((layer(x) - target) ** 2)
 
-    with tf.GradientTape() as tape:
-        value = loss()
-    analytic = tape.gradient(value, layer.trainable_variables)
-    eps = 1e-6
-    for variable, grad in zip(layer.trainable_variables, analytic):
-        flat = variable.numpy().ravel()
-        numeric = np.zeros_like(flat)
-        for k in range(flat.size):
-            for sign in (1, -1):
-                shifted = flat.copy()
-                shifted[k] += sign * eps
-                variable.assign(shifted.reshape(variable.shape))
-                numeric[k] += sign * float(loss()) / (2 * eps)
-            variable.assign(flat.reshape(variable.shape))
-        # Central differences in float64: error ~ eps² · f''' + eps64 · |loss| / eps.
-        np.testing.assert_allclose(grad.numpy().ravel(), numeric, rtol=0, atol=1e-7, err_msg=variable.name)
+    assert_gradients_match_finite_differences(layer, loss)
 
 
 def test_variants_save_load_and_export(tmp_path, x):
