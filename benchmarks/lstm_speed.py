@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from absl import app, flags
+from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("quick", False, "Only the MNIST and digits shapes, fewer repeats.")
@@ -314,6 +314,7 @@ def main(argv):
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")  # every contender is its own tf.function: retracing is expected
+    logging.set_verbosity(logging.WARNING)  # the exports' SavedModel chatter
     try:
         import torch  # noqa: F401
 
