@@ -204,3 +204,16 @@ def test_every_option_saves_loads_and_exports(tmp_path, x, options):
         weights=weights,
         terms=TERMS,
     )
+
+
+def test_the_converters_refuse_a_coupled_layer_by_name(tmp_path):
+    import keras
+
+    from tf_lstm import load_keras_lstm_weights, load_tf1_lstm_checkpoint
+
+    keras_lstm = keras.layers.LSTM(UNITS)
+    keras_lstm(np.zeros((1, 2, FEATURES), "float32"))
+    with pytest.raises(ValueError, match="has coupled=True: three gate blocks .* Keras stores four"):
+        load_keras_lstm_weights(ScanLSTM(UNITS, coupled=True, name="cifg"), keras_lstm)
+    with pytest.raises(ValueError, match="has coupled=True: three gate blocks .* TF1 stores four"):
+        load_tf1_lstm_checkpoint(ScanLSTM(UNITS, coupled=True), str(tmp_path / "none.ckpt"))

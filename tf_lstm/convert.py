@@ -156,6 +156,7 @@ def load_keras_lstm_weights(layer: ScanLSTM, keras_lstm) -> None:
     """
     if not isinstance(layer, ScanLSTM):
         raise TypeError(f"layer must be a ScanLSTM, got {type(layer).__name__}.")
+    _refuse_coupled(layer, "Keras")
     cell = getattr(keras_lstm, "cell", None)
     if cell is None or not getattr(cell, "built", False):
         raise TypeError(
@@ -178,6 +179,14 @@ def load_keras_lstm_weights(layer: ScanLSTM, keras_lstm) -> None:
     layer.recurrent_kernel.assign(convert_gate_order(cell.recurrent_kernel.numpy(), KERAS_ORDER, order))
     if layer.bias is not None:  # use_bias is the same on both sides (checked above)
         layer.bias.assign(convert_gate_order(cell.bias.numpy(), KERAS_ORDER, order))
+
+
+def _refuse_coupled(layer: ScanLSTM, source: str) -> None:
+    if layer.coupled:
+        raise ValueError(
+            f"layer {layer.name!r} has coupled=True: three gate blocks (no input gate), while {source} stores four; "
+            "load into a ScanLSTM without coupled."
+        )
 
 
 TF1_ORDER = "ijfo"  # TF1's LSTMCell and BasicLSTMCell: blocks i, j (the candidate), f, o
@@ -209,6 +218,7 @@ def load_tf1_lstm_checkpoint(layer: ScanLSTM, checkpoint: str, scope: str = "rnn
 
     if not isinstance(layer, ScanLSTM):
         raise TypeError(f"layer must be a ScanLSTM, got {type(layer).__name__}.")
+    _refuse_coupled(layer, "TF1")
     try:
         reader = tf.train.load_checkpoint(checkpoint)
     except (ValueError, tf.errors.NotFoundError) as error:
