@@ -102,3 +102,28 @@ def assert_gradients_match_finite_differences(layer: keras.layers.Layer, loss: C
             numeric[index] = (up - down) / (2 * eps)
         variable.assign(base)
         np.testing.assert_allclose(grad.numpy(), numeric, rtol=1e-6, atol=1e-8, err_msg=variable.path)
+
+
+def scan_lstm_reference(layer, x: np.ndarray, **kwargs):
+    """`tf_lstm.reference.lstm_reference` with `layer`'s weights and every one of its options (a built ScanLSTM)."""
+    from tf_lstm.reference import lstm_reference
+
+    weights = {name: w.numpy() for name, w in layer.cell_weights.items()}
+    peepholes = tuple(weights[f"w_{g}_diag"] for g in "ifo") if layer.use_peepholes else None
+    return lstm_reference(
+        x,
+        layer.kernel.numpy(),
+        layer.recurrent_kernel.numpy(),
+        None if layer.bias is None else layer.bias.numpy(),
+        gate_order=layer.gate_order,
+        forget_bias=layer.forget_bias,
+        peepholes=peepholes,
+        cell_clip=layer.cell_clip,
+        projection=weights.get("projection_kernel"),
+        proj_clip=layer.proj_clip,
+        coupled=layer.coupled,
+        layer_norm=weights if layer.layer_norm else None,
+        layer_norm_epsilon=layer.cell.layer_norm_epsilon,
+        zoneout=(layer.zoneout_h, layer.zoneout_c),
+        **kwargs,
+    )

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.layer_checks import assert_gradients_match_finite_differences, check_layer
+from tests.layer_checks import assert_gradients_match_finite_differences, check_layer, scan_lstm_reference
 from tests.tolerance import assert_close_f32, lstm_terms
 from tf_lstm import ScanLSTM, load_tf1_lstm_checkpoint
 from tf_lstm.reference import lstm_reference
@@ -35,24 +35,6 @@ OPTIONS = [
 ]
 
 
-def _reference(layer, x, **kwargs):
-    weights = {name: w.numpy() for name, w in layer.cell_weights.items()}
-    peepholes = (weights["w_i_diag"], weights["w_f_diag"], weights["w_o_diag"]) if layer.use_peepholes else None
-    return lstm_reference(
-        x,
-        layer.kernel.numpy(),
-        layer.recurrent_kernel.numpy(),
-        layer.bias.numpy(),
-        gate_order=layer.gate_order,
-        forget_bias=layer.forget_bias,
-        peepholes=peepholes,
-        cell_clip=layer.cell_clip,
-        projection=weights.get("projection_kernel"),
-        proj_clip=layer.proj_clip,
-        **kwargs,
-    )
-
-
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()))
 @pytest.mark.parametrize("method", ["auto", "scan", "while", "unroll"])
 @pytest.mark.parametrize("go_backwards", [False, True])
@@ -69,7 +51,7 @@ def test_equals_the_tf1_equations(x, options, method, go_backwards):
         **options,
     )
     got = layer(x, mask=_mask())
-    expected = _reference(layer, x, mask=_mask(), go_backwards=go_backwards)
+    expected = scan_lstm_reference(layer, x, mask=_mask(), go_backwards=go_backwards)
     h_size = options.get("proj_size", UNITS)
     assert [tuple(t.shape) for t in got] == [(BATCH, STEPS, h_size), (BATCH, h_size), (BATCH, UNITS)]
     for a, b in zip(got, expected):

@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.layer_checks import assert_gradients_match_finite_differences, check_layer
+from tests.layer_checks import assert_gradients_match_finite_differences, check_layer, scan_lstm_reference
 from tests.tolerance import assert_close_f32, lstm_terms
 from tf_lstm import ScanLSTM
-from tf_lstm.reference import lstm_reference
 
 BATCH, STEPS, FEATURES, UNITS = 3, 7, 4, 5
 # Layer norm adds a mean, a variance and a division over 4·UNITS values to each step.
@@ -30,21 +29,6 @@ def _randomise_norms(layer, rng):
     for name, weight in layer.cell_weights.items():
         if name.startswith("ln_"):
             weight.assign(rng.normal(1.0 if name.endswith("gamma") else 0.0, 0.3, size=weight.shape))
-
-
-def _reference(layer, x, **kwargs):
-    weights = {name: w.numpy() for name, w in layer.cell_weights.items()}
-    return lstm_reference(
-        x,
-        layer.kernel.numpy(),
-        layer.recurrent_kernel.numpy(),
-        layer.bias.numpy(),
-        gate_order=layer.gate_order,
-        forget_bias=layer.forget_bias,
-        coupled=layer.coupled,
-        layer_norm=weights if layer.layer_norm else None,
-        **kwargs,
-    )
 
 
 VARIANTS = [dict(coupled=True), dict(layer_norm=True), dict(coupled=True, layer_norm=True, forget_bias=1.0)]
@@ -70,7 +54,7 @@ def test_equals_the_papers_equations(x, options, method, gate_order, go_backward
     blocks = 3 if options.get("coupled") else 4
     assert tuple(layer.kernel.shape) == (FEATURES, blocks * UNITS)
     got = layer(x, mask=_mask())
-    for a, b in zip(got, _reference(layer, x, mask=_mask(), go_backwards=go_backwards)):
+    for a, b in zip(got, scan_lstm_reference(layer, x, mask=_mask(), go_backwards=go_backwards)):
         assert_close_f32(a, b, TERMS)
 
 
@@ -135,9 +119,7 @@ def test_zoneout_in_inference_is_the_expectation(x, method):
         bias_initializer="random_normal",
     )
     got = layer(x, mask=_mask(), training=False)
-    weights = dict(gate_order=layer.gate_order, mask=_mask(), zoneout=(0.3, 0.6))
-    expected = lstm_reference(x, layer.kernel.numpy(), layer.recurrent_kernel.numpy(), layer.bias.numpy(), **weights)
-    for a, b in zip(got, expected):
+    for a, b in zip(got, scan_lstm_reference(layer, x, mask=_mask())):
         assert_close_f32(a, b, TERMS)
 
 

@@ -41,6 +41,9 @@ class Slot:
     final: tuple | None = None
 
 
+LayerSlot = tuple[keras.layers.Layer, Slot]
+
+
 @dataclass(frozen=True)
 class StateSpec:
     """One state tensor of a streamed model: ``[batch, size]`` floats named `key`."""
@@ -109,36 +112,34 @@ def state_specs(model: keras.layers.Layer) -> list[StateSpec]:
 
 
 @contextlib.contextmanager
-def carrying(specs: Sequence[StateSpec], states: Sequence[tf.Tensor]) -> Iterator[list[Slot]]:
-    """Stream mode: each state layer starts from its part of `states`; the slots receive the final states."""
-    slots: dict[int, Slot] = {}
+def carrying(
+    specs: Sequence[StateSpec], states: Sequence[tf.Tensor]
+) -> Iterator[list[tuple[keras.layers.Layer, Slot]]]:
+    """Stream mode: each state layer starts from its part of `states`; yields each layer and the slot receiving
+    its final state, in the order of `specs`."""
+    slots: dict[int, LayerSlot] = {}
     for spec, state in zip(specs, states, strict=True):
-        slots.setdefault(id(spec.layer), Slot(carry=()))
-        slots[id(spec.layer)].carry += (state,)
-    layers = {id(spec.layer): spec.layer for spec in specs}
-    for key, layer in layers.items():
-        layer._stream = slots[key]
+        layer, slot = slots.setdefault(id(spec.layer), (spec.layer, Slot(carry=())))
+        slot.carry += (state,)
+    for layer, slot in slots.values():
+        layer._stream = slot
     try:
         yield list(slots.values())
     finally:
-        for layer in layers.values():
+        for layer, _ in slots.values():
             layer._stream = None
 
 
-def _final_states(specs: Sequence[StateSpec]) -> list[tf.Tensor]:
+def _final_states(slots: Sequence[LayerSlot]) -> list[tf.Tensor]:
+    """Every layer's final state, in order, after the model ran in stream mode."""
     finals: list[tf.Tensor] = []
-    seen = set()
-    for spec in specs:
-        if id(spec.layer) in seen:
-            continue
-        seen.add(id(spec.layer))
-        slot = spec.layer._stream
+    for layer, slot in slots:
         if slot.final is None:
             raise ValueError(
-                f"layer {spec.layer.name!r} was not called when the model ran: streaming needs every layer "
+                f"layer {layer.name!r} was not called when the model ran: streaming needs every layer "
                 "that keeps state to run once per call."
             )
-        finals += list(slot.final)
+        finals += slot.final
     return finals
 
 
@@ -186,9 +187,9 @@ def stream_function(model: keras.Model, input_signature: Sequence[tf.TensorSpec]
     states = [tf.TensorSpec([None, spec.size], model.compute_dtype, name=spec.key) for spec in specs]
 
     def stream(*args):
-        with carrying(specs, args[len(inputs) :]), any_length(model):
+        with carrying(specs, args[len(inputs) :]) as slots, any_length(model):
             outputs = model(*args[: len(inputs)], training=False)
-            finals = _final_states(specs)
+            finals = _final_states(slots)
         return {"outputs": outputs, **{spec.key: final for spec, final in zip(specs, finals)}}
 
     def zero_state(batch_size):
