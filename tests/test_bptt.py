@@ -69,11 +69,20 @@ def _loss_and_grads(
     return layer.get_weights(), float(loss), [g.numpy() for g in grads]
 
 
-@pytest.mark.parametrize("chunk_steps", [1, 3, 4, 10, 32])
+def _chunked(monkeypatch, chunk_steps):
+    """Chunks of `chunk_steps` steps; None: the short sequence's Python loop with z kept (`bptt._Options.unroll`),
+    which runs under XLA, here without it."""
+    if chunk_steps is None:
+        monkeypatch.setattr(bptt, "in_xla_context", lambda: True)
+    else:
+        monkeypatch.setattr(bptt, "CHUNK_ROWS", chunk_steps * BATCH)
+
+
+@pytest.mark.parametrize("chunk_steps", [1, 3, 4, 10, 32, None])
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("tanh", [True, False])
 def test_every_chunking_gives_autodiff_gradients(monkeypatch, chunk_steps, go_backwards, tanh):
-    monkeypatch.setattr(bptt, "CHUNK_ROWS", chunk_steps * BATCH)
+    _chunked(monkeypatch, chunk_steps)
     data = _data()
     weights, loss, expected = _loss_and_grads(
         "scan", *data, go_backwards=go_backwards, tanh=tanh, recurrent_dropout=0.25
@@ -86,10 +95,11 @@ def test_every_chunking_gives_autodiff_gradients(monkeypatch, chunk_steps, go_ba
     assert_same_loss_and_gradients(got_loss, loss, got, expected)
 
 
+@pytest.mark.parametrize("chunk_steps", [3, None])
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_last_state_only(monkeypatch, go_backwards):
+def test_last_state_only(monkeypatch, go_backwards, chunk_steps):
     # Without return_sequences the outputs are not a result of the custom gradient.
-    monkeypatch.setattr(bptt, "CHUNK_ROWS", 3 * BATCH)
+    _chunked(monkeypatch, chunk_steps)
     data = _data()
     weights, loss, expected = _loss_and_grads("scan", *data, return_sequences=False, go_backwards=go_backwards)
     _, got_loss, got = _loss_and_grads(
@@ -112,6 +122,34 @@ def test_unknown_length_graph_and_xla_without_bias(monkeypatch, jit):
     weights, loss, expected = _loss_and_grads("scan", *data, use_bias=False)
     _, got_loss, got = _loss_and_grads("bptt", *data, weights, use_bias=False, wrap=wrap)
     assert_same_loss_and_gradients(got_loss, loss, got, expected)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_under_xla_a_short_sequence_runs_as_straight_line_code(jit):
+    # Known length <= UNROLL_MAX_STEPS under XLA: no loop forward or backward, and the backward pass reads the
+    # kept z instead of recomputing it: of its matmuls only the STEPS per-step ones and the chunk's three remain.
+    # Without XLA: the memory-lean loop, which recomputes z with two more matmuls.
+    data = _data()
+    weights, loss, expected = _loss_and_grads("scan", *data)
+    graphs = []
+
+    def wrap(run):
+        def traced(*args):
+            graphs.append(tf.compat.v1.get_default_graph())
+            return run(*args)
+
+        return tf.function(traced, jit_compile=jit)
+
+    _, got_loss, got = _loss_and_grads("bptt", *data, weights, wrap=wrap)
+    assert_same_loss_and_gradients(got_loss, loss, got, expected)
+    ops = [op.type for op in graphs[0].get_operations()]
+    loops = {"While", "StatelessWhile"} & set(ops)
+    if jit:
+        assert not loops
+        # Forward: one projection and STEPS recurrent matmuls; backward: STEPS for dh, then dx, dW_x and dW_h.
+        assert ops.count("MatMul") == (1 + STEPS) + (STEPS + 3)
+    else:
+        assert loops
 
 
 def test_empty_sequence_passes_the_state_gradient_through():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.layer_checks import assert_gradients_match_finite_differences, check_layer
+from tests.layer_checks import assert_gradients_match_finite_differences, check_layer, scan_lstm_reference
 from tests.tolerance import EPS32, assert_close_f32, float32_tolerance, lstm_terms, magnitude_of
 from tf_lstm import MaskedMean, MultiLayerLSTM, ScanLSTM, ScanRNN
 from tf_lstm.convert import load_keras_lstm_weights
@@ -394,6 +394,30 @@ def test_auto_picks_a_method_that_works(steps, cell_activation):
         assert_close_f32(ga, gb, 2 * steps * 2 * lstm_terms(steps, 3, 4))
     xla = tf.function(lambda t: auto(t), jit_compile=True)(x)
     np.testing.assert_allclose(xla, b, rtol=0, atol=tolerance)
+
+    @tf.function(jit_compile=True)  # training under XLA: the hand-written backward pass, unrolled when short
+    def xla_gradients(t):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(auto(t, training=True) ** 2)
+        return tape.gradient(loss, auto.trainable_variables)
+
+    for ga, gb in zip(xla_gradients(x), tape.gradient(lb, scan.trainable_variables)):
+        assert_close_f32(ga, gb, 2 * steps * 2 * lstm_terms(steps, 3, 4))
+
+
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_xla_inference_runs_one_matmul_a_step_over_x_and_h(x, layer_norm):
+    # Not hoisted (inference under XLA), the step multiplies [x_t, h] by [W_x; W_h] at once, the articles' fused
+    # form; layer norm normalises x·W_x and h·W_h apart, so it keeps the two matmuls.
+    layer = ScanLSTM(UNITS, return_sequences=True, bias_initializer="random_normal", layer_norm=layer_norm)
+    layer(x)
+    function = tf.function(lambda t: layer(t, training=False), jit_compile=True)
+    graph = function.get_concrete_function(x).graph.as_graph_def()
+    (body,) = [f for f in graph.library.function if "while_body" in f.signature.name]
+    matmuls = [node for node in body.node_def if node.op == "MatMul"]
+    assert len(matmuls) == (2 if layer_norm else 1)
+    if not layer_norm:  # (layer norm's numbers under XLA: tests/test_variants.py)
+        np.testing.assert_allclose(function(x), scan_lstm_reference(layer, x)[0], rtol=0, atol=OUTPUT_TOLERANCE)
 
 
 # -- ScanRNN ------------------------------------------------------------------------

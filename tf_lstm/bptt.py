@@ -35,6 +35,16 @@ only, so a chunk's factors are computed at once before its steps run; a
 masked step has zero factors (dz = 0) and passes dh and dc through. After a
 chunk: ``dx = DZ·W_xᵀ``, ``dW_x += Xᵀ·DZ``, ``dW_h += H_prevᵀ·DZ``,
 ``db += Σ DZ``. cuDNN's LSTM is built the same way.
+
+Under XLA, a short sequence (its length known when the graph is built, at
+most `tf_lstm.scan.UNROLL_MAX_STEPS`) is one chunk whose steps are a Python
+loop, one graph node per step, and its forward pass keeps every step's ``z``
+(``[T, B, 4·units]``, what autodiff would keep too) so that the backward pass
+needs no recomputing matmul. That is the fastest training step measured for
+MNIST's and the digits' shapes (`benchmarks.lstm_speed`): autodiff's backward
+pass through XLA's loop runs twice as many small matmuls in series as this
+one, and while loops inside this custom gradient compile to a slow step under
+XLA. Without XLA the chunked loop stays, the memory-lean way.
 """
 
 from __future__ import annotations
@@ -45,7 +55,7 @@ from collections.abc import Mapping
 import tensorflow as tf
 
 from tf_lstm import checks
-from tf_lstm.scan import in_xla_context
+from tf_lstm.scan import UNROLL_MAX_STEPS, in_xla_context
 from tf_lstm.steps import gate_activations, keep_where
 
 # Rows (steps × batch) per chunk: enough for a chunk's matmuls to run near the
@@ -72,6 +82,7 @@ class _Options:
     chunk_steps: int | tf.Tensor
     single_chunk: bool  # the whole sequence as one chunk, no loop over chunks
     return_sequences: bool
+    unroll: bool  # a short sequence under XLA: one chunk, its steps a Python loop, z kept for the backward pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +132,7 @@ def lstm_sequence(
     else:
         checks.positive_int("chunk_steps", chunk_steps)
     static_steps = inputs.shape[0]
+    unroll = in_xla_context() and static_steps is not None and 0 < static_steps <= UNROLL_MAX_STEPS
     opts = _Options(
         gate_positions=gate_positions,
         forget_bias=forget_bias,
@@ -129,9 +141,11 @@ def lstm_sequence(
         mask=mask,
         chunk_steps=chunk_steps,
         # XLA needs static shapes: no loop over chunks there, nor for a sequence that fits in one.
-        single_chunk=in_xla_context()
+        single_chunk=unroll
+        or in_xla_context()
         or (static_steps is not None and isinstance(chunk_steps, int) and static_steps <= chunk_steps),
         return_sequences=return_sequences,
+        unroll=unroll,
     )
     if bias is None:
         bias = tf.zeros([recurrent_kernel.shape[-1]], recurrent_kernel.dtype)
@@ -139,11 +153,12 @@ def lstm_sequence(
     @tf.custom_gradient
     def run(x, kernel, bias, recurrent_kernel, h0, c0):
         weights = _Weights(kernel, bias, recurrent_kernel)
-        outputs, cells, h_last, c_last = _forward(opts, weights, x, h0, c0)
+        outputs, cells, pre_activations, h_last, c_last = _forward(opts, weights, x, h0, c0)
 
         def grad(*d_results):
             d_outputs, d_h_last, d_c_last = d_results if return_sequences else (None, *d_results)
-            return _backward(opts, weights, x, (h0, c0), (outputs, cells), d_outputs, d_h_last, d_c_last)
+            stored = (outputs, cells, pre_activations)
+            return _backward(opts, weights, x, (h0, c0), stored, d_outputs, d_h_last, d_c_last)
 
         # Without return_sequences the outputs stay inside: returned, they would
         # get a gradient of zeros, [T, B, U] of them added step by step.
@@ -158,8 +173,20 @@ def lstm_sequence(
 
 
 def _forward(opts: _Options, w: _Weights, x, h0, c0):
-    """``(h of every step [T, B, U], c of every step, h_T, c_T)``, a chunk at a time."""
+    """``(h of every step [T, B, U], c of every step, z of every step or None, h_T, c_T)``, a chunk at a time.
+
+    z (``[T, B, 4U]``) is kept for a short sequence only (`_Options.unroll`).
+    """
     steps = _steps(x)
+    if opts.unroll:
+        hs, cs, zs = [], [], []
+        h, c = h0, c0
+        for t, z_in in enumerate(tf.unstack(_project(x, w.kernel, w.bias), num=steps)):
+            z, h, c = _step(opts, w, z_in, h, c, t)
+            hs.append(h)
+            cs.append(c)
+            zs.append(z)
+        return tf.stack(hs), tf.stack(cs), tf.stack(zs), h, c
     spec = dict(dtype=x.dtype, size=steps)
     hs, cs = (tf.TensorArray(element_shape=s, **spec) for s in (h0.shape, c0.shape))
     if opts.single_chunk:
@@ -178,7 +205,7 @@ def _forward(opts: _Options, w: _Weights, x, h0, c0):
         )
     outputs = _stack(hs, steps, tf.shape(h0), h0.dtype)
     cells = _stack(cs, steps, tf.shape(c0), c0.dtype)
-    return outputs, cells, h_last, c_last
+    return outputs, cells, None, h_last, c_last
 
 
 def _forward_chunk(opts: _Options, w: _Weights, x, start, length, h, c, hs, cs):
@@ -186,19 +213,25 @@ def _forward_chunk(opts: _Options, w: _Weights, x, start, length, h, c, hs, cs):
 
     def body(j, h, c, hs, cs):
         t = start + j
-        z = z_in[j] + tf.matmul(_recurrent_input(opts, h), w.recurrent_kernel)
-        i, f, g, o = gate_activations(z, opts.gate_positions, opts.forget_bias)
-        c_new = f * c + i * g
-        h_new = o * (tf.tanh(c_new) if opts.tanh_cell else c_new)
-        if opts.mask is not None:
-            c_new = keep_where(opts.mask[t], c_new, c)
-            h_new = keep_where(opts.mask[t], h_new, h)
-        return j + 1, h_new, c_new, hs.write(t, h_new), cs.write(t, c_new)
+        _, h, c = _step(opts, w, z_in[j], h, c, t)
+        return j + 1, h, c, hs.write(t, h), cs.write(t, c)
 
     _, h, c, hs, cs = tf.while_loop(
         lambda j, *_: j < length, body, (tf.constant(0), h, c, hs, cs), maximum_iterations=length
     )
     return h, c, hs, cs
+
+
+def _step(opts: _Options, w: _Weights, z_in, h, c, t):
+    """``(z, h_t, c_t)`` of step `t`, given its input projection `z_in` and the previous state."""
+    z = z_in + tf.matmul(_recurrent_input(opts, h), w.recurrent_kernel)
+    i, f, g, o = gate_activations(z, opts.gate_positions, opts.forget_bias)
+    c_new = f * c + i * g
+    h_new = o * (tf.tanh(c_new) if opts.tanh_cell else c_new)
+    if opts.mask is not None:
+        c_new = keep_where(opts.mask[t], c_new, c)
+        h_new = keep_where(opts.mask[t], h_new, h)
+    return z, h_new, c_new
 
 
 def _backward(opts: _Options, w: _Weights, x, initial, stored, d_outputs, d_h_last, d_c_last):
@@ -240,14 +273,17 @@ def _backward_chunk(
     opts: _Options, w: _Weights, x, initial, stored, d_outputs, start, length, dh, dc, d_kernel, d_bias, d_recurrent
 ):
     """One chunk's backward steps, from its last; then its matmuls for dx and the weights' gradients."""
-    (h0, c0), (outputs, cells) = initial, stored
+    (h0, c0), (outputs, cells, pre_activations) = initial, stored
     order = [opts.gate_positions[k] for k in "ifgo"]  # block index of i, f, g, o
     x_c = _window(x, start, length)
     # h_{t−1} and c_{t−1} of the chunk's steps: the stored states shifted by one.
     h_prev = _shifted(outputs, h0, start, length)
     c_prev = _shifted(cells, c0, start, length)
     h_prev_in = _recurrent_input(opts, h_prev)
-    z = _project(x_c, w.kernel, w.bias) + _project(h_prev_in, w.recurrent_kernel)
+    if pre_activations is None:
+        z = _project(x_c, w.kernel, w.bias) + _project(h_prev_in, w.recurrent_kernel)
+    else:  # a short sequence: one chunk, z kept by the forward pass
+        z = pre_activations
     i, f, g, o = gate_activations(z, opts.gate_positions, opts.forget_bias)
     c_c = _window(cells, start, length)
     s = tf.tanh(c_c) if opts.tanh_cell else c_c
@@ -262,25 +298,41 @@ def _backward_chunk(
         factors = tf.where(_window(opts.mask, start, length)[:, :, None], factors, tf.zeros_like(factors))
     d_out_c = None if d_outputs is None else _window(d_outputs, start, length)
     recurrent_t = tf.transpose(w.recurrent_kernel)
-    dzs = tf.TensorArray(x.dtype, size=length, element_shape=factors.shape[1:])
+    per_step: tuple = (d_out_c, from_h_to_c, factors, f)
+    if opts.unroll:  # lists of the steps' slices, for the Python loop
+        per_step = tuple(None if v is None else tf.unstack(v, num=length) for v in per_step)
 
-    def body(j, dh, dc, dzs):
-        if d_out_c is not None:  # None when only the last state is used
-            dh = dh + d_out_c[j]
-        dc_new = dc + dh * from_h_to_c[j]
+    def back_step(j, dh, dc):
+        """``(dh_{t−1}, dc_{t−1}, dz_t)`` of the chunk's step `j`."""
+        d_out, h_to_c, factor, forget = (None if v is None else v[j] for v in per_step)
+        if d_out is not None:  # None when only the last state is used
+            dh = dh + d_out
+        dc_new = dc + dh * h_to_c
         by_block = [None] * 4
         for gate, p in zip("ifgo", order):
             by_block[p] = dh if gate == "o" else dc_new
-        dz = tf.concat(by_block, axis=-1) * factors[j]
+        dz = tf.concat(by_block, axis=-1) * factor
         dh_prev = _recurrent_input(opts, tf.matmul(dz, recurrent_t))
-        dc_prev = dc_new * f[j]
+        dc_prev = dc_new * forget
         if opts.mask is not None:  # a masked step passes dh and dc through
             dh_prev = keep_where(opts.mask[start + j], dh_prev, dh)
             dc_prev = keep_where(opts.mask[start + j], dc_prev, dc)
-        return j - 1, dh_prev, dc_prev, dzs.write(j, dz)
+        return dh_prev, dc_prev, dz
 
-    _, dh, dc, dzs = tf.while_loop(lambda j, *_: j >= 0, body, (length - 1, dh, dc, dzs), maximum_iterations=length)
-    dz_c = tf.reshape(_stack(dzs, length, tf.shape(factors)[1:], x.dtype), [-1, tf.shape(factors)[-1]])
+    if opts.unroll:
+        dz_steps = [None] * length
+        for j in reversed(range(length)):
+            dh, dc, dz_steps[j] = back_step(j, dh, dc)
+        dz_c = tf.concat(dz_steps, axis=0)
+    else:
+
+        def body(j, dh, dc, dzs):
+            dh, dc, dz = back_step(j, dh, dc)
+            return j - 1, dh, dc, dzs.write(j, dz)
+
+        dzs = tf.TensorArray(x.dtype, size=length, element_shape=factors.shape[1:])
+        _, dh, dc, dzs = tf.while_loop(lambda j, *_: j >= 0, body, (length - 1, dh, dc, dzs), maximum_iterations=length)
+        dz_c = tf.reshape(_stack(dzs, length, tf.shape(factors)[1:], x.dtype), [-1, tf.shape(factors)[-1]])
     x_flat = tf.reshape(x_c, [-1, tf.shape(x_c)[-1]])
     h_flat = tf.reshape(h_prev_in, [-1, tf.shape(h_prev_in)[-1]])
     dx_c = tf.reshape(tf.matmul(dz_c, tf.transpose(w.kernel)), tf.shape(x_c))

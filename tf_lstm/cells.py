@@ -21,6 +21,11 @@ to run it. To add a recurrence, subclass `Cell` and declare:
   ``values`` maps names to ``[batch, units]``-shaped (or wider) tensors the
   step computed on the way (Flax's ``(carry, y)``): the LSTM's gates, for
   `tf_lstm.scan_rnn`'s ``collect``. They cost nothing unless collected.
+- optionally ``fuses_input_matmul = True``: ``step`` also takes ``inputs_t``,
+  the raw ``x_t``, and then computes ``[x_t, h]·W`` in one matmul, ``W`` the
+  stacked ``[W_x; W_h]`` given as ``recurrent_kernel`` and ``projected_t`` just
+  ``b`` (the articles' fused matmul over ``[x, h]``). The layer asks for it
+  where the projection is not done before the loop (inference under XLA).
 - optionally ``sequence_runner(...)``: a whole-sequence function with its own
   backward pass, run by ``method="bptt"``, with ``missing_sequence_runner()``
   saying why there is none for the cell's options (``method="auto"`` then
@@ -100,6 +105,8 @@ class Cell:
     # True: the layer projects x·W_x without the bias and passes `bias` to the step (which adds it after
     # normalising, say); False: the step's projected_t already holds x·W_x + b.
     bias_in_step: bool = False
+    # True: `step` takes `inputs_t` (see the module); the layer then runs one matmul a step where it would run two.
+    fuses_input_matmul: bool = False
 
     def state_sizes(self, units: int) -> tuple[int, ...]:
         """The size of each state tensor (the first is the output, h)."""
@@ -227,6 +234,7 @@ class LSTMCell(Cell):
         self.gate_positions = positions
         self.blocks = len(positions)
         self.layer_norm = checks.boolean("layer_norm", layer_norm)
+        self.fuses_input_matmul = not self.layer_norm  # layer norm normalises x·W_x and h·W_h apart
         self.layer_norm_epsilon = _positive("layer_norm_epsilon", layer_norm_epsilon)
         self.bias_in_step = self.layer_norm
         if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)):
@@ -296,6 +304,7 @@ class LSTMCell(Cell):
             bias=weights.get("bias"),
             zoneout=zoneout,
             recurrent_dropout_mask=recurrent_dropout_mask,
+            inputs_t=weights.get("inputs_t"),
         )
 
     def missing_sequence_runner(self):

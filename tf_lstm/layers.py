@@ -316,6 +316,11 @@ class Recurrent(keras.layers.Layer):
             cell_weights["bias"], bias = bias, None
         sizes = list(self.cell.state_sizes(self.units))
         step_inputs = self._project(inputs, kernel, bias) if hoist else inputs
+        # Not projected before the loop: one matmul a step over [x_t, h] (measured 0.77x the two matmuls' time
+        # for MNIST's shapes under XLA), where the cell can.
+        fused = not hoist and method != "bptt" and self.cell.fuses_input_matmul
+        step_kernel = tf.concat([kernel, recurrent_kernel], axis=0) if fused else recurrent_kernel
+        fused_bias = (tf.zeros([], inputs.dtype) if bias is None else bias) if fused else None
         # Riding along with each step's inputs, per-step tensors follow them through reversal and masks:
         # the probes, and the cell's fresh random masks of every step (zoneout), in training only.
         riders = {} if probes is None else {"probes": tf.cast(probes, step_inputs.dtype)}
@@ -331,11 +336,14 @@ class Recurrent(keras.layers.Layer):
             x_t, *parts = tf.split(x_t, widths, axis=-1) if riders else (x_t,)
             extras = dict(zip(riders, parts))
             probe_t = extras.pop("probes", None)
-            projected_t = x_t if hoist else _affine(x_t, kernel, bias)
+            if fused:
+                projected_t, extras["inputs_t"] = fused_bias, x_t
+            else:
+                projected_t = x_t if hoist else _affine(x_t, kernel, bias)
             new_carry, values = self.cell.step(
                 carry,
                 projected_t,
-                recurrent_kernel=recurrent_kernel,
+                recurrent_kernel=step_kernel,
                 recurrent_dropout_mask=recurrent_mask,
                 **cell_weights,
                 **extras,

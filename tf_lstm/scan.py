@@ -43,26 +43,35 @@ def choose_method(method: str, *, steps: int | None, training: bool, xla: bool, 
     """The method to run and whether to project every step's input before the loop ("hoist").
 
     ``method="auto"`` picks what `benchmarks.lstm_speed` measured fastest on
-    CPU: under XLA a while loop (hoisting the projection for training but not
-    for inference, where XLA runs the hoisted form about 2x slower); otherwise
-    the unrolled graph for short sequences of known length (`steps`), and the
-    hand-written backward pass (when the cell has one) or a while loop for
-    the rest. ``"bptt"`` only changes gradients: outside training it runs as
+    CPU: under XLA, training a short sequence of known length (`steps`), the
+    hand-written backward pass (when the cell has one; it then runs unrolled,
+    see `tf_lstm.bptt`), else a while loop (hoisting the projection for
+    training but not for inference, where XLA runs the hoisted form about 2x
+    slower); without XLA the unrolled graph for short sequences of known
+    length, and the hand-written backward pass or a while loop for the rest.
+    ``"bptt"`` only changes gradients: outside training it runs as
     ``"while"``, whose graph (unlike the custom gradient's) can be saved.
-    The runner projects its inputs itself, a chunk at a time.
+    The runner projects its inputs itself, a chunk at a time. Where the
+    projection is not hoisted, `tf_lstm.Recurrent` runs one matmul a step
+    over ``[x_t, h]`` (`tf_lstm.Cell.fuses_input_matmul`).
 
     >>> choose_method("auto", steps=28, training=True, xla=False, has_runner=True)
     ('unroll', True)
     >>> choose_method("auto", steps=None, training=True, xla=False, has_runner=True)
+    ('bptt', False)
+    >>> choose_method("auto", steps=28, training=True, xla=True, has_runner=True)
     ('bptt', False)
     """
     if method == "bptt":
         return ("bptt", False) if training else ("while", True)
     if method != "auto":
         return method, True
+    short = steps is not None and steps <= UNROLL_MAX_STEPS
     if xla:
+        if training and short and has_runner:
+            return "bptt", False
         return "while", bool(training)
-    if steps is not None and steps <= UNROLL_MAX_STEPS:
+    if short:
         return "unroll", True
     if training and has_runner:
         return "bptt", False

@@ -103,6 +103,7 @@ def lstm_step(
     bias: tf.Tensor | None = None,
     zoneout: tuple | None = None,
     recurrent_dropout_mask: tf.Tensor | None = None,
+    inputs_t: tf.Tensor | None = None,
 ) -> tuple[tuple[tf.Tensor, tf.Tensor], dict[str, tf.Tensor]]:
     """One LSTM step; every article's cell, and TF1's and PyTorch's, is a configuration of it.
 
@@ -146,12 +147,18 @@ def lstm_step(
         projection: ``W_p`` ``[units, proj]``, or None.
         proj_clip: the projected h' is clipped to ``[-proj_clip, proj_clip]``.
         recurrent_dropout_mask: multiplies ``h`` before the recurrent matmul.
+        inputs_t: the raw ``x_t``, to multiply in the same matmul as h, the
+            articles' fused form ``z = b + [x_t, h]·[W_x; W_h]``: `projected_t`
+            is then ``b`` and `recurrent_kernel` ``[W_x; W_h]`` stacked.
 
     Returns:
         ``((h', c'), {"z": z, "i": i, "f": f, "g": g, "o": o})``.
     """
     h, c = carry
     h_in = h if recurrent_dropout_mask is None else h * recurrent_dropout_mask
+    if inputs_t is not None:
+        assert layer_norm is None, "layer norm normalises x·W_x and h·W_h apart: no fused matmul"
+        h_in = tf.concat([inputs_t, h_in], axis=-1)
     recurrent = tf.matmul(h_in, recurrent_kernel)
     if layer_norm is None:
         z = projected_t + recurrent
