@@ -4,8 +4,11 @@ r"""Training-step and inference speed of ScanLSTM against keras.layers.LSTM (and
 
 In one process, every contender in every mode runs once per repeat after a
 warm-up, in an order rotated from one repeat to the next, so that drifts of
-a shared machine fall on all of them alike. Each row gives min / median /
-max of the repeats in milliseconds. Each peer is taken in its best mode:
+a shared machine fall on all of them alike; a repeat's sample of a
+contender is the fastest of `--calls` calls in a row, which filters the
+bursts in which the host takes the shared cores away (CPU steal of 10-25%
+was seen on this machine) and leaves the contender's own time. Each row gives
+min / median / max of the repeats in milliseconds. Each peer is taken in its best mode:
 keras.layers.LSTM with and without `jit_compile`, with and without
 `unroll=True` (where the sequence is short enough to unroll, see
 `UNROLL_MAX_STEPS`), and torch.nn.LSTM's fused CPU kernel. ScanLSTM `auto`'s
@@ -40,6 +43,9 @@ from absl import app, flags, logging
 FLAGS = flags.FLAGS
 flags.DEFINE_bool("quick", False, "Only the MNIST and digits shapes, fewer repeats.")
 flags.DEFINE_integer("repeats", 7, "Timed repeats per contender (median reported).", lower_bound=3)
+flags.DEFINE_integer(
+    "calls", 3, "Calls in a row per repeat and contender; the fastest is the repeat's sample.", lower_bound=1
+)
 flags.DEFINE_bool("memory", False, "Also measure peak memory of a training step (one subprocess per contender).")
 flags.DEFINE_bool("timing", True, "Time the contenders (--notiming with --memory measures memory only).")
 flags.DEFINE_bool("torch", True, "Include torch.nn.LSTM when torch is installed.")
@@ -220,8 +226,11 @@ def build_export_contenders(case: Case, directory: Path) -> dict[str, callable]:
     return functions
 
 
-def time_alternating(functions: dict[str, callable], repeats: int, warmup: int = 2) -> dict[str, list[float]]:
-    """Milliseconds of each call, `repeats` per contender; repeat k starts with the k-th contender."""
+def time_alternating(
+    functions: dict[str, callable], repeats: int, warmup: int = 2, calls: int = 1
+) -> dict[str, list[float]]:
+    """Milliseconds of each contender, `repeats` samples each, every sample the fastest of `calls` calls in a row;
+    repeat k starts with the k-th contender."""
     for fn in functions.values():
         for _ in range(warmup):
             fn()
@@ -229,9 +238,12 @@ def time_alternating(functions: dict[str, callable], repeats: int, warmup: int =
     samples = {name: [] for name in functions}
     for repeat in range(repeats):
         for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
-            start = time.perf_counter()
-            functions[name]()
-            samples[name].append(1000 * (time.perf_counter() - start))
+            times = []
+            for _ in range(calls):
+                start = time.perf_counter()
+                functions[name]()
+                times.append(1000 * (time.perf_counter() - start))
+            samples[name].append(min(times))
     return samples
 
 
@@ -339,7 +351,7 @@ def main(argv):
             if have_torch:
                 train, infer = build_torch_contender(case)
                 functions["torch"] = train if task == "train" else infer
-            samples = time_alternating(functions, repeats)
+            samples = time_alternating(functions, repeats, calls=FLAGS.calls)
             keras_best = best_mode(samples, "keras")
             ours = best_mode(samples, "scan-auto") or best_mode(samples, "scan")
             peer = min(
@@ -351,7 +363,7 @@ def main(argv):
             print(
                 f"\n{case.name} ({case.batch}x{case.steps}x{case.features}, {case.units} units"
                 f"{', masked' if case.masked else ''}) {task}: {flops / 1e9:.3f} GFLOP; "
-                f"min / median / max of {repeats}"
+                f"min / median / max of {repeats} (each the fastest of {FLAGS.calls} calls)"
             )
             for name, values in samples.items():
                 ms = statistics.median(values)
@@ -381,7 +393,7 @@ def main(argv):
                 )
     for case in (c for c in CASES if c.name in names and c.name in TFLITE_CASES and FLAGS.tflite and FLAGS.timing):
         with tempfile.TemporaryDirectory(prefix="lstm_speed_export.") as directory:
-            samples = time_alternating(build_export_contenders(case, Path(directory)), repeats)
+            samples = time_alternating(build_export_contenders(case, Path(directory)), repeats, calls=FLAGS.calls)
         reference = statistics.median(samples["savedmodel"])
         print(f"\n{case.name} ({case.batch}x{case.steps}x{case.features}, {case.units} units) exported, inference:")
         for name, values in samples.items():

@@ -1,5 +1,7 @@
 """The benchmark's fairness: every mode of every peer, a rotated order, ranges, "on par" when a range spans 1."""
 
+import time
+
 import numpy as np
 
 from benchmarks.lstm_speed import CASES, UNROLL_MAX_STEPS, best_mode, build_tf_contender, compare, time_alternating
@@ -11,6 +13,20 @@ def test_order_rotates_from_one_repeat_to_the_next():
     samples = time_alternating(functions, repeats=3, warmup=0)
     assert calls == list("abcbcacab")
     assert all(len(values) == 3 and min(values) >= 0 for values in samples.values())
+
+
+def test_a_sample_is_the_fastest_of_its_calls_in_a_row():
+    durations = iter([0.2, 0.01, 0.1] * 2)
+    calls = []
+
+    def slow_then_fast():
+        calls.append(1)
+        time.sleep(next(durations))
+
+    samples = time_alternating({"a": slow_then_fast}, repeats=2, warmup=0, calls=3)
+    assert len(calls) == 6
+    # The fastest of 200, 10 and 100 ms sleeps: at least 10 ms, far below the first (200), the mean (103) or the sum.
+    assert all(10.0 <= value < 100.0 for value in samples["a"])
 
 
 def test_best_mode_and_the_verdict_with_its_range():
