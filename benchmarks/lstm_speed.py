@@ -384,7 +384,8 @@ def main(argv):
                     f"  {name:<18} {min(values):8.2f} / {ms:8.2f} / {max(values):8.2f} ms   x{ms / keras_ms:.2f} "
                     f"of Keras' best   {flops / ms / 1e6:6.1f} GFLOP/s ({100 * flops / ms / 1e6 / peak:.0f}% of peak)"
                 )
-            for against, name in (("keras_best", keras_best), ("best_peer", peer)):
+            against_torch = [("torch", "torch")] if "torch" in samples else []
+            for against, name in (("keras_best", keras_best), ("best_peer", peer), *against_torch):
                 verdict = compare(samples, ours, name)
                 rows.append(dict(case=case.name, task=task, comparison=against, **verdict))
                 print(
