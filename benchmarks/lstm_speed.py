@@ -3,8 +3,11 @@ r"""Training-step and inference speed of ScanLSTM against keras.layers.LSTM (and
     python -m benchmarks.lstm_speed [--quick] [--memory]
 
 In one process, every contender in every mode runs once per repeat after a
-warm-up, in an order rotated from one repeat to the next, so that drifts of
-a shared machine fall on all of them alike; a repeat's sample of a
+warm-up, in an order shuffled afresh every repeat (seeded), so that drifts of
+a shared machine fall on all of them alike and no contender always follows
+the same one (with a fixed order, rotated, two contenders that build the very
+same graph measured 28.4 and 22.2 ms: each inherits its neighbour's
+leftovers); a repeat's sample of a
 contender is the fastest of `--calls` calls in a row, which filters the
 bursts in which the host takes the shared cores away (CPU steal of 10-25%
 was seen on this machine) and leaves the contender's own time. Each row gives
@@ -30,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -230,14 +234,16 @@ def time_alternating(
     functions: dict[str, callable], repeats: int, warmup: int = 2, calls: int = 1
 ) -> dict[str, list[float]]:
     """Milliseconds of each contender, `repeats` samples each, every sample the fastest of `calls` calls in a row;
-    repeat k starts with the k-th contender."""
+    every repeat runs the contenders in an order of its own, a seeded shuffle."""
     for fn in functions.values():
         for _ in range(warmup):
             fn()
     names = list(functions)
     samples = {name: [] for name in functions}
     for repeat in range(repeats):
-        for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
+        order = list(names)
+        random.Random(repeat).shuffle(order)
+        for name in order:
             times = []
             for _ in range(calls):
                 start = time.perf_counter()
