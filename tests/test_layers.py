@@ -421,6 +421,22 @@ def test_xla_inference_runs_one_matmul_a_step_over_narrow_inputs_and_h(x, units,
         np.testing.assert_allclose(function(x), scan_lstm_reference(layer, x)[0], rtol=0, atol=tolerance)
 
 
+@pytest.mark.parametrize(("training", "matmuls"), [(True, 2 * STEPS), (False, 1 + STEPS)])
+def test_without_xla_a_short_sequence_projects_each_step_in_training_and_the_whole_sequence_in_inference(
+    x, training, matmuls
+):
+    # Unrolled without XLA: training multiplies x_t·W_x and h·W_h apart every step (never fused, never
+    # hoisted), inference projects every step's input in one matmul before the steps. Narrow inputs (5
+    # features, 10 units) that inference under XLA would fuse.
+    layer = ScanLSTM(10, return_sequences=True, bias_initializer="random_normal")
+    layer(x)
+    function = tf.function(lambda t: layer(t, training=training))
+    graph = function.get_concrete_function(x).graph
+    assert [op.type for op in graph.get_operations()].count("MatMul") == matmuls
+    tolerance = float32_tolerance(lstm_terms(STEPS, FEATURES, 10), MAGNITUDE)
+    np.testing.assert_allclose(function(x), scan_lstm_reference(layer, x)[0], rtol=0, atol=tolerance)
+
+
 # -- ScanRNN ------------------------------------------------------------------------
 
 

@@ -117,7 +117,7 @@ def test_bad_method_and_bptt_without_runner_or_with_collect():
 
 # (method, steps known, training, under XLA, the cell has a runner) -> (method run, projection hoisted)
 CHOICES = [
-    (("auto", 28, True, False, True), ("unroll", True)),
+    (("auto", 28, True, False, True), ("unroll", False)),
     (("auto", UNROLL_MAX_STEPS, False, False, True), ("unroll", True)),
     (("auto", UNROLL_MAX_STEPS + 1, True, False, True), ("bptt", False)),
     (("auto", None, True, False, True), ("bptt", False)),

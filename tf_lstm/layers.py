@@ -318,12 +318,14 @@ class Recurrent(keras.layers.Layer):
             cell_weights["bias"], bias = bias, None
         sizes = list(self.cell.state_sizes(self.units))
         step_inputs = self._project(inputs, kernel, bias) if hoist else inputs
-        # Not projected before the loop (inference under XLA): one matmul a step over [x_t, h] where the cell can
-        # and the inputs are narrow next to h. Measured, inference under XLA, fused / two matmuls: MNIST 28
+        # Not projected before the loop for inference (under XLA): one matmul a step over [x_t, h] where the cell
+        # can and the inputs are narrow next to h. Measured, inference under XLA, fused / two matmuls: MNIST 28
         # features, 128 units: 13.0 / 17.3 ms; 1,000 steps, 32 features: 65.8 / 64.1; IMDB-like, 128 features:
-        # 33.3 / 27.2 (benchmarks.lstm_speed's shapes).
+        # 33.3 / 27.2 (benchmarks.lstm_speed's shapes). Training keeps the two (the unrolled graph without XLA,
+        # fused / two: digits 1.84 / 1.75 ms, MNIST 36.5 / 32.2): the concat's gradient is one more split a step.
         fused = (
-            not hoist
+            not training
+            and not hoist
             and method != "bptt"
             and self.cell.fuses_input_matmul
             and self.input_size is not None

@@ -48,15 +48,16 @@ def choose_method(method: str, *, steps: int | None, training: bool, xla: bool, 
     see `tf_lstm.bptt`), else a while loop (hoisting the projection for
     training but not for inference, where XLA runs the hoisted form about 2x
     slower); without XLA the unrolled graph for short sequences of known
-    length, and the hand-written backward pass or a while loop for the rest.
+    length (hoisting for inference only), and the hand-written backward
+    pass or a while loop for the rest.
     ``"bptt"`` only changes gradients: outside training it runs as
     ``"while"``, whose graph (unlike the custom gradient's) can be saved.
     The runner projects its inputs itself, a chunk at a time. Where the
-    projection is not hoisted, `tf_lstm.Recurrent` runs one matmul a step
-    over ``[x_t, h]`` (`tf_lstm.Cell.fuses_input_matmul`).
+    projection is not hoisted for inference, `tf_lstm.Recurrent` runs one
+    matmul a step over ``[x_t, h]`` (`tf_lstm.Cell.fuses_input_matmul`).
 
     >>> choose_method("auto", steps=28, training=True, xla=False, has_runner=True)
-    ('unroll', True)
+    ('unroll', False)
     >>> choose_method("auto", steps=None, training=True, xla=False, has_runner=True)
     ('bptt', False)
     >>> choose_method("auto", steps=28, training=True, xla=True, has_runner=True)
@@ -72,7 +73,9 @@ def choose_method(method: str, *, steps: int | None, training: bool, xla: bool, 
             return "bptt", False
         return "while", bool(training)
     if short:
-        return "unroll", True
+        # Training: every step projects its own input, so those matmuls and their gradients run beside the
+        # recurrent chain instead of before and after it (digits, 8 steps: 1.75 against 2.19 ms hoisted).
+        return "unroll", not training
     if training and has_runner:
         return "bptt", False
     return "while", True
