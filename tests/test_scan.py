@@ -135,10 +135,17 @@ CHOICES = [
     (("scan", 28, True, True, True), ("scan", True)),
     (("while", None, False, False, False), ("while", True)),
     (("unroll", 500, True, False, True), ("unroll", True)),
+    # Collecting per-step values or probing the state (the last field): the runner gives neither.
+    (("bptt", 28, True, False, True, True), ("while", True)),
+    (("bptt", None, True, True, True, True), ("while", True)),
+    (("auto", None, True, False, True, True), ("while", True)),
+    (("auto", 28, True, True, True, True), ("while", True)),
+    (("auto", 28, True, False, True, True), ("unroll", False)),
 ]
 
 
 @pytest.mark.parametrize(("situation", "expected"), CHOICES)
 def test_choose_method_table(situation, expected):
-    method, steps, training, xla, has_runner = situation
-    assert choose_method(method, steps=steps, training=training, xla=xla, has_runner=has_runner) == expected
+    method, steps, training, xla, has_runner, *per_step = situation
+    situation_keywords = {"steps": steps, "training": training, "xla": xla, "has_runner": has_runner}
+    assert choose_method(method, **situation_keywords, per_step=any(per_step)) == expected

@@ -306,10 +306,9 @@ class Recurrent(keras.layers.Layer):
             steps=inputs.shape[0],
             training=bool(training),
             xla=in_xla_context(),
-            has_runner=self.cell.missing_sequence_runner() is None and not collect and probes is None,
+            has_runner=self.cell.missing_sequence_runner() is None,
+            per_step=bool(collect) or probes is not None,
         )
-        if method == "bptt" and (collect or probes is not None):
-            method = "while"  # the runner's gradient has no per-step values nor probes
         recurrent_kernel = self._weight(self.recurrent_kernel)
         kernel = self._weight(self.kernel)
         bias = None if self.bias is None else self._weight(self.bias)

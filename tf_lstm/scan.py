@@ -39,7 +39,9 @@ def in_xla_context() -> bool:
     return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
 
 
-def choose_method(method: str, *, steps: int | None, training: bool, xla: bool, has_runner: bool) -> tuple[str, bool]:
+def choose_method(
+    method: str, *, steps: int | None, training: bool, xla: bool, has_runner: bool, per_step: bool = False
+) -> tuple[str, bool]:
     """The method to run and whether to project every step's input before the loop ("hoist").
 
     ``method="auto"`` picks what `benchmarks.lstm_speed` measured fastest on
@@ -52,6 +54,8 @@ def choose_method(method: str, *, steps: int | None, training: bool, xla: bool, 
     pass or a while loop for the rest.
     ``"bptt"`` only changes gradients: outside training it runs as
     ``"while"``, whose graph (unlike the custom gradient's) can be saved.
+    `per_step` (values collected or states probed, as `tf_lstm.trace`
+    does) needs a loop: the runner returns neither, so it is not used.
     The runner projects its inputs itself, a chunk at a time. Where the
     projection is not hoisted for inference, `tf_lstm.Recurrent` runs one
     matmul a step over ``[x_t, h]`` (`tf_lstm.Cell.fuses_input_matmul`).
@@ -62,9 +66,12 @@ def choose_method(method: str, *, steps: int | None, training: bool, xla: bool, 
     ('bptt', False)
     >>> choose_method("auto", steps=28, training=True, xla=True, has_runner=True)
     ('bptt', False)
+    >>> choose_method("bptt", steps=28, training=True, xla=True, has_runner=True, per_step=True)
+    ('while', True)
     """
+    has_runner = has_runner and not per_step
     if method == "bptt":
-        return ("bptt", False) if training else ("while", True)
+        return ("bptt", False) if training and has_runner else ("while", True)
     if method != "auto":
         return method, True
     short = steps is not None and steps <= UNROLL_MAX_STEPS
