@@ -327,6 +327,7 @@ def peak_memory_mb(kind: str, case: Case) -> dict[str, float]:
 def main(argv):
     del argv
     from reproductions.cli import import_tensorflow_quietly
+    from reproductions.environment import describe, environment
 
     import_tensorflow_quietly()
     import tensorflow as tf
@@ -341,6 +342,8 @@ def main(argv):
         have_torch = False
     names = FLAGS.cases or (["mnist", "digits", "batch1"] if FLAGS.quick else [c.name for c in CASES])
     repeats = 5 if FLAGS.quick else FLAGS.repeats
+    record = environment()
+    print("environment:\n" + "\n".join(f"  {line}" for line in describe(record)))
     peak = measure_matmul_peak()
     print(f"matmul peak of this machine: {peak:.0f} GFLOP/s (2048x2048 float32)")
     rows = []
@@ -439,7 +442,7 @@ def main(argv):
                 )
     out = Path(FLAGS.json_out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(dict(matmul_peak_gflops=peak, rows=rows), indent=2) + "\n")
+    out.write_text(json.dumps(dict(environment=record, matmul_peak_gflops=peak, rows=rows), indent=2) + "\n")
     print(f"\nresults written to {out}")
 
 

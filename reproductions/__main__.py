@@ -28,7 +28,7 @@ import traceback
 
 from absl import flags
 
-from reproductions import cli
+from reproductions import cli, environment
 from reproductions.html import index_page
 from reproductions.report import EXIT_FAIL, EXIT_INTERNAL, EXIT_PASS, EXIT_USAGE, write_atomically
 
@@ -146,10 +146,12 @@ def main(argv) -> int:
     if FLAGS.require_all and any(row["status"] == "SKIPPED" for row in summary):
         last += " — --require_all: a skip is a failure"
     out = cli.run_dir("")
+    record = environment.environment()
+    made_by = "\n".join(f"- {line}" for line in environment.describe(record))
     write_atomically(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-    write_atomically(out / "summary.md", table + "\n\n" + last + "\n")
+    write_atomically(out / "summary.md", f"{table}\n\n{last}\n\n## Environment\n\n{made_by}\n")
     command = "python -m reproductions " + " ".join(sys.argv[1:])
-    write_atomically(out / "index.html", index_page(summary, out, command.strip()))
+    write_atomically(out / "index.html", index_page(summary, out, command.strip(), record))
     print("\n== summary ==\n" + table)
     print(f"summary written to {out / 'summary.md'}; open {out / 'index.html'} for the whole report")
     print(f"{last}; exit status {status}")

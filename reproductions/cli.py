@@ -13,6 +13,7 @@ from pathlib import Path
 
 from absl import app, flags
 
+from reproductions import environment
 from reproductions.report import EXIT_INTERNAL, EXIT_USAGE, Report
 
 FLAGS = flags.FLAGS
@@ -64,8 +65,6 @@ flags.DEFINE_integer(
     "so that --strategy=mirrored has replicas on a machine without GPUs.",
     lower_bound=0,
 )
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 class UsageError(ValueError):
@@ -159,7 +158,7 @@ def export_dir(name: str) -> Path | None:
     if not is_chief() or (value is not None and value.lower() == "none"):
         return None
     if value is None:
-        path = PROJECT_ROOT / "saved_models" / name
+        path = Path("saved_models") / name
     else:
         path = Path(value) / name if export_dir_holds_one_per_reproduction else Path(value)
     try:
@@ -270,6 +269,9 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> None
 
         logging.set_verbosity(logging.WARNING)  # TensorFlow's export chatter
         import_tensorflow_quietly()
+        warning = environment.lock_warning(environment.environment())
+        if warning:
+            print(warning)
         if len(argv) > 1:
             print(f"error: unexpected arguments {argv[1:]} (flags are --name=value)", file=sys.stderr)
             return EXIT_USAGE

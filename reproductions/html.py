@@ -29,8 +29,8 @@ def _cell(value: Any) -> str:
     return html.escape(str(value))
 
 
-def index_page(summary: list[dict], runs: Path, command: str) -> str:
-    """The page for the runner's `summary` rows, whose reports lie under `runs`."""
+def index_page(summary: list[dict], runs: Path, command: str, record: dict[str, Any]) -> str:
+    """The page for the runner's `summary` rows, whose reports lie under `runs`; `record`: what produced them."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8"><title>tf_lstm reproductions</title>',
@@ -47,10 +47,19 @@ def index_page(summary: list[dict], runs: Path, command: str) -> str:
             f"<td>{_cell(', '.join(row.get('protocol_changes', [])) or row.get('reason', ''))}</td></tr>"
         )
     parts.append("</table>")
+    parts += _environment(record)
     for row in summary:
         parts += _section(row, runs)
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _environment(record: dict[str, Any]) -> list[str]:
+    """The versions, machine, switches and lock behind every figure on the page."""
+    from reproductions.environment import describe
+
+    rows = "".join(f"<li>{_cell(line)}</li>" for line in describe(record))
+    return [f'<h2 id="environment">Environment</h2><ul class="environment">{rows}</ul>']
 
 
 def _shipped(tflite: dict | None) -> list[str]:

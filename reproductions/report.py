@@ -23,6 +23,7 @@ from typing import Any
 
 from reproductions.config import protocol_of
 from reproductions.documented import DOCUMENTED, documented
+from reproductions.environment import environment
 from reproductions.runlog import RunLog
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -279,6 +280,7 @@ class Report:
             figures=rows,
             results=self.results,
             plots=self.plots,
+            environment=environment(),
         )
         write_atomically(self.run_dir / "report.json", json.dumps(_jsonable(payload), indent=2) + "\n")
         return EXIT_PASS if self.passed else EXIT_FAIL

@@ -102,6 +102,8 @@ def test_the_exported_files_are_listed_with_their_measures(tmp_path):
         dict(reproduction="mnist_lstm", status="PASS", seconds=1.0, report=str(tmp_path / "mnist_lstm" / "report.json"))
     ]
     page = Page()
-    page.feed(index_page(summary, tmp_path, "python -m reproductions"))
+    from reproductions.environment import environment
+
+    page.feed(index_page(summary, tmp_path, "python -m reproductions", environment()))
     text = " ".join(page.text)
     assert "model_int8.tflite" in text and "0.9663" in text and "1.6e-06" in text and "409000" in text

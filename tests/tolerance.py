@@ -24,10 +24,14 @@ EPS64 = float(np.finfo(np.float64).eps)  # 2.2e-16
 
 
 def float32_tolerance(terms: int, magnitude: float = 1.0) -> float:
-    """eps32 × magnitude × terms: the largest rounding gap between two float32 computations of one value."""
+    """eps32 × magnitude × terms: the largest rounding gap between two float32 computations of one value.
+
+    Always a Python float, whatever `magnitude` is (a NumPy float32 from a
+    float32 array): tools such as `pytest.approx` accept only Python numbers.
+    """
     if terms < 1 or not magnitude > 0:
         raise ValueError(f"terms must be >= 1 and magnitude > 0, got terms={terms}, magnitude={magnitude}")
-    return EPS32 * magnitude * terms
+    return float(EPS32 * float(magnitude) * terms)
 
 
 def lstm_terms(steps: int, features: int, units: int, layers: int = 1) -> int:
