@@ -12,10 +12,8 @@ export path is checked before the first reproduction starts. Writes ``<output_di
 ``summary.md``; the last line says how many ran, passed, failed and were
 skipped.
 
-Exit status: 0 every reproduction that ran passed (and at least one ran);
-1 one failed, judged no figure, or nothing ran (with ``--require_all``:
-or one was skipped); 2 bad input; 3 an internal error (its traceback is
-printed).
+The runner's status 0 means every reproduction that ran passed and at least
+one ran; 1 also covers nothing having run, and with ``--require_all`` a skip.
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ import traceback
 
 from absl import flags
 
-from reproductions import cli, environment
+from reproductions import cli, environment, faults
 from reproductions.html import index_page
 from reproductions.report import EXIT_FAIL, EXIT_INTERNAL, EXIT_PASS, EXIT_USAGE, write_atomically
 
@@ -77,6 +75,8 @@ def run_one(name: str) -> dict:
     except cli.UsageError as error:
         cli.print_usage_error(error)
         return dict(reproduction=name, status="BAD INPUT", reason=str(error))
+    except faults.WriteError:  # a full disk stops every reproduction: one line, exit 2
+        raise
     except Exception as error:  # one broken reproduction must not hide the others' results
         traceback.print_exc()
         return dict(reproduction=name, status="ERROR", reason=f"{type(error).__name__}: {error}")

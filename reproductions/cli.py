@@ -13,7 +13,7 @@ from pathlib import Path
 
 from absl import app, flags
 
-from reproductions import environment
+from reproductions import environment, faults
 from reproductions.report import EXIT_INTERNAL, EXIT_USAGE, Report
 
 FLAGS = flags.FLAGS
@@ -65,6 +65,15 @@ flags.DEFINE_integer(
     "so that --strategy=mirrored has replicas on a machine without GPUs.",
     lower_bound=0,
 )
+
+
+EXIT_STATUSES_HELP = """
+Exit status: 0 every judged figure passes; 1 a figure fails, one was never judged, or a training run
+diverged (its loss turned NaN or Inf: "diverged at step N"); 2 bad input (a flag, a path, the data, a
+checkpoint that cannot be read), a write that failed (a full disk, no permission: the path and the
+reason), or a folder another run is writing to; 3 an internal error (its traceback is printed);
+130 interrupted by Ctrl-C, 143 by SIGTERM ("interrupted after step N; rerun the same command to resume").
+"""
 
 
 class UsageError(ValueError):
@@ -139,7 +148,16 @@ def run_dir(name: str) -> Path:
     blocked = _file_in_the_way(base.absolute())
     if blocked is not None:
         raise UsageError(f"--output_dir={FLAGS.output_dir}: the run folder {base} cannot be made, {blocked} is a file.")
+    _hold(base, "--output_dir")
     return base
+
+
+def _hold(path: Path, flag: str) -> None:
+    """Claims `path` for this run: a second run writing to the same folder at once is refused (exit 2)."""
+    try:
+        faults.hold(path, flag)
+    except faults.InUse as error:
+        raise UsageError(str(error)) from error
 
 
 # Set by `python -m reproductions`: one --export_dir then holds a folder per reproduction.
@@ -162,9 +180,11 @@ def export_dir(name: str) -> Path | None:
     else:
         path = Path(value) / name if export_dir_holds_one_per_reproduction else Path(value)
     try:
-        return check_export_path(path)
+        checked = check_export_path(path)
     except ValueError as error:
         raise UsageError(f"--export_dir: {error}") from error
+    _hold(checked, "--export_dir")
+    return checked
 
 
 def default_data_dir() -> Path | None:
@@ -258,10 +278,12 @@ def _parse_flags(argv):
 
 
 def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> None:
-    """`app.run(main)` with exit statuses that tell outcomes apart (the return of `main`, 2, 3).
+    """`app.run(main)` with exit statuses that tell outcomes apart (the return of `main`, 2, 3, 130, 143).
 
-    Bad input (a UsageError) is one line on stderr and exit 2; any other
-    exception is a bug: its traceback, then exit 3.
+    Bad input (a UsageError) and a write that fails (a full disk, no
+    permission: `faults.WriteError`) are one line on stderr and exit 2;
+    Ctrl-C and SIGTERM one line and exit 130 / 143; any other exception is a
+    bug: its traceback, then exit 3.
     """
 
     def guarded(argv):
@@ -277,16 +299,28 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> None
             return EXIT_USAGE
         try:
             return main(argv)
-        except UsageError as error:
+        except (UsageError, faults.WriteError) as error:
             print_usage_error(error)
             return EXIT_USAGE
         except Exception as error:  # a bug, not bad input: show where it happened
+            reason = faults.write_failure_reason(error)
+            if reason is not None:  # a write no `faults.writing` named: the OS's error names the file
+                print_usage_error(faults.WriteError(getattr(error, "filename", None) or "a file", reason))
+                return EXIT_USAGE
             traceback.print_exc()
             print(f"internal error ({type(error).__name__}); exit status {EXIT_INTERNAL}", file=sys.stderr)
             return EXIT_INTERNAL
 
     _list_every_flag_in_help()
-    app.run(guarded, argv=argv, flags_parser=_parse_flags)
+    main_module = sys.modules["__main__"]
+    if EXIT_STATUSES_HELP not in (main_module.__doc__ or ""):  # absl's --help shows the command's docstring
+        main_module.__doc__ = (main_module.__doc__ or "") + EXIT_STATUSES_HELP
+    faults.handle_signals()
+    try:
+        app.run(guarded, argv=argv, flags_parser=_parse_flags)
+    except faults.Interrupted as interrupted:
+        print(interrupted.line(), file=sys.stderr)
+        sys.exit(interrupted.exit_status)
 
 
 def _list_every_flag_in_help() -> None:

@@ -17,6 +17,7 @@ setting with the article's (`protocol_of`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -56,8 +57,14 @@ def define_flags(config_class: type, prefix: str) -> None:
             flags.DEFINE_integer(name, default, meta["help"], meta["lower_bound"], meta["upper_bound"])
         elif isinstance(default, float):
             flags.DEFINE_float(name, default, meta["help"], meta["lower_bound"], meta["upper_bound"])
+            # NaN passes absl's bounds (every comparison with NaN is false), and ±inf is no setting.
+            flags.register_validator(name, _finite, message=f"--{name} must be a finite number")
         else:
             flags.DEFINE_string(name, default, meta["help"])
+
+
+def _finite(value: float | None) -> bool:
+    return value is None or math.isfinite(value)
 
 
 def from_flags(config_class: type[Config], prefix: str) -> Config:

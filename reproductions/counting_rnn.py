@@ -85,8 +85,10 @@ def train(
     """Trains a fresh ScanRNN from (w_x, w_rec) with `make_optimizer()` in one compiled loop, under `strategy`.
 
     Returns:
-        ``(costs [epochs], weights [epochs, 2])``; costs[k] is the loss before
-        update k+1, weights[k] the ``(w_x, w_rec)`` after it.
+        ``(costs [n], weights [n, 2])``; costs[k] is the loss before update
+        k+1, weights[k] the ``(w_x, w_rec)`` after it. n is `epochs`, or less
+        when a cost turned NaN or Inf: the run stops at that update (its cost
+        is the last one returned), as there is nothing more to learn from it.
     """
     import tensorflow as tf
 
@@ -117,13 +119,18 @@ def train(
     def run(n, *batch):
         costs = tf.TensorArray(dtype, size=n)
         weights = tf.TensorArray(dtype, size=n)
+        done = tf.constant(0)
         for epoch in tf.range(n):
-            costs = costs.write(epoch, step(*batch))
+            cost = step(*batch)
+            costs = costs.write(epoch, cost)
             weights = weights.write(epoch, tf.stack([tf.reshape(v, []) for v in variables]))
-        return costs.stack(), weights.stack()
+            done = epoch + 1
+            if not tf.math.is_finite(cost):
+                break
+        return costs.stack(), weights.stack(), done
 
-    costs, weights = run(tf.constant(epochs), *distribute_batch(strategy, inputs, targets))
-    return costs.numpy(), weights.numpy()
+    costs, weights, done = run(tf.constant(epochs), *distribute_batch(strategy, inputs, targets))
+    return costs.numpy()[: int(done)], weights.numpy()[: int(done)]
 
 
 def final_cycle_mean(weights) -> tuple[float, float]:
@@ -263,6 +270,9 @@ def reproduce(
                 f"{outcome['lowest_cost']:.4g}, final cost {outcome['final_cost']:.4g}"
                 f"{' (diverged to inf/nan)' if outcome['diverged_to_inf'] else ''}"
             )
+            continue
+        if len(costs) < settings.epochs:  # stopped where the cost turned NaN or Inf
+            report.diverged(f"{title} ({dtype}, learning rate {lr:g})", len(costs), costs[-1])
             continue
         wx_final, wrec_final = (float(w) for w in weights[-1])
         trained[f"{title} ({dtype})"] = (wx_final, wrec_final)

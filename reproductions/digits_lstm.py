@@ -18,7 +18,7 @@ import time
 import numpy as np
 from absl import flags
 
-from reproductions import cli, config
+from reproductions import cli, config, faults
 from reproductions.config import setting
 from reproductions.inside import picture_the_inside
 from reproductions.report import Report, pyplot, weights_digest
@@ -89,7 +89,9 @@ def train_one(
     Returns:
         ``(model, history)``; history has per-epoch ``loss`` (last batch,
         after its update), ``acc`` (first 500 training images) and ``val_acc``
-        (the 360 test images).
+        (the 360 test images). A loss that turns NaN or Inf stops the run at
+        once; history then also holds ``diverged``: ``[step, loss]``.
+        Ctrl-C or SIGTERM stops it after the running update.
     """
     import keras
     import tensorflow as tf
@@ -134,10 +136,18 @@ def train_one(
             log.gates(epoch, tf_lstm.trace(model.get_layer("scratch_lstm"), x_test), f"{prefix}/gates")
 
     histograms(0)
+    diverged = None
     for epoch in range(epochs):
         start = time.perf_counter()
-        for batch in minibatches:
-            step(*batch)
+        with faults.training_steps(resumable=False):
+            for k, batch in enumerate(minibatches, start=epoch * len(minibatches) + 1):
+                loss = step(*batch)
+                if not faults.is_finite(loss):
+                    diverged = [k, float(loss)]
+                    break
+                faults.step_done(k)
+        if diverged is not None:
+            break
         seconds = time.perf_counter() - start
         history["loss"].append(float(batch_loss(last_x, last_y)))
         history["acc"].append(float(accuracy(x_train[:500], y_train[:500])))
@@ -157,6 +167,8 @@ def train_one(
                 f"[seed {seed}] [{epoch}] loss: {history['loss'][-1]:.4f} acc: {history['acc'][-1]:.4f} "
                 f"val acc: {history['val_acc'][-1]:.4f}"
             )
+    if diverged is not None:
+        return model, {**{k: np.asarray(v) for k, v in history.items()}, "diverged": np.asarray(diverged)}
     histograms(epochs)
     return model, {k: np.asarray(v) for k, v in history.items()}
 
@@ -224,6 +236,10 @@ def reproduce(
             seed + k, data, epochs, hidden, batches, strategy=strategy, log=report.log, log_histograms=k == 0
         )
         seconds = time.perf_counter() - start
+        if "diverged" in history:
+            report.diverged(f"seed {seed + k}", int(history["diverged"][0]), history["diverged"][1])
+            per_seed.append(dict(seed=seed + k, test_accuracy=float("nan"), train500_accuracy=float("nan")))
+            continue
         first_model = first_model or model
         per_seed.append(
             dict(
@@ -267,6 +283,9 @@ def reproduce(
     axes.legend(fontsize=8, ncol=2)
     report.plot(figure, "accuracy.png")
 
+    if first_model is None:
+        print("every run diverged: no pictures of the inside, no export")
+        return report
     picture_digits_inside(report, first_model, data, seed)
     if export_to is not None:
         serving = serving_model(first_model)

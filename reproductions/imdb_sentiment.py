@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from absl import flags
 
-from reproductions import cli, config
+from reproductions import cli, config, faults
 from reproductions.config import setting
 from reproductions.inside import picture_imdb_reading
 from reproductions.report import Report, pyplot
@@ -258,7 +258,9 @@ def train_and_test(
         def on_epoch_end(self, epoch, logs=None):
             epoch_seconds.append(time.perf_counter() - self.start)
 
+    guard = faults.keras_guard()
     callbacks = [
+        guard,
         # Rerunning with the same --output_dir resumes from the last finished epoch.
         keras.callbacks.BackupAndRestore(str(backup_dir)),
         keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=patience, restore_best_weights=True),
@@ -267,15 +269,20 @@ def train_and_test(
     ]
     print(f"[{layer}] training on {len(data['x_train'])} reviews, validating on {len(data['x_valid'])}")
     keras.utils.set_random_seed(seed)
-    history = classifier.fit(
-        data["x_train"],
-        data["y_train"],
-        batch_size=batch_size,
-        epochs=max_epochs,
-        validation_data=(data["x_valid"], data["y_valid"]),
-        callbacks=callbacks,
-        verbose=2,
-    )
+    with faults.training_steps(resumable=True), faults.writing(backup_dir):
+        history = classifier.fit(
+            data["x_train"],
+            data["y_train"],
+            batch_size=batch_size,
+            epochs=max_epochs,
+            validation_data=(data["x_valid"], data["y_valid"]),
+            callbacks=callbacks,
+            verbose=2,
+        )
+    if guard.diverged is not None:
+        return classifier, dict(
+            diverged=guard.diverged, test_accuracy=float("nan"), seconds_per_epoch=float("nan"), history={}
+        )
     start = time.perf_counter()
     accuracy = evaluate_by_length(classifier, data["test_sequences"], data["y_test"])
     test_seconds = time.perf_counter() - start
@@ -348,6 +355,10 @@ def reproduce(
             backup_dir=report.run_dir / f"backup_{name}",
             strategy=strategy,
         )
+        if "diverged" in results[name]:
+            report.diverged(name, *results[name]["diverged"])
+            del classifiers[name]
+            continue
         for epoch, values in enumerate(zip(*results[name]["history"].values()), start=1):
             report.log.scalars(
                 epoch,
@@ -389,10 +400,10 @@ def reproduce(
     if "scan" in classifiers:
         picture_imdb_reading(report, classifiers["scan"], data)
 
-    if export_to is not None:
+    if export_to is not None and classifiers:
         import tensorflow as tf
 
-        chosen = "scan" if "scan" in classifiers else layers[0]
+        chosen = "scan" if "scan" in classifiers else next(iter(classifiers))
         report.export(
             serving_model(classifiers[chosen], data["vocabulary"], settings.vocabulary_size),
             export_to,

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from absl import flags
 
-from reproductions import cli, config
+from reproductions import cli, config, faults
 from reproductions.config import setting
 from reproductions.inside import picture_the_inside
 from reproductions.report import Report, pyplot, weights_digest
@@ -165,6 +165,7 @@ class Trainer:
             self.optimizer.build(model.trainable_variables)
             self.steps_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done")
         self.model = model
+        self.diverged: tuple[int, float] | None = None  # (step, loss) where a loss turned NaN or Inf
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=self.optimizer, steps_done=self.steps_done)
 
         def per_example_loss(x, y):
@@ -216,7 +217,9 @@ def train(
 
     With `checkpoint_dir`, saves every ``settings.checkpoint_every`` steps and
     at the end, and first resumes from what an earlier, interrupted call saved
-    there.
+    there. Ctrl-C or SIGTERM stops it after the running step (and its
+    checkpoint). A loss that turns NaN or Inf stops it at once, with
+    ``trainer.diverged = (step, loss)`` (None for a run that did not).
     """
     batch_size, display_step = settings.batch_size, settings.display_step
     import keras
@@ -232,36 +235,41 @@ def train(
     if step > 1 and verbose:
         print(f"{label}resuming after step {step - 1} from {checkpoint_dir}")
     start = time.perf_counter()
-    # upstream: `while step * batch_size < training_iters`
-    while step * batch_size < settings.train_examples:
-        index = batches(step)
-        x, y = images[index], labels[index]
-        trainer.step(*distribute_batch(trainer.strategy, x, y))
-        seen = step * batch_size
-        if runlog is not None and step == 1:
-            runlog.weights(seen, trainer.model, f"{prefix}/weights")
-        if step % display_step == 0:
-            loss, acc = (float(v) for v in trainer.minibatch(x, y))
-            log.append((seen, loss, acc))
-            if runlog is not None:
-                runlog.scalars(
-                    seen,
-                    prefix,
-                    minibatch_loss=loss,
-                    minibatch_accuracy=acc,
-                    learning_rate=settings.learning_rate,
-                    examples_per_second=seen / max(time.perf_counter() - start, 1e-9),
-                )
-            if verbose:
-                print(
-                    f"{label}Iter {seen}, Minibatch Loss= {loss:.6f}, Training Accuracy= {acc:.5f} "
-                    f"({time.perf_counter() - start:.0f} s)"
-                )
-        if decode is not None and seen in DECODE_AT:
-            answers[seen] = trainer.per_step_probabilities(decode).numpy()
-        if progress:
-            progress.save(step, log, answers)
-        step += 1
+    with faults.training_steps(resumable=progress is not None):
+        # upstream: `while step * batch_size < training_iters`
+        while step * batch_size < settings.train_examples:
+            index = batches(step)
+            x, y = images[index], labels[index]
+            loss = trainer.step(*distribute_batch(trainer.strategy, x, y))
+            if not faults.is_finite(loss):  # nothing more to learn from NaN: stop this run here
+                trainer.diverged = (step, float(loss))
+                return trainer, log, answers, time.perf_counter() - start
+            seen = step * batch_size
+            if runlog is not None and step == 1:
+                runlog.weights(seen, trainer.model, f"{prefix}/weights")
+            if step % display_step == 0:
+                loss, acc = (float(v) for v in trainer.minibatch(x, y))
+                log.append((seen, loss, acc))
+                if runlog is not None:
+                    runlog.scalars(
+                        seen,
+                        prefix,
+                        minibatch_loss=loss,
+                        minibatch_accuracy=acc,
+                        learning_rate=settings.learning_rate,
+                        examples_per_second=seen / max(time.perf_counter() - start, 1e-9),
+                    )
+                if verbose:
+                    print(
+                        f"{label}Iter {seen}, Minibatch Loss= {loss:.6f}, Training Accuracy= {acc:.5f} "
+                        f"({time.perf_counter() - start:.0f} s)"
+                    )
+            if decode is not None and seen in DECODE_AT:
+                answers[seen] = trainer.per_step_probabilities(decode).numpy()
+            if progress:
+                progress.save(step, log, answers)
+            faults.step_done(step)  # Ctrl-C or SIGTERM during the step ends the run here, its checkpoint whole
+            step += 1
     if runlog is not None:
         runlog.weights((step - 1) * batch_size, trainer.model, f"{prefix}/weights")
     if progress:
@@ -334,7 +342,7 @@ def reproduce(
     strategy=None,
     tensorboard: bool = False,
 ) -> Report:
-    from tf_lstm.data import black_out_rows, load_mnist, rotate90
+    from tf_lstm.data import load_mnist
 
     with cli.input_checks():
         train_x, train_y = load_mnist("train", path=mnist_dir, data_dir=tfds_data_dir)
@@ -377,6 +385,18 @@ def reproduce(
             runlog=report.log,
             prefix=f"seed_{seed + k}",
         )
+        if trainer.diverged is not None:
+            report.diverged(f"seed {seed + k}", *trainer.diverged)
+            per_seed.append(
+                dict(
+                    seed=seed + k,
+                    diverged_at=trainer.diverged[0],
+                    **dict.fromkeys(("test_accuracy", "test128_accuracy"), float("nan")),
+                )
+            )
+            if k == 0:
+                first, first_answers, first_log = None, {}, log
+            continue
         result = dict(
             seed=seed + k,
             seconds=seconds,
@@ -427,7 +447,33 @@ def reproduce(
         )
         report.plot(plot_answers(first_answers, decode_x, decode_y), "answers_of_n_steps.png")
 
-    # The experiments the article left "to be continued".
+    if first is None:
+        print(f"the seed-{seed} run diverged: no experiments, pictures or export (they need its model)")
+    else:
+        experiments_pictures_export(
+            report, first, settings, seed, train_x, train_y, test_x, test_y, strategy, export_to, checkpoint_dir
+        )
+    if checkpoints:  # finished: a rerun starts afresh, as Keras' BackupAndRestore does
+        shutil.rmtree(checkpoints)
+    return report
+
+
+def experiments_pictures_export(
+    report: Report,
+    first,
+    settings: MnistConfig,
+    seed: int,
+    train_x,
+    train_y,
+    test_x,
+    test_y,
+    strategy,
+    export_to,
+    checkpoint_dir,
+) -> None:
+    """The experiments the article left "to be continued", the pictures of the inside, and the export of `first`."""
+    from tf_lstm.data import black_out_rows, rotate90
+
     experiments = {
         "normal model, normal test images": first.accuracy(test_x, test_y),
         "normal model, test images rotated 90°": first.accuracy(rotate90(test_x), test_y),
@@ -447,8 +493,11 @@ def reproduce(
             runlog=report.log,
             prefix=f"rotated_seed_{seed}",
         )
-        experiments["rotated-trained model, rotated test images"] = rotated.accuracy(rotate90(test_x), test_y)
-        experiments["rotated-trained model, normal test images"] = rotated.accuracy(test_x, test_y)
+        if rotated.diverged is not None:
+            report.diverged(f"rotated, seed {seed}", *rotated.diverged)
+        else:
+            experiments["rotated-trained model, rotated test images"] = rotated.accuracy(rotate90(test_x), test_y)
+            experiments["rotated-trained model, normal test images"] = rotated.accuracy(test_x, test_y)
     print("\nexperiment (no documented figure)          | test accuracy")
     for name, accuracy in experiments.items():
         print(f"{name:<44}| {accuracy:.4f}")
@@ -459,9 +508,6 @@ def reproduce(
         serving = serving_model(first.model)
         exported = report.export(serving, export_to, f"the seed-{seed} model", streaming=True)
         ship_tflite(report, serving, exported, test_x, test_y, calibration=train_x[:200])
-    if checkpoints:  # finished: a rerun starts afresh, as Keras' BackupAndRestore does
-        shutil.rmtree(checkpoints)
-    return report
 
 
 def reproduce_from_flags() -> Report:

@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from reproductions import faults
 from reproductions.config import protocol_of
 from reproductions.documented import DOCUMENTED, documented
 from reproductions.environment import environment
@@ -30,18 +31,19 @@ EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 def write_atomically(path: Path, data: bytes | str) -> None:
-    """Writes `data` to `path` through a temporary file and a rename."""
+    """Writes `data` to `path` through a temporary file and a rename (a failed write: `faults.WriteError`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "w" if isinstance(data, str) else "wb"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with faults.writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = "w" if isinstance(data, str) else "wb"
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, mode) as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def weights_digest(model) -> str:
@@ -156,6 +158,23 @@ class Report:
         )
         return verdict
 
+    def diverged(self, run: str, step: int, loss: float) -> None:
+        """Fails the report: training `run` stopped at `step`, where its loss turned NaN or Inf."""
+        line = faults.diverged_line(step, loss)
+        print(f"{run}: {line}; this run is judged FAIL")
+        self.rows.append(
+            dict(
+                key=f"diverged:{run}",
+                figure=f"{run}: training",
+                documented="a finite loss",
+                reproduced=line,
+                tolerance="-",
+                source="-",
+                result="FAIL",
+            )
+        )
+        self.results.setdefault("diverged", {})[run] = dict(step=step, loss=float(loss))
+
     def not_run(self, key: str, reason: str) -> None:
         """Says why the run could not judge the documented figure `key` (its settings leave it out)."""
         documented(self.article, key)  # a typo must not excuse a figure
@@ -174,7 +193,8 @@ class Report:
         """Exports `model` as a SavedModel (`tf_lstm.export_saved_model`), says so, and records where."""
         from tf_lstm.export import export_saved_model
 
-        exported = export_saved_model(model, path, **options)
+        with faults.writing(path):
+            exported = export_saved_model(model, path, **options)
         print(f"exported {what} to {exported}")
         self.record("export_dir", str(exported))
         return exported

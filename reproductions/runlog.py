@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from reproductions import faults
+
 
 class RunLog:
     """Writes one reproduction's TensorBoard events (or nothing, when not `enabled`)."""
@@ -28,7 +30,8 @@ class RunLog:
         if self._writer is None and self.enabled:
             import tensorflow as tf
 
-            self._writer = tf.summary.create_file_writer(str(self.directory))
+            with faults.writing(self.directory):
+                self._writer = tf.summary.create_file_writer(str(self.directory))
         return self._writer
 
     def scalars(self, step: int, prefix: str = "", **values: float) -> None:
@@ -97,5 +100,6 @@ class RunLog:
 
     def close(self) -> None:
         if self._writer is not None:
-            self._writer.flush()
-            self._writer.close()
+            with faults.writing(self.directory):
+                self._writer.flush()
+                self._writer.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reproductions import faults
 from reproductions.report import Report
 
 # file name → quantization (tf_lstm.export_tflite's `quantize`)
@@ -72,12 +73,13 @@ def ship_tflite(
         )
     }
     for name, quantize in VARIANTS.items():
-        path = export_tflite(
-            model,
-            export_dir / name,
-            quantize=quantize,
-            representative_data=calibration if quantize == "int8" else None,
-        )
+        with faults.writing(export_dir / name):
+            path = export_tflite(
+                model,
+                export_dir / name,
+                quantize=quantize,
+                representative_data=calibration if quantize == "int8" else None,
+            )
         runner = TFLiteModel(path, num_threads=os.cpu_count())
         outputs = runner.predict(test_x, batch_size=BATCH)
         rows[name] = dict(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reproductions import cli
+from reproductions import cli, faults
 from reproductions.report import write_atomically
 
 
@@ -42,9 +42,10 @@ class BatchOrder:
 class Progress:
     """Checkpoints of one training run: `tf.train.CheckpointManager` plus the log so far.
 
-    ``progress.json`` (written aside, then renamed) names the newest
-    checkpoint whose log it holds, so a run killed between the two writes
-    resumes from the one before.
+    ``progress.json`` (written aside, then renamed) lists the kept
+    checkpoints, newest first, each with the log up to it, so a run killed
+    between the two writes resumes from the one before, and so does a run
+    whose newest checkpoint file was damaged or lost.
     """
 
     def __init__(self, directory: Path, trainer, every: int):
@@ -54,25 +55,67 @@ class Progress:
         self.directory, self.every = Path(directory), every
         self.manager = tf.train.CheckpointManager(trainer.checkpoint, str(self.directory), max_to_keep=2)
         self.trainer = trainer
+        self._kept_states: list[dict] = []
 
-    def restore(self):
-        """``(log, answers)`` of the newest checkpoint, the trainer restored to it; empty when there is none."""
-
+    def _kept(self) -> list[dict]:
+        """The entries of ``progress.json``, newest first ([] when there is none); unreadable: a UsageError."""
         progress = self.directory / "progress.json"
         if not progress.exists():
-            return [], {}
-        state = json.loads(progress.read_text())
-        self.trainer.checkpoint.restore(state["checkpoint"]).assert_existing_objects_matched()
-        answers = {int(seen): np.asarray(probs, np.float32) for seen, probs in state["answers"].items()}
-        return [tuple(entry) for entry in state["log"]], answers
+            return []
+        try:
+            state = json.loads(progress.read_text())
+            return state.get("kept", [state])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise cli.UsageError(
+                f"{progress} cannot be read ({type(error).__name__}: {error}); "
+                f"delete the folder {self.directory} to start this run afresh, or pass another --output_dir."
+            ) from error
+
+    def restore(self):
+        """``(log, answers)`` of the newest readable checkpoint, the trainer restored to it; empty when none was made.
+
+        A checkpoint that cannot be read (a damaged or missing file) is passed
+        over for the one before, saying so; with none left, a UsageError names
+        the folder and how to start afresh.
+        """
+        kept = self._kept()
+        problems = []
+        for state in kept:
+            try:
+                self.trainer.checkpoint.restore(state["checkpoint"]).assert_existing_objects_matched()
+            except Exception as error:  # whatever the damage, the remedy is the checkpoint before
+                reason = " ".join(str(error).split())[:200]
+                problems.append(f"{state['checkpoint']}: {type(error).__name__}: {reason}")
+                print(
+                    f"checkpoint {state['checkpoint']} cannot be read ({type(error).__name__}); trying the one before"
+                )
+                continue
+            if problems:
+                print(f"resuming from the previous good checkpoint, {state['checkpoint']}")
+            answers = {int(seen): np.asarray(probs, np.float32) for seen, probs in state["answers"].items()}
+            self._kept_states = kept[kept.index(state) :]
+            return [tuple(entry) for entry in state["log"]], answers
+        if problems:
+            raise cli.UsageError(
+                f"no checkpoint in {self.directory} can be read ({'; '.join(problems)}); delete that folder to "
+                "start this run afresh, or pass another --output_dir."
+            )
+        return [], {}
 
     def save(self, step: int, log, answers, force: bool = False) -> None:
         if not force and step % self.every:
             return
         self.trainer.steps_done.assign(step)
-        path = self.manager.save(checkpoint_number=step)
-        state = dict(checkpoint=path, log=log, answers={str(k): v.tolist() for k, v in answers.items()})
-        write_atomically(self.directory / "progress.json", json.dumps(state))
+        try:
+            with faults.writing(self.directory):
+                path = self.manager.save(checkpoint_number=step)
+        except BaseException:
+            faults.remove_partial_checkpoint(self.directory, f"ckpt-{step}")
+            raise
+        state = dict(checkpoint=path, log=list(log), answers={str(k): v.tolist() for k, v in answers.items()})
+        # The manager keeps two checkpoints; so does the log, each entry with the log up to its checkpoint.
+        self._kept_states = [state, *[s for s in self._kept_states if s["checkpoint"] != path]][:2]
+        write_atomically(self.directory / "progress.json", json.dumps(dict(kept=self._kept_states)))
 
 
 def claim_checkpoints(directory: Path, settings: dict) -> Path:
@@ -86,7 +129,13 @@ def claim_checkpoints(directory: Path, settings: dict) -> Path:
             "(no settings.json); pass another --output_dir."
         )
     if claim.exists():
-        earlier = json.loads(claim.read_text())
+        try:
+            earlier = json.loads(claim.read_text())
+        except (OSError, ValueError) as error:
+            raise cli.UsageError(
+                f"{claim} cannot be read ({type(error).__name__}: {error}); it records the settings of the "
+                f"unfinished run in {directory}: delete that folder to start afresh, or pass another --output_dir."
+            ) from error
         if earlier != settings:
             changed = {key: (earlier.get(key), value) for key, value in settings.items() if earlier.get(key) != value}
             raise cli.UsageError(

@@ -72,7 +72,7 @@ def test_killed_run_resumes_to_the_uninterrupted_figures(tmp_path):
     run.wait(timeout=30)
     assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed mid-training"
     assert not (out / "mnist_lstm" / "report.json").exists()
-    killed_at = json.loads(progress.read_text())["checkpoint"]
+    killed_at = json.loads(progress.read_text())["kept"][0]["checkpoint"]
     assert not list(out.rglob(".*.tmp*")) and not list(out.rglob("*.tempstate*"))
 
     resumed = subprocess.run(command(mnist, out), capture_output=True, text=True, cwd=ROOT, timeout=300)

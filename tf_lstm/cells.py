@@ -237,9 +237,7 @@ class LSTMCell(Cell):
         self.fuses_input_matmul = not self.layer_norm  # layer norm normalises x·W_x and h·W_h apart
         self.layer_norm_epsilon = _positive("layer_norm_epsilon", layer_norm_epsilon)
         self.bias_in_step = self.layer_norm
-        if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)):
-            raise TypeError(f"forget_bias must be a number, got forget_bias={forget_bias!r}.")
-        self.forget_bias = float(forget_bias)
+        self.forget_bias = checks.number("forget_bias", forget_bias)
         self.activation = _activation("activation", activation)
         self.recurrent_activation = _activation("recurrent_activation", recurrent_activation)
         self.cell_activation = activation_or_none("cell_activation", cell_activation)

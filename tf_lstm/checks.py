@@ -5,6 +5,10 @@ and both name the argument and the value it got.
 Traceback (most recent call last):
     ...
 ValueError: units must be a positive integer, got units=0.
+>>> rate("dropout", float("nan"))
+Traceback (most recent call last):
+    ...
+ValueError: dropout must be a finite number, got dropout=nan.
 >>> positive_int("units", "8")
 Traceback (most recent call last):
     ...
@@ -13,6 +17,7 @@ TypeError: units must be an integer, got units='8' (str).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from numbers import Integral, Real
 from typing import Any
@@ -37,10 +42,17 @@ def positive_int(name: str, value: Any) -> int:
 
 
 def number(name: str, value: Any) -> float:
-    """`value` as a float if it is a real number (a bool is not); else a TypeError."""
+    """`value` as a float if it is a finite real number (a bool is not a number: TypeError; NaN, ±inf: ValueError).
+
+    NaN passes every range check written as comparisons (each comparison with
+    NaN is false), so it is refused here, before any range is checked.
+    """
     if isinstance(value, bool) or not isinstance(value, Real):
         raise _type_error(name, "a number", value)
-    return float(value)
+    result = float(value)
+    if not math.isfinite(result):
+        raise ValueError(f"{name} must be a finite number, got {name}={value!r}.")
+    return result
 
 
 def non_negative(name: str, value: Any, *, below: float | None = None) -> float:

@@ -44,6 +44,8 @@ class ArticleRMSProp(keras.optimizers.Optimizer):
         name: str = "article_rmsprop",
         **kwargs,
     ):
+        if isinstance(learning_rate, (int, float)):  # a schedule is Keras' to check
+            checks.non_negative("learning_rate", learning_rate)
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.rho = checks.non_negative("rho", rho, below=1.0)
         self.momentum = checks.non_negative("momentum", momentum)
