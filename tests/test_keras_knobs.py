@@ -246,7 +246,6 @@ def test_reset_state_of_a_layer_without_state_is_an_error():
     [
         (dict(recurrent_activation=None), ValueError, "recurrent_activation must be a Keras activation"),
         (dict(activation="no_such"), ValueError, "activation must be None or a Keras activation"),
-        (dict(unit_forget_bias=True, use_bias=False), ValueError, "unit_forget_bias=True"),
         (dict(stateful="yes"), TypeError, "stateful"),
         (dict(zero_output_for_mask=1), TypeError, "zero_output_for_mask"),
         (dict(unit_forget_bias="yes"), TypeError, "unit_forget_bias"),

@@ -7,6 +7,7 @@ from tf_lstm.convert import (
     load_torch_state_dict,
     to_torch_state_dict,
 )
+from tf_lstm.dropin import from_keras, from_torch, to_torch
 from tf_lstm.export import export_saved_model
 from tf_lstm.gates import canonical_gate_order, convert_gate_order
 from tf_lstm.layers import Recurrent, ScanLSTM, ScanRNN
@@ -35,6 +36,8 @@ __all__ = [
     "convert_gate_order",
     "export_saved_model",
     "export_tflite",
+    "from_keras",
+    "from_torch",
     "gradients_through_time",
     "linear_rnn_step",
     "load_keras_lstm_weights",
@@ -44,6 +47,7 @@ __all__ = [
     "lstm_step",
     "saturation",
     "scan_rnn",
+    "to_torch",
     "to_torch_state_dict",
     "trace",
 ]

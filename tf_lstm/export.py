@@ -78,14 +78,27 @@ def check_export_path(path: str | os.PathLike) -> Path:
 
 
 def input_signature_of(model) -> list[tf.TensorSpec]:
+    """One spec per input of `model`, any batch size: from its inputs, or the shape it was first called with.
+
+    A Sequential or functional model knows its inputs. A subclassed model
+    that has been called knows the shape of that call (`_build_shapes_dict`);
+    its dtype is int32 when the model starts with an Embedding (token ids),
+    else the model's compute dtype.
+    """
     inputs = getattr(model, "inputs", None)
-    if not inputs:
-        raise ValueError(
-            "input_signature is required for a model without known inputs "
-            "(a subclassed or unbuilt Sequential model); pass e.g. "
-            "[tf.TensorSpec([None, 28, 28], tf.float32)]."
-        )
-    return [tf.TensorSpec(tensor.shape, tensor.dtype, name=tensor.name) for tensor in inputs]
+    if inputs:
+        return [tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype, name=tensor.name) for tensor in inputs]
+    shapes = getattr(model, "_build_shapes_dict", None) or {}
+    if model.built and len(shapes) == 1:
+        (shape,) = shapes.values()
+        if isinstance(shape, (tuple, list)) and all(d is None or isinstance(d, int) for d in shape):
+            first = next((layer for layer in model._flatten_layers(include_self=False)), None)
+            dtype = tf.int32 if isinstance(first, keras.layers.Embedding) else tf.as_dtype(model.compute_dtype)
+            return [tf.TensorSpec([None, *shape[1:]], dtype, name="inputs")]
+    raise ValueError(
+        f"model {getattr(model, 'name', model)!r} ({type(model).__name__}) has no known inputs: call it once on a "
+        "batch, or pass input_signature=, e.g. [tf.TensorSpec([None, 28, 28], tf.float32)]."
+    )
 
 
 def write_saved_model(model, directory: Path, endpoints: dict[str, tuple]) -> None:

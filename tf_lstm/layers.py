@@ -3,6 +3,8 @@ and the two layers of the articles: `ScanLSTM` and `ScanRNN`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 import tensorflow as tf
 
@@ -533,7 +535,8 @@ class ScanLSTM(_CellLayer):
         cell_activation: applied to c' before the output gate: ``"same"`` (the
             default) is `activation`; ``None`` drops it (article C).
         unit_forget_bias: initialise the forget gate's bias block to 1 (Keras'
-            default; here off, as in the articles); needs ``use_bias``.
+            default; here off, as in the articles); with ``use_bias=False``
+            there is no bias to set, and it does nothing (as in Keras).
         use_peepholes, cell_clip: TF1's ``LSTMCell`` peephole connections
             (weights ``w_i_diag``, ``w_f_diag``, ``w_o_diag``) and clip of c.
         proj_size, proj_clip: LSTMP's projection of h to ``proj_size``
@@ -571,6 +574,11 @@ class ScanLSTM(_CellLayer):
             sequence length), ``"bptt"`` (a hand-written backward pass, see
             `tf_lstm.bptt`), or ``"auto"`` (the default: the fastest measured
             for the situation, see `tf_lstm.scan.choose_method`). Same numbers.
+        unroll, use_cudnn, implementation: `keras.layers.LSTM`'s, accepted so
+            that its arguments (or its ``get_config()``) build a ScanLSTM:
+            ``unroll=True`` means ``method="unroll"``; `use_cudnn` and
+            `implementation` choose Keras' kernels and have no effect here.
+            For a trained Keras layer with its weights, see `from_keras`.
 
     Call arguments:
         inputs: ``[batch, time, features]`` floats.
@@ -611,8 +619,16 @@ class ScanLSTM(_CellLayer):
         layer_norm_epsilon: float = 1e-3,
         zoneout_h: float = 0.0,
         zoneout_c: float = 0.0,
+        unroll: bool = False,
+        use_cudnn: Any = "auto",
+        implementation: Any = None,
         **kwargs,
     ):
+        del use_cudnn, implementation  # Keras' kernel choices: one step function runs here
+        if checks.boolean("unroll", unroll):
+            if kwargs.get("method", "auto") not in ("auto", "unroll"):
+                raise ValueError(f"unroll=True means method='unroll', got method={kwargs['method']!r} as well.")
+            kwargs["method"] = "unroll"
         if isinstance(cell_activation, str) and cell_activation == "same":
             cell_activation = activation
         cell = LSTMCell(
@@ -634,8 +650,13 @@ class ScanLSTM(_CellLayer):
         super().__init__(cell, units, **kwargs)
         cell.state_sizes(self.units)  # proj_size < units, checked now rather than at build
         self.unit_forget_bias = checks.boolean("unit_forget_bias", unit_forget_bias)
-        if self.unit_forget_bias and not self.use_bias:
-            raise ValueError("unit_forget_bias=True sets the forget gate's bias, but use_bias=False leaves no bias.")
+
+    @classmethod
+    def from_keras(cls, lstm: keras.layers.LSTM) -> ScanLSTM:
+        """A ScanLSTM configured as a ``keras.layers.LSTM`` and holding its weights (`tf_lstm.dropin`)."""
+        from tf_lstm.dropin import from_keras_layer
+
+        return from_keras_layer(lstm)
 
     def initial_bias(self, shape, dtype=None):
         bias = super().initial_bias(shape, dtype)

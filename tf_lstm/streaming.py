@@ -143,27 +143,34 @@ def _final_states(slots: Sequence[LayerSlot]) -> list[tf.Tensor]:
     return finals
 
 
+# Where a Keras model keeps the input spec its `input_spec` setter writes: a functional model
+# `_manual_input_spec` (else it derives one from its inputs), every other layer `_input_spec`.
+_INPUT_SPEC_ATTRIBUTES = ("_manual_input_spec", "_input_spec")
+
+
 @contextlib.contextmanager
 def any_length(model: keras.layers.Layer) -> Iterator[None]:
-    """Keras models that check their inputs' (fixed) sequence length skip the check meanwhile: chunks vary."""
+    """Keras models that check their inputs' (fixed) sequence length skip the check meanwhile: chunks vary.
+
+    Each model's own attributes are put back as they were, whichever kind of
+    model it is (Sequential, functional, nested, subclassed).
+    """
     models = [layer for layer in sublayers(model) if isinstance(layer, keras.Model)]
     models += [
         m._functional for m in models if getattr(m, "_functional", None) is not None
     ]  # a built Sequential's graph
-    manual = [m.__dict__.get("_manual_input_spec", _UNSET) for m in models]
+    saved = [{name: vars(m)[name] for name in _INPUT_SPEC_ATTRIBUTES if name in vars(m)} for m in models]
     for m in models:
         m.input_spec = None
     try:
         yield
     finally:
-        for m, spec in zip(models, manual):
-            if spec is _UNSET:
-                del m._manual_input_spec
-            else:
-                m.input_spec = spec
-
-
-_UNSET = object()
+        for m, before in zip(models, saved):
+            for name in _INPUT_SPEC_ATTRIBUTES:
+                if name in before:
+                    setattr(m, name, before[name])
+                elif name in vars(m):
+                    delattr(m, name)
 
 
 def chunk_spec(spec: tf.TensorSpec) -> tf.TensorSpec:

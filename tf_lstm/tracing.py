@@ -41,9 +41,12 @@ def trace(layer, inputs, mask=None, initial_state=None) -> Trace:
     Args:
         layer: a built `tf_lstm.Recurrent` (`ScanLSTM`, `ScanRNN`, or any
             cell's), a `keras.layers.Bidirectional` of one, or a
-            `MultiLayerLSTM`.
-        inputs: what the layer is called with (``[batch, time, features]``,
-            or time-major for ``time_major``/``batch_first=False`` layers).
+            `MultiLayerLSTM`; or a Keras model holding one, whose first such
+            layer is traced on what reaches it when the model runs on
+            `inputs` (after an Embedding, say, with the mask it makes).
+        inputs: what the layer (or the model) is called with
+            (``[batch, time, features]``, or time-major for
+            ``time_major``/``batch_first=False`` layers).
         mask: boolean ``[batch, time]``, as for the layer.
         initial_state: as for the layer.
 
@@ -62,6 +65,11 @@ def trace(layer, inputs, mask=None, initial_state=None) -> Trace:
         TypeError: `layer` is none of these.
         ValueError: `layer` is not built.
     """
+    if isinstance(layer, keras.Model) and not isinstance(layer, MultiLayerLSTM):
+        if mask is not None or initial_state is not None:
+            raise ValueError("trace of a model takes no mask or initial_state: the model makes them.")
+        inner, inner_inputs, inner_mask = _reaching(layer, inputs)
+        return trace(inner, inner_inputs, inner_mask)
     if isinstance(layer, MultiLayerLSTM):
         return _trace_multilayer(layer, inputs, mask)
     if isinstance(layer, keras.layers.Bidirectional) and isinstance(layer.forward_layer, Recurrent):
@@ -91,6 +99,39 @@ def trace(layer, inputs, mask=None, initial_state=None) -> Trace:
             ordered = tf.transpose(ordered)
         result["mask"] = tf.reverse(ordered, [1]) if layer.go_backwards else ordered
     return result
+
+
+def traceable(layer: keras.layers.Layer) -> bool:
+    """Whether `trace` takes `layer` itself: a Recurrent, a Bidirectional of one, a MultiLayerLSTM."""
+    return isinstance(layer, (Recurrent, MultiLayerLSTM)) or (
+        isinstance(layer, keras.layers.Bidirectional) and isinstance(layer.forward_layer, Recurrent)
+    )
+
+
+def _reaching(model: keras.Model, inputs):
+    """The model's first traceable layer, and the inputs and mask that reach it when `model` runs on `inputs`."""
+    inner = next((sub for sub in model._flatten_layers(include_self=False) if traceable(sub)), None)
+    if inner is None:
+        raise ValueError(
+            f"model {model.name!r} ({type(model).__name__}) has no tf_lstm layer to trace (ScanLSTM, ScanRNN, "
+            "Recurrent, a Bidirectional of one, MultiLayerLSTM); convert its Keras LSTMs with tf_lstm.from_keras."
+        )
+    seen: dict[str, Any] = {}
+    original = inner.call
+
+    def call(*args, **kwargs):
+        seen.setdefault("inputs", args[0] if args else kwargs.get("inputs", kwargs.get("sequences")))
+        seen.setdefault("mask", kwargs.get("mask"))
+        return original(*args, **kwargs)
+
+    inner.call = call
+    try:
+        model(inputs, training=False)
+    finally:
+        del inner.call
+    if "inputs" not in seen:
+        raise ValueError(f"layer {inner.name!r} did not run when model {model.name!r} ran on the inputs.")
+    return inner, seen["inputs"], seen["mask"]
 
 
 def _value_names(layer: Recurrent) -> list[str]:
@@ -194,7 +235,10 @@ def gradients_through_time(
 
     Returns:
         ``{"h": [batch, time], "c": [batch, time], ..., "x": [batch, time],
-        "loss": float}``, steps in the order of `inputs`.
+        "loss": float, "saliency_at": str}``, steps in the order of `inputs`.
+        For token ids (integer inputs), whose gradient does not exist, the
+        saliency is taken at the output of the model's first Embedding layer,
+        and ``saliency_at`` says so.
     """
     if layer is None:
         layer = next((sub for sub in model._flatten_layers() if isinstance(sub, Recurrent)), None)
@@ -202,19 +246,28 @@ def gradients_through_time(
             raise ValueError(f"model {model.name!r} has no tf_lstm Recurrent layer to probe.")
     loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
     x = tf.convert_to_tensor(inputs)
-    if not x.dtype.is_floating:
-        raise TypeError(f"inputs must be floating-point (the saliency is dL/dx), got dtype {x.dtype.name}.")
     time_axis = 0 if layer.time_major else 1
     steps, batch = x.shape[time_axis], x.shape[1 - time_axis]
     states = layer.cell.state_names
     sizes = list(layer.cell.state_sizes(layer.units))
-    probes = tf.zeros([steps, batch, sum(sizes)], x.dtype)
+    probes = tf.zeros([steps, batch, sum(sizes)], layer.compute_dtype)
+    saliency_at, watched = "the inputs", x
+    embedding = None
+    if not x.dtype.is_floating:
+        embedding = next((sub for sub in model._flatten_layers() if isinstance(sub, keras.layers.Embedding)), None)
+        if embedding is None:
+            raise TypeError(
+                f"inputs of dtype {x.dtype.name} have no gradient and model {model.name!r} has no Embedding layer "
+                "to take the saliency at: pass floating-point inputs."
+            )
+        saliency_at = f"the output of embedding layer {embedding.name!r} (the inputs are token ids)"
+        watched = tf.zeros([*x.shape, embedding.output_dim], embedding.compute_dtype)
     with tf.GradientTape() as tape:
-        tape.watch([x, probes])
-        with probing(layer, probes):
+        tape.watch([watched, probes])
+        with probing(layer, probes), _added_to_output(embedding, watched):
             outputs = model(x, training=False)
         value = tf.reduce_sum(loss_fn(targets, outputs))
-    d_x, d_probes = tape.gradient(value, [x, probes])
+    d_x, d_probes = tape.gradient(value, [watched, probes])
     if d_probes is None:
         raise ValueError(f"the loss does not depend on layer {layer.name!r}'s states: is it in the model?")
     per_state = tf.split(d_probes, sizes, axis=-1)  # each [time, batch, its size]
@@ -222,4 +275,19 @@ def gradients_through_time(
     d_x = np.asarray(d_x)
     result["x"] = np.linalg.norm(d_x if not layer.time_major else d_x.transpose(1, 0, 2), axis=-1)
     result["loss"] = float(value)
+    result["saliency_at"] = saliency_at
     return result
+
+
+@contextlib.contextmanager
+def _added_to_output(layer: keras.layers.Layer | None, probe) -> Iterator[None]:
+    """Meanwhile `layer`'s output has `probe` (zeros) added: the gradient with respect to it is the output's."""
+    if layer is None:
+        yield
+        return
+    original = layer.call
+    layer.call = lambda *args, **kwargs: original(*args, **kwargs) + probe
+    try:
+        yield
+    finally:
+        del layer.call
