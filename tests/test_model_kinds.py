@@ -155,9 +155,22 @@ def test_tflite_every_quantization_whole_and_streaming(kind_model, tmp_path, qua
     path = tf_lstm.export_tflite(model, tmp_path / "model.tflite", **kwargs)
     assert tf_lstm.tflite.metadata_of(path)["quantize"] == quantize
     assert all(not op.startswith("CUSTOM") for op in tf_lstm.tflite.tflite_ops(path))
-    if not streaming:
-        outputs = tf_lstm.TFLiteModel(path)(x)
-        assert outputs.shape == (BATCH, 2) and np.all(np.isfinite(outputs))
+    outputs = tf_lstm.TFLiteModel(path)(x) if not streaming else _stream_through(path, model, x)
+    assert outputs.shape == (BATCH, 2) and np.all(np.isfinite(outputs))
+    if quantize is None:  # the float file computes the model (the quantized ones are judged in test_tflite)
+        np.testing.assert_allclose(outputs, model(x), rtol=0, atol=TOLERANCE, err_msg=kind)
+
+
+def _stream_through(path, model, x):
+    """The last step's outputs of a streaming TFLite file fed `x` one step at a time from zero states."""
+    stream = tf_lstm.tflite.interpreter(path, delegate=False).get_signature_runner("stream")
+    specs = tf_lstm.streaming.state_specs(model)
+    state = {spec.key: np.zeros([len(x), spec.size], np.float32) for spec in specs}
+    (x_name,) = set(stream.get_input_details()) - set(state)
+    for t in range(x.shape[1]):
+        result = stream(**{x_name: x[:, t : t + 1]}, **state)
+        state = {key: result[key] for key in state}
+    return result["outputs"][:, -1] if result["outputs"].ndim == 3 else result["outputs"]
 
 
 def test_trace_of_the_model_is_the_trace_of_its_first_lstm_on_what_reaches_it(kind_model):

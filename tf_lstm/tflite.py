@@ -193,10 +193,16 @@ def export_tflite(
             f"quantize={quantize!r} with representative_data {'given' if representative_data is not None else 'None'}."
         )
     examples = None if representative_data is None else _representative(representative_data, signature)
+    calibration = None if examples is None else [[example[None]] for example in examples[:REPRESENTATIVE_EXAMPLES]]
     if streaming:
-        one_step = [tf.TensorSpec([None, 1, *spec.shape[2:]], spec.dtype, name=spec.name) for spec in signature]
-        (stream, stream_signature), _, _ = stream_function(model, one_step)
+        one_step = [
+            tf.TensorSpec([None, 1, *spec.shape[2:]], spec.dtype, name=spec.name or f"input_{k}")
+            for k, spec in enumerate(signature)
+        ]
+        (stream, stream_signature), (zero_state, _), _ = stream_function(model, one_step)
         name, fn, fn_signature = "stream", stream, [*one_step, *stream_signature[len(one_step) :]]
+        if examples is not None:
+            calibration = _stream_calibration(stream, zero_state, examples[:REPRESENTATIVE_EXAMPLES])
     else:
         name, fn, fn_signature = "serving_default", (lambda *args: model(*args, training=False)), signature
 
@@ -213,10 +219,10 @@ def export_tflite(
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if quantize == "float16":
             converter.target_spec.supported_types = [tf.float16]
-        if examples is not None:  # quantize == "int8"
+        if calibration is not None:  # quantize == "int8"
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            calibration = examples[:REPRESENTATIVE_EXAMPLES]
-            converter.representative_dataset = lambda: ([example[None]] for example in calibration)
+            names = [spec.name for spec in fn_signature]
+            converter.representative_dataset = lambda: (dict(zip(names, values)) for values in calibration)
         try:
             content = converter.convert()
         except Exception as error:  # the converter's errors carry MLIR dumps: keep the line that says why
@@ -234,6 +240,23 @@ def export_tflite(
     )
     _write_atomically(path, _with_metadata(content, record))
     return path
+
+
+def _stream_calibration(stream, zero_state, examples: np.ndarray, samples: int = REPRESENTATIVE_EXAMPLES) -> list:
+    """Inputs of the one-step model as a stream meets them: each step of `examples`, with the state it finds.
+
+    int8 calibrates the range of every tensor on these, the state inputs
+    included, so they must be the states the sequences reach, not zeros.
+    """
+    state = zero_state(len(examples))
+    values = []
+    for t in range(examples.shape[1]):
+        step = examples[:, t : t + 1]
+        values += [[step[k : k + 1], *(np.asarray(s)[k : k + 1] for s in state.values())] for k in range(len(step))]
+        result = stream(tf.constant(step), *state.values())
+        state = {key: result[key] for key in state}
+    every = max(1, len(values) // samples)
+    return values[::every][:samples]
 
 
 def _with_metadata(content: bytes, record: dict) -> bytes:
@@ -266,6 +289,18 @@ def _write_atomically(path: Path, content: bytes) -> None:
         raise
 
 
+def interpreter(path: str | os.PathLike, num_threads: int | None = None, delegate: bool = True):
+    """TFLite's interpreter (`ai-edge-litert`; ``tf.lite.Interpreter`` is deprecated) for the file at `path`.
+
+    ``delegate=False`` runs TFLite's builtin kernels without the default
+    XNNPACK delegate.
+    """
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    resolver = OpResolverType.AUTO if delegate else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    return Interpreter(model_path=str(path), num_threads=num_threads, experimental_op_resolver_type=resolver)
+
+
 class TFLiteModel:
     """A ``.tflite`` file in TFLite's interpreter, called like a model: ``TFLiteModel(path)(x)``.
 
@@ -277,15 +312,25 @@ class TFLiteModel:
         self.path = Path(path)
         if not self.path.is_file():
             raise ValueError(f"TFLite file {str(path)!r} does not exist.")
-        from ai_edge_litert.interpreter import Interpreter  # TFLite's runtime (tf.lite.Interpreter is deprecated)
-
-        self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        self.num_threads = num_threads
+        self.interpreter = interpreter(self.path, num_threads)
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self._batch: int | None = None
 
     def __call__(self, x) -> np.ndarray:
         x = np.asarray(x, self.input["dtype"])
+        try:
+            return self._run(x)
+        except RuntimeError as error:
+            if "XNNPACK" not in str(error):
+                raise
+            # XNNPACK, the default CPU delegate, cannot prepare every int8 graph (a masked one, say);
+            # TFLite's own builtin kernels run them all.
+            self.interpreter, self._batch = interpreter(self.path, self.num_threads, delegate=False), None
+            return self._run(x)
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
         if self._batch != len(x):
             self.interpreter.resize_tensor_input(self.input["index"], [len(x), *x.shape[1:]])
             self.interpreter.allocate_tensors()
