@@ -110,6 +110,21 @@ def write_saved_model(model, directory: Path, endpoints: dict[str, tuple]) -> No
     archive.write_out(str(directory), verbose=False)
 
 
+KERAS_COPY = "model.keras"
+
+
+def _keras_copy(model, directory: Path) -> str | None:
+    """Saves `model` as ``model.keras`` beside the SavedModel, for `tf-lstm inspect`; None if Keras cannot."""
+    if not isinstance(model, keras.Model):
+        return None
+    try:
+        model.save(directory / KERAS_COPY)
+    except Exception:  # a model Keras cannot serialize (unregistered custom code) still serves
+        (directory / KERAS_COPY).unlink(missing_ok=True)
+        return None
+    return KERAS_COPY
+
+
 def export_saved_model(
     model: keras.Model,
     path: str | os.PathLike,
@@ -144,6 +159,9 @@ def export_saved_model(
                     result = model.signatures["stream"](x=chunk, **state)
                     state = {key: result[key] for key in state}
 
+    The folder also holds the model as ``model.keras`` (when Keras can save
+    it), which `tf-lstm inspect` reads to look inside the exported model.
+
     Returns:
         The path written.
     """
@@ -162,7 +180,8 @@ def export_saved_model(
     os.chmod(staging, 0o755)  # mkdtemp makes it private; a model directory is not
     try:
         write_saved_model(model, staging, endpoints)
-        (staging / MARKER).write_text(json.dumps({"written_by": "tf_lstm.export_saved_model"}) + "\n")
+        record = {"written_by": "tf_lstm.export_saved_model", "keras_model": _keras_copy(model, staging)}
+        (staging / MARKER).write_text(json.dumps(record) + "\n")
         if path.exists():
             check_export_path(path)  # still ours (or empty) after the minutes the export took
             retired = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
