@@ -101,13 +101,17 @@ def resolve_mnist_dir(value: str | None) -> Path | None:
     return None
 
 
+# Where TFDS downloads MNIST from; its host is probed first.
+MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
+
+
 def missing_requirement() -> str | None:
     """Why this reproduction cannot run here (no local files, and TFDS cannot download MNIST), or None."""
     if resolve_mnist_dir(FLAGS.mnist_dir) is not None:
         return None
     return cli.tfds_missing(
         "mnist",
-        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        MNIST_URL,
         "pass --mnist_dir=DIR (the four IDX files) or set TF_LSTM_DATA_DIR",
         data_dir=FLAGS.tfds_data_dir,
     )
