@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from tests.layer_checks import check_layer
-from tests.tolerance import assert_close_f32, lstm_terms
+from tests.tolerance import assert_close_f32, float32_tolerance, lstm_terms
 from tf_lstm import ScanLSTM, load_keras_lstm_weights
 
 BATCH, STEPS, FEATURES, UNITS = 3, 6, 4, 5
@@ -255,6 +255,30 @@ def test_reset_state_of_a_layer_without_state_is_an_error():
 def test_bad_knobs_are_refused_by_name(options, error, message):
     with pytest.raises(error, match=message):
         ScanLSTM(UNITS, **options)
+
+
+@pytest.mark.parametrize("rate", [0.3, 0.7])
+@pytest.mark.parametrize("which", ["dropout", "recurrent_dropout"])
+def test_dropout_drops_its_rate_of_units_and_scales_the_rest_by_one_over_one_minus_rate(rate, which):
+    """The share of dropped units is the rate, within 5 binomial standard deviations; kept ones are x / (1 − rate)."""
+    from tf_lstm import ScanRNN
+
+    batch, units = 8, 400
+    layer = ScanRNN(units, return_sequences=True, seed=2, **{which: rate})
+    layer.build((None, 1, units))
+    # s_1 = (x ⊙ m)·I, or (s_0 ⊙ m)·I: each unit shows its mask, scaled.
+    layer.kernel.assign(tf.eye(units) if which == "dropout" else tf.zeros([units, units]))
+    layer.recurrent_kernel.assign(tf.zeros([units, units]) if which == "dropout" else tf.eye(units))
+    x = tf.ones([batch, 1, units]) if which == "dropout" else tf.zeros([batch, 1, units])
+    state = None if which == "dropout" else [tf.ones([batch, units])]
+    out = layer(x, initial_state=state, training=True).numpy()[:, 0]
+    dropped = out == 0.0
+    n = dropped.size
+    print(f"{which}={rate}: dropped share {dropped.mean():.4f} (bound ±{5 * np.sqrt(rate * (1 - rate) / n):.4f})")
+    assert abs(dropped.mean() - rate) <= 5 * np.sqrt(rate * (1 - rate) / n)
+    np.testing.assert_allclose(out[~dropped], 1.0 / (1.0 - rate), rtol=float32_tolerance(2), atol=0)
+    inference = layer(x, initial_state=state, training=False).numpy()[:, 0]
+    np.testing.assert_array_equal(inference, np.ones_like(inference))  # no dropout outside training
 
 
 def test_dropout_draws_one_mask_for_every_step():
