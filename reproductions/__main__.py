@@ -46,10 +46,15 @@ flags.DEFINE_bool(
 
 def _validate_only(names):
     unknown = sorted(set(names) - set(REPRODUCTIONS))
-    return not unknown
+    if unknown:  # named, so that the line says which name is wrong
+        raise flags.ValidationError(
+            f"--only={','.join(names)}: no reproduction named {', '.join(unknown)}; "
+            f"--only takes names among {', '.join(REPRODUCTIONS)}"
+        )
+    return True
 
 
-flags.register_validator("only", _validate_only, message=f"--only takes names among {', '.join(REPRODUCTIONS)}")
+flags.register_validator("only", _validate_only)
 
 
 def preflight(names: list[str]) -> None:

@@ -75,15 +75,30 @@ def _not_gzip_tarball(root):
 
 CASES = [
     # (id, module, arguments (a callable of tmp_path gives the path argument), expected text)
-    ("counting-optimizer", "reproductions.counting_rnn", ["--counting_optimizer=adam"], "--counting_optimizer"),
-    ("counting-epochs", "reproductions.counting_rnn", ["--counting_epochs=0"], "--counting_epochs"),
-    ("counting-lr", "reproductions.counting_rnn", ["--counting_gd_learning_rate=-1"], "--counting_gd_learning_rate"),
-    ("counting-dtype", "reproductions.counting_rnn", ["--counting_rmsprop_dtype=float16"], "--counting_rmsprop_dtype"),
+    (
+        "counting-optimizer",
+        "reproductions.counting_rnn",
+        ["--counting_optimizer=adam"],
+        "flag --counting_optimizer=adam: ",
+    ),
+    ("counting-epochs", "reproductions.counting_rnn", ["--counting_epochs=0"], "flag --counting_epochs=0: "),
+    (
+        "counting-lr",
+        "reproductions.counting_rnn",
+        ["--counting_gd_learning_rate=-1"],
+        "flag --counting_gd_learning_rate=-1: ",
+    ),
+    (
+        "counting-dtype",
+        "reproductions.counting_rnn",
+        ["--counting_rmsprop_dtype=float16"],
+        "flag --counting_rmsprop_dtype=float16: ",
+    ),
     ("counting-positional", "reproductions.counting_rnn", ["stray"], "unexpected arguments"),
-    ("digits-seeds", "reproductions.digits_lstm", ["--seeds=0"], "--seeds"),
-    ("digits-epochs", "reproductions.digits_lstm", ["--digits_epochs=-5"], "--digits_epochs"),
+    ("digits-seeds", "reproductions.digits_lstm", ["--seeds=0"], "flag --seeds=0: "),
+    ("digits-epochs", "reproductions.digits_lstm", ["--digits_epochs=-5"], "flag --digits_epochs=-5: "),
     ("digits-unknown-flag", "reproductions.digits_lstm", ["--no_such_flag=1"], "no_such_flag"),
-    ("digits-not-a-number", "reproductions.digits_lstm", ["--digits_hidden=many"], "--digits_hidden"),
+    ("digits-not-a-number", "reproductions.digits_lstm", ["--digits_hidden=many"], "flag --digits_hidden=many: "),
     (
         "mnist-no-dir",
         "reproductions.mnist_lstm",
@@ -96,8 +111,13 @@ CASES = [
         ["--mnist_blackout_first=20", "--mnist_blackout_last=10"],
         "--mnist_blackout_first must be <= --mnist_blackout_last",
     ),
-    ("mnist-blackout-range", "reproductions.mnist_lstm", ["--mnist_blackout_last=40"], "--mnist_blackout_last"),
-    ("mnist-examples", "reproductions.mnist_lstm", ["--mnist_train_examples=0"], "--mnist_train_examples"),
+    (
+        "mnist-blackout-range",
+        "reproductions.mnist_lstm",
+        ["--mnist_blackout_last=40"],
+        "flag --mnist_blackout_last=40: ",
+    ),
+    ("mnist-examples", "reproductions.mnist_lstm", ["--mnist_train_examples=0"], "flag --mnist_train_examples=0: "),
     (
         "mnist-truncated",
         "reproductions.mnist_lstm",
@@ -122,9 +142,9 @@ CASES = [
         [lambda t: f"--imdb_path={t / 'nope.tar.gz'}"],
         "--imdb_path must name an existing file or directory",
     ),
-    ("imdb-layer", "reproductions.imdb_sentiment", ["--imdb_layer=pytorch"], "--imdb_layer"),
-    ("imdb-maxlen", "reproductions.imdb_sentiment", ["--imdb_maxlen=0"], "--imdb_maxlen"),
-    ("imdb-valid", "reproductions.imdb_sentiment", ["--imdb_valid_portion=0.9"], "--imdb_valid_portion"),
+    ("imdb-layer", "reproductions.imdb_sentiment", ["--imdb_layer=pytorch"], "flag --imdb_layer=pytorch: "),
+    ("imdb-maxlen", "reproductions.imdb_sentiment", ["--imdb_maxlen=0"], "flag --imdb_maxlen=0: "),
+    ("imdb-valid", "reproductions.imdb_sentiment", ["--imdb_valid_portion=0.9"], "flag --imdb_valid_portion=0.9: "),
     (
         "imdb-not-gzip",
         "reproductions.imdb_sentiment",
@@ -155,17 +175,27 @@ CASES = [
         [lambda t: f"--mnist_dir={_mnist_dir(t / 'm', lambda root: None)}", "--mnist_batch_size=10"],
         "--mnist_batch_size=10 is larger than the 4 training images",
     ),
-    ("digits-strategy", "reproductions.digits_lstm", ["--strategy=horovod"], "--strategy"),
+    ("digits-strategy", "reproductions.digits_lstm", ["--strategy=horovod"], "flag --strategy=horovod: "),
     (
         "counting-multi-worker-without-tf-config",
         "reproductions.counting_rnn",
         ["--strategy=multi_worker"],
         "TF_CONFIG is not set",
     ),
-    ("mnist-logical-cpus", "reproductions.mnist_lstm", ["--logical_cpus=-2"], "--logical_cpus"),
-    ("mnist-checkpoint-every", "reproductions.mnist_lstm", ["--mnist_checkpoint_every=-1"], "--mnist_checkpoint_every"),
-    ("torch-hidden", "reproductions.torch_equations", ["--torch_hidden_dim=0"], "--torch_hidden_dim"),
-    ("runner-only", "reproductions", ["--only=counting_rnn,nope"], "--only"),
+    ("mnist-logical-cpus", "reproductions.mnist_lstm", ["--logical_cpus=-2"], "flag --logical_cpus=-2: "),
+    (
+        "mnist-checkpoint-every",
+        "reproductions.mnist_lstm",
+        ["--mnist_checkpoint_every=-1"],
+        "flag --mnist_checkpoint_every=-1: ",
+    ),
+    ("torch-hidden", "reproductions.torch_equations", ["--torch_hidden_dim=0"], "flag --torch_hidden_dim=0: "),
+    (
+        "runner-only",
+        "reproductions",
+        ["--only=counting_rnn,nope"],
+        "--only=counting_rnn,nope: no reproduction named nope",
+    ),
 ]
 
 
@@ -185,7 +215,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, case):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
-    assert "Traceback" not in result.stdout
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
     assert not out.exists() and not (tmp_path / "model").exists()
 
 
