@@ -13,16 +13,30 @@ from tests.conftest import ROOT, skip_unless_required
 
 
 class Page(html.parser.HTMLParser):
+    """The page's pictures, text, and table rows (each a list of its cells' text)."""
+
     def __init__(self):
         super().__init__()
-        self.images, self.text = [], []
+        self.images, self.text, self.rows = [], [], []
+        self._cell = None
 
     def handle_starttag(self, tag, attrs):
         if tag == "img":
             self.images.append(dict(attrs)["src"])
+        elif tag == "tr":
+            self.rows.append([])
+        elif tag == "td":
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self.rows[-1].append("".join(self._cell))
+            self._cell = None
 
     def handle_data(self, data):
         self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +65,15 @@ def test_the_page_holds_every_figure_and_picture_of_every_report(runs):
     page = Page()
     page.feed((runs / "index.html").read_text())
     text = " ".join(page.text)
+    rows = {tuple(cells[:1]): cells for cells in page.rows}
     for name in ("counting_rnn", "torch_equations"):
         report = json.loads((runs / name / "report.json").read_text())
         for figure in report["figures"]:
             assert figure["figure"] in text, figure["figure"]
+            cells = rows[(figure["figure"],)]  # its row: the reproduced figure and the verdict, as the report has them
+            reproduced = figure["reproduced"]
+            shown = f"{reproduced:.6g}" if isinstance(reproduced, float) else str(reproduced)
+            assert cells[2] == shown and cells[4] == figure["result"], (cells, figure)
         for picture in report["plots"]:
             assert f"{name}/{picture}" in page.images
     assert page.images and all((runs / source).is_file() for source in page.images)
