@@ -128,6 +128,40 @@ def test_mnist_trainer_under_mirrored_equals_one_device(mirrored):
     assert not np.allclose(weights[0][0], Trainer(hidden=16, seed=0, learning_rate=1e-3).model.get_weights()[0])
 
 
+def test_mnist_step_with_sgd_under_mirrored_equals_one_device(mirrored):
+    """SGD moves a weight by lr × its gradient, so a loss scaled wrongly (by the replica count, say) shows.
+
+    Adam divides the scale away; SGD keeps it. After each step the
+    two runs' weights must agree to rounding, and they must differ from a run
+    whose loss is scaled by 2 (the mistake of not dividing by the global batch).
+    """
+    from reproductions.mnist_lstm import build_model
+
+    rng = np.random.default_rng(2)
+    x = rng.random((3, 50, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, size=(3, 50))
+    weights, moved = [], []
+    for strategy, scale in ((one_device(), 1.0), (mirrored, 1.0), (one_device(), 2.0)):
+        with strategy.scope():
+            model = build_model(16, seed=0)
+            optimizer = keras.optimizers.SGD(0.5)
+            optimizer.build(model.trainable_variables)
+        start = [w.copy() for w in model.get_weights()]
+
+        def per_example_loss(xb, yb, model=model, scale=scale):
+            return scale * tf.nn.sparse_softmax_cross_entropy_with_logits(yb, model(xb, training=True)[:, -1])
+
+        step = tf.function(make_train_step(strategy, per_example_loss, model.trainable_variables, optimizer, "mean"))
+        for xb, yb in zip(x, y):
+            step(*distribute_batch(strategy, xb, yb))
+        weights.append(model.get_weights())
+        moved.append(max(float(np.max(np.abs(w - s))) for w, s in zip(model.get_weights(), start)))
+    one, two, doubled = weights
+    # The most a weight moved bounds what rounding of its gradients (50 examples of 28 steps) can change.
+    assert_same_weights(one, two, terms=50 * lstm_terms(28, 28, 16), moved=moved[0])
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(one, doubled)) > 0.1 * moved[0]
+
+
 def test_counting_rmsprop_under_mirrored_equals_one_device(mirrored):
     """Summed loss, and ArticleRMSProp's rescaling by the norm of the *summed* gradient."""
     from reproductions.counting_rnn import train
