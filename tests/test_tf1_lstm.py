@@ -83,21 +83,35 @@ def test_the_new_weights_save_load_and_export(tmp_path, x):
     check_layer(make, x, [(BATCH, STEPS, PROJ)], tmp_path, weights=7, terms=TERMS)
 
 
-def test_streams_with_a_projected_state(x):
+def test_streams_with_a_projected_state(x, tmp_path):
+    import tensorflow as tf
+
+    from tf_lstm import export_saved_model
     from tf_lstm.streaming import state_specs
 
     inputs = keras.Input((None, FEATURES))
-    model = keras.Model(inputs, ScanLSTM(UNITS, proj_size=PROJ, name="lstmp")(inputs))
+    model = keras.Model(inputs, ScanLSTM(UNITS, proj_size=PROJ, return_sequences=True, name="lstmp")(inputs))
     assert [(spec.key, spec.size) for spec in state_specs(model)] == [("lstmp_h", PROJ), ("lstmp_c", UNITS)]
+    loaded = tf.saved_model.load(str(export_saved_model(model, tmp_path / "m", streaming=True)))
+    state = loaded.signatures["zero_state"](batch_size=tf.constant(BATCH))
+    chunks = []
+    for chunk in (x[:, :3], x[:, 3:]):  # two chunks, the projected h and the full c carried between them
+        result = loaded.signatures["stream"](**{model.inputs[0].name: tf.constant(chunk)}, **state)
+        state = {key: result[key] for key in state}
+        chunks.append(result["outputs"])
+    assert_close_f32(np.concatenate(chunks, axis=1), model(x), TERMS)
 
 
 def test_stateful_keeps_a_projected_state(x):
     inputs = keras.Input((None, FEATURES), batch_size=BATCH)
-    layer = ScanLSTM(UNITS, proj_size=PROJ, stateful=True)
+    layer = ScanLSTM(UNITS, proj_size=PROJ, stateful=True, return_sequences=True)
     layer(inputs)
     assert [tuple(s.shape) for s in layer.states] == [(BATCH, PROJ), (BATCH, UNITS)]
-    layer(x)
-    assert np.any(layer.states[0].numpy() != 0)
+    first, second = layer(x[:, :3]), layer(x[:, 3:])  # the second call starts from the first's final state
+    whole = ScanLSTM(UNITS, proj_size=PROJ, return_sequences=True)
+    whole.build(x.shape)
+    whole.set_weights([w.numpy() for w in layer.trainable_weights])  # not the two state variables
+    assert_close_f32(np.concatenate([first, second], axis=1), whole(x), TERMS)
 
 
 def test_bptt_says_why_it_cannot_take_them():
@@ -184,7 +198,9 @@ def test_a_tf1_checkpoint_loads_and_computes_the_tf1_equations(tmp_path, x, scop
     got = layer(x)
     assert got.shape == (BATCH, STEPS, h)
     assert_close_f32(got, expected, TERMS)
+    layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
     load_tf1_lstm_checkpoint(layer, str(tmp_path), scope=scope)  # the folder works too
+    assert_close_f32(layer(x), expected, TERMS)
 
 
 def test_a_checkpoint_that_does_not_fit_is_refused_by_name(tmp_path):
