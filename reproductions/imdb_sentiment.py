@@ -28,6 +28,7 @@ from reproductions import cli, config, faults
 from reproductions.config import setting
 from reproductions.inside import picture_imdb_reading
 from reproductions.report import Report, pyplot
+from reproductions.training import resumable_early_stopping
 
 FLAGS = flags.FLAGS
 NAME = "imdb_sentiment"
@@ -263,7 +264,9 @@ def train_and_test(
         guard,
         # Rerunning with the same --output_dir resumes from the last finished epoch.
         keras.callbacks.BackupAndRestore(str(backup_dir)),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=patience, restore_best_weights=True),
+        resumable_early_stopping(
+            backup_dir, monitor="val_accuracy", mode="max", patience=patience, restore_best_weights=True
+        ),
         EpochTimer(),
         *extra_callbacks,
     ]

@@ -7,6 +7,7 @@ use them (a trainer object with ``.checkpoint`` and ``.steps_done``).
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -146,3 +147,41 @@ def claim_checkpoints(directory: Path, settings: dict) -> Path:
     else:
         write_atomically(claim, json.dumps(settings))
     return directory
+
+
+def resumable_early_stopping(backup_dir: Path, **options):
+    """Keras' `EarlyStopping` whose state survives an interruption, beside `BackupAndRestore`'s backup.
+
+    `BackupAndRestore` restores the model, the optimizer and the epoch, but
+    not the early stopping's best score, its patience count or the best
+    weights it would restore at the end: a resumed run would then choose its
+    best epoch among the epochs after the restart only. This one writes that
+    state into `backup_dir` after every epoch (aside, then renamed) and reads
+    it back when training begins; `BackupAndRestore` deletes the folder once
+    training completes.
+    """
+    import keras
+
+    class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+        state_file, weights_file = Path(backup_dir) / "early_stopping.json", Path(backup_dir) / "early_stopping.npz"
+
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            if self.state_file.is_file():
+                state = json.loads(self.state_file.read_text())
+                self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
+                if self.weights_file.is_file():
+                    with np.load(self.weights_file) as saved:
+                        self.best_weights = [saved[f"w{k}"] for k in range(len(saved.files))]
+
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            if self.best_weights is not None:
+                buffer = io.BytesIO()
+                np.savez(buffer, **{f"w{k}": w for k, w in enumerate(self.best_weights)})
+                write_atomically(self.weights_file, buffer.getvalue())
+            best = None if self.best is None else float(self.best)
+            state = dict(wait=self.wait, best=best, best_epoch=self.best_epoch)
+            write_atomically(self.state_file, json.dumps(state))
+
+    return ResumableEarlyStopping(**options)
