@@ -6,7 +6,14 @@ import pytest
 import tensorflow as tf
 
 from tests.layer_checks import assert_gradients_match_finite_differences, check_layer, scan_lstm_reference
-from tests.tolerance import EPS32, assert_close_f32, float32_tolerance, lstm_terms, magnitude_of
+from tests.tolerance import (
+    EPS32,
+    assert_close_f32,
+    float32_statistical_tolerance,
+    float32_tolerance,
+    lstm_terms,
+    magnitude_of,
+)
 from tf_lstm import MaskedMean, MultiLayerLSTM, ScanLSTM, ScanRNN
 from tf_lstm.convert import load_keras_lstm_weights
 from tf_lstm.reference import linear_rnn_reference, lstm_reference
@@ -391,8 +398,14 @@ def test_auto_picks_a_method_that_works(steps, cell_activation):
         la, lb = tf.reduce_sum(a**2), tf.reduce_sum(b**2)
     tolerance = float32_tolerance(lstm_terms(steps, 3, 4), MAGNITUDE)
     np.testing.assert_allclose(a, b, rtol=0, atol=tolerance)
-    for ga, gb in zip(tape.gradient(la, auto.trainable_variables), tape.gradient(lb, scan.trainable_variables)):
-        assert_close_f32(ga, gb, 2 * steps * 2 * lstm_terms(steps, 3, 4))
+    # Gradients add 2·steps·2 backward terms per forward term; the worst case (0.53 on gradients <= 7.4 at 100
+    # steps) is hundreds of times the gaps measured, so the statistical bound judges them (1e-3 there).
+    gradient_terms = 2 * steps * 2 * lstm_terms(steps, 3, 4)
+    expected_grads = tape.gradient(lb, scan.trainable_variables)
+    for ga, gb in zip(tape.gradient(la, auto.trainable_variables), expected_grads):
+        bound = float32_statistical_tolerance(gradient_terms, magnitude_of(gb))
+        print(f"auto against scan: gradient gap {np.max(np.abs(ga - gb)):.2e}, bound {bound:.2e}")
+        np.testing.assert_allclose(ga, gb, rtol=0, atol=bound)
     xla = tf.function(lambda t: auto(t), jit_compile=True)(x)
     np.testing.assert_allclose(xla, b, rtol=0, atol=tolerance)
 
@@ -402,8 +415,10 @@ def test_auto_picks_a_method_that_works(steps, cell_activation):
             loss = tf.reduce_sum(auto(t, training=True) ** 2)
         return tape.gradient(loss, auto.trainable_variables)
 
-    for ga, gb in zip(xla_gradients(x), tape.gradient(lb, scan.trainable_variables)):
-        assert_close_f32(ga, gb, 2 * steps * 2 * lstm_terms(steps, 3, 4))
+    for ga, gb in zip(xla_gradients(x), expected_grads):
+        bound = float32_statistical_tolerance(gradient_terms, magnitude_of(gb))
+        print(f"XLA against scan: gradient gap {np.max(np.abs(ga - gb)):.2e}, bound {bound:.2e}")
+        np.testing.assert_allclose(ga, gb, rtol=0, atol=bound)
 
 
 @pytest.mark.parametrize(("units", "layer_norm", "matmuls"), [(10, False, 1), (10, True, 2), (UNITS, False, 2)])

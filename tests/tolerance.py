@@ -34,6 +34,21 @@ def float32_tolerance(terms: int, magnitude: float = 1.0) -> float:
     return float(EPS32 * float(magnitude) * terms)
 
 
+def float32_statistical_tolerance(terms: int, magnitude: float = 1.0) -> float:
+    """6 standard deviations of the rounding gap, for a check that must also catch a 1% error.
+
+    Each rounded operation is off by up to eps/2 of `magnitude`, uniformly
+    and with random sign (standard deviation eps/(2·sqrt(3))); `terms` of them
+    add up to a standard deviation of eps/(2·sqrt(3))·sqrt(terms). Six of
+    those are not reached by rounding. Where the worst case
+    (`float32_tolerance`) is hundreds of times the gaps measured, which can
+    hide an error of a few percent, this bound is used instead.
+    """
+    if terms < 1 or not magnitude > 0:
+        raise ValueError(f"terms must be >= 1 and magnitude > 0, got terms={terms}, magnitude={magnitude}")
+    return float(6.0 * EPS32 / (2.0 * np.sqrt(3.0)) * float(magnitude) * np.sqrt(terms))
+
+
 def lstm_terms(steps: int, features: int, units: int, layers: int = 1) -> int:
     """Rounded operations behind one LSTM output.
 
