@@ -335,6 +335,11 @@ def reproduce(
         seed=seed,
         test_limit=settings.test_limit,
     )
+    if len(data["x_valid"]) == 0:  # early stopping watches the validation accuracy
+        raise cli.UsageError(
+            f"--imdb_valid_portion={settings.valid_portion} leaves no validation review of the "
+            f"{len(data['x_train'])} kept; pass a larger one"
+        )
     print(
         f"IMDB from {imdb_path or 'TensorFlow Datasets'}: {len(texts)} train reviews, "
         f"{len(data['x_train']) + len(data['x_valid'])} of at most {settings.maxlen} tokens; "

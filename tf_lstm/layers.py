@@ -564,8 +564,8 @@ class ScanLSTM(_CellLayer):
         kernel_initializer: initializer of ``W_x``, ``[features, 4·units]``.
         recurrent_initializer: initializer of ``W_h``, ``[units, 4·units]``.
         bias_initializer: initializer of ``b``, ``[4·units]``.
-        kernel_regularizer, recurrent_regularizer, bias_regularizer,
-        kernel_constraint, recurrent_constraint, bias_constraint,
+        kernel_regularizer, recurrent_regularizer, bias_regularizer: as in Keras.
+        kernel_constraint, recurrent_constraint, bias_constraint: as in Keras.
         zero_output_for_mask, stateful: as in Keras (see `Recurrent`).
         seed: seed of the dropout masks.
         method: how the recurrence runs: ``"scan"`` (`tf.scan`, the
@@ -700,8 +700,8 @@ class ScanRNN(_CellLayer):
         kernel_initializer: initializer of ``W_x``, ``[features, units]``.
         recurrent_initializer: initializer of ``W_rec``, ``[units, units]``.
         bias_initializer: initializer of ``b``.
-        return_sequences, return_state, go_backwards, time_major, dropout,
-        recurrent_dropout, seed, method: as in `ScanLSTM`; the state is ``[s]``.
+        return_sequences, return_state, go_backwards, time_major: as in `ScanLSTM`; the state is ``[s]``.
+        dropout, recurrent_dropout, seed, method: as in `ScanLSTM`.
     """
 
     def __init__(
