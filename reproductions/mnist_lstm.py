@@ -346,8 +346,10 @@ def reproduce(
     strategy=None,
     tensorboard: bool = False,
 ) -> Report:
+    from tf_lstm.checks import positive_int
     from tf_lstm.data import load_mnist
 
+    positive_int("seeds", seeds)  # the first seed's model is the one pictured and exported: one must run
     with cli.input_checks():
         train_x, train_y = load_mnist("train", path=mnist_dir, data_dir=tfds_data_dir)
         test_x, test_y = load_mnist("test", path=mnist_dir, data_dir=tfds_data_dir)

@@ -172,3 +172,12 @@ def test_report_shows_the_articles_log_figures_beside_the_run(tmp_path):
     assert report.protocol_changes == {"seeds": (1, 3), "train_examples": (9_000, 100_000), "hidden": (4, 128)}
     assert "after 9,000 examples" in rows["mean_test_accuracy"]["figure"]
     assert report.status == "FAIL"  # random images: no accuracy target is met
+
+
+def test_reproduce_needs_a_seed_to_run():
+    import pytest
+
+    from reproductions.mnist_lstm import reproduce
+
+    with pytest.raises(ValueError, match="seeds must be a positive integer, got seeds=0"):
+        reproduce(seeds=0)
