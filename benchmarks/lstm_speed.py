@@ -31,6 +31,7 @@ float and int8 TFLite files in TFLite's runtime, as ratios to the SavedModel.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import random
@@ -39,7 +40,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from absl import app, flags, logging
@@ -166,7 +169,9 @@ def build_torch_contender(case: Case):
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     if mask is not None:
         lengths = torch.from_numpy(mask.sum(axis=1))
-        xt = torch.nn.utils.rnn.pack_padded_sequence(xt, lengths, batch_first=True, enforce_sorted=False)
+        xt = torch.nn.utils.rnn.pack_padded_sequence(  # type: ignore[assignment]  # the LSTM takes either
+            xt, lengths, batch_first=True, enforce_sorted=False
+        )
 
     def forward():
         _, (h, _) = lstm(xt)
@@ -201,7 +206,7 @@ def measure_matmul_peak() -> float:
     return 2 * 2048**3 / min(times) / 1e9
 
 
-def build_export_contenders(case: Case, directory: Path) -> dict[str, callable]:
+def build_export_contenders(case: Case, directory: Path) -> dict[str, Callable[[], Any]]:
     """The same ScanLSTM + Dense(10) as a SavedModel (loaded back) and as float and int8 TFLite files."""
     import keras
     import tensorflow as tf
@@ -217,7 +222,7 @@ def build_export_contenders(case: Case, directory: Path) -> dict[str, callable]:
         "serving_default"
     ]
     constant = tf.constant(x)
-    functions = {"savedmodel": lambda: next(iter(serve(constant).values())).numpy()}
+    functions: dict[str, Callable[[], Any]] = {"savedmodel": lambda: next(iter(serve(constant).values())).numpy()}
     for name, quantize in (("tflite-float", None), ("tflite-int8", "int8")):
         path = tf_lstm.export_tflite(
             model,
@@ -226,12 +231,12 @@ def build_export_contenders(case: Case, directory: Path) -> dict[str, callable]:
             representative_data=calibration if quantize else None,
         )
         runner = tf_lstm.TFLiteModel(path, num_threads=os.cpu_count())
-        functions[name] = lambda runner=runner: runner(x)
+        functions[name] = functools.partial(runner, x)
     return functions
 
 
 def time_alternating(
-    functions: dict[str, callable], repeats: int, warmup: int = 2, calls: int = 1
+    functions: dict[str, Callable[[], Any]], repeats: int, warmup: int = 2, calls: int = 1
 ) -> dict[str, list[float]]:
     """Milliseconds of each contender, `repeats` samples each, every sample the fastest of `calls` calls in a row;
     every repeat runs the contenders in an order of its own, a seeded shuffle."""
@@ -239,7 +244,7 @@ def time_alternating(
         for _ in range(warmup):
             fn()
     names = list(functions)
-    samples = {name: [] for name in functions}
+    samples: dict[str, list[float]] = {name: [] for name in functions}
     for repeat in range(repeats):
         order = list(names)
         random.Random(repeat).shuffle(order)
@@ -368,6 +373,7 @@ def main(argv):
                 key=lambda name: statistics.median(samples[name]),
             )
             flops = case.flops(task == "train")
+            assert keras_best is not None and ours is not None  # Keras and ScanLSTM run in every case
             keras_ms = statistics.median(samples[keras_best])
             print(
                 f"\n{case.name} ({case.batch}x{case.steps}x{case.features}, {case.units} units"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from absl import flags
 
@@ -48,7 +48,7 @@ def setting(
 def define_flags(config_class: type, prefix: str) -> None:
     """Defines one absl flag per field of `config_class`, named ``<prefix>_<field>``, with its default and help."""
     for field in dataclasses.fields(config_class):
-        name, meta, default = f"{prefix}_{field.name}", field.metadata, field.default
+        name, meta, default = f"{prefix}_{field.name}", field.metadata, cast(Any, field.default)
         if meta["choices"]:
             flags.DEFINE_enum(name, default, list(meta["choices"]), meta["help"])
         elif isinstance(default, bool):
@@ -69,7 +69,8 @@ def _finite(value: float | None) -> bool:
 
 def from_flags(config_class: type[Config], prefix: str) -> Config:
     """The `config_class` the command line asks for."""
-    return config_class(**{f.name: FLAGS[f"{prefix}_{f.name}"].value for f in dataclasses.fields(config_class)})
+    fields = dataclasses.fields(cast(Any, config_class))
+    return config_class(**{f.name: FLAGS[f"{prefix}_{f.name}"].value for f in fields})
 
 
 def protocol_of(config: Any) -> dict[str, tuple[Any, Any]]:

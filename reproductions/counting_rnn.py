@@ -30,8 +30,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import os
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from absl import flags
@@ -206,7 +209,8 @@ def reproduce(
     report.check("initial_wrec", w_rec)
 
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    runs = []  # (key, title, make_optimizer, learning rate, dtype); "gd_large" runs are not judged
+    # (key, title, make_optimizer, learning rate, dtype); "gd_large" runs are not judged
+    runs: list[tuple[str, str, Callable[[], Any], float, str]] = []
     if settings.optimizer in ("gd", "both"):
         runs.append(
             (
@@ -230,7 +234,13 @@ def reproduce(
     for multiple in multiples:  # the article's remark: GD needs lr ≈ 1e-5; larger rates diverge
         large_lr = multiple * settings.gd_learning_rate
         runs.append(
-            ("gd_large", "GradientDescent", lambda lr=large_lr: keras.optimizers.SGD(lr), large_lr, settings.gd_dtype)
+            (
+                "gd_large",
+                "GradientDescent",
+                functools.partial(keras.optimizers.SGD, large_lr),
+                large_lr,
+                settings.gd_dtype,
+            )
         )
 
     def timed_train(run):

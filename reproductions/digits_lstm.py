@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Any
 
 import numpy as np
 from absl import flags
@@ -127,7 +128,7 @@ def train_one(
         logits = model(x, training=False)
         return tf.reduce_sum(keras.losses.categorical_crossentropy(y, logits, from_logits=True))
 
-    history = {"loss": [], "acc": [], "val_acc": []}
+    history: dict[str, list[float]] = {"loss": [], "acc": [], "val_acc": []}
     prefix = f"seed_{seed}"
 
     def histograms(epoch):
@@ -228,7 +229,7 @@ def reproduce(
         f"{seeds} seed(s) x {epochs} epochs x {batches} batches of 100 on {replicas} replica(s)"
     )
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    per_seed = []
+    per_seed: list[dict[str, Any]] = []
     first_model = None
     for k in range(seeds):
         start = time.perf_counter()

@@ -28,7 +28,7 @@ class Figure:
     """
 
     label: str
-    documented: float | bool
+    documented: float | bool | str
     kind: str
     tolerance: float = 0.0
     source: str = "article"

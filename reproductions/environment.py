@@ -35,7 +35,7 @@ def read_lock(path: Path) -> dict[str, str]:
     """``{canonical name: version}`` of the ``name==version`` pins in a pip-compile lock file."""
     from packaging.utils import canonicalize_name
 
-    pins = {}
+    pins: dict[str, str] = {}
     for line in path.read_text().splitlines():
         requirement = line.split("#", 1)[0].strip()
         if "==" in requirement and not requirement.startswith("-"):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from absl import flags
@@ -127,7 +128,7 @@ def build_classifier(
         name="embedding",
     )(tokens)
     # The tutorial's initialisation for both contenders: orthogonal W and U, zero bias.
-    common = dict(
+    common: dict[str, Any] = dict(
         return_sequences=True,
         kernel_initializer="orthogonal",
         recurrent_initializer="orthogonal",

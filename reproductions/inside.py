@@ -110,7 +110,7 @@ def picture_imdb_reading(report: Report, classifier, data: dict, *, reviews_for_
         correlation = np.nan_to_num([np.corrcoef(mean_c[:, u], predicted)[0, 1] for u in range(mean_c.shape[1])])
     unit = int(np.argmax(np.abs(correlation)))
 
-    shown = []
+    shown: list[dict[str, Any]] = []
     for label, name in ((1, "a positive review"), (0, "a negative review")):
         of_label = [k for k in range(n) if labels[k] == label and mask[k].any()]
         if not of_label:  # a small test subset may hold one class only

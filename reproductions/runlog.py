@@ -51,12 +51,12 @@ class RunLog:
             writer = self.writer
 
             @tf.function
-            def write(step, points):
+            def write_points(step, points):
                 with writer.as_default(step=step):
                     for name, point in zip(names, tf.unstack(points)):
                         tf.summary.scalar(name, point)
 
-            self._scalar_writers[names] = write
+            self._scalar_writers[names] = write = write_points
         write(tf.constant(int(step), tf.int64), tf.constant([float(v) for v in values.values()], tf.float32))
 
     def histograms(self, step: int, prefix: str, arrays: Mapping[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ def ship_tflite(
         return next(iter(serve(tf.constant(x)).values())).numpy()
 
     reference = np.concatenate([saved_model(test_x[k : k + BATCH]) for k in range(0, len(test_x), BATCH)])
-    rows = {
+    rows: dict[str, dict[str, Any]] = {
         "SavedModel": dict(
             accuracy=float(np.mean(reference.argmax(-1) == test_labels)),
             max_abs_difference=0.0,

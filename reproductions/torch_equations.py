@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from typing import Any
 
 import numpy as np
 from absl import flags
@@ -65,7 +66,14 @@ def largest_difference(a, b) -> float:
     return float(np.max(np.abs(a - b))) if a.size else float("nan")
 
 
-def _torch_model(torch, input_dim, hidden_dim, output_dim, num_layers, batch_first, bidirectional, bias, proj_size):
+def _parameter(module: Any, name: str) -> Any:
+    """A torch module's parameter by its registered name, detached (torch's stubs type such names loosely)."""
+    return getattr(module, name).detach()
+
+
+def _torch_model(
+    torch: Any, input_dim, hidden_dim, output_dim, num_layers, batch_first, bidirectional, bias, proj_size
+):
     class Net(torch.nn.Module):
         """The article's network: nn.LSTM, then a fully connected layer on the last step."""
 
@@ -198,10 +206,10 @@ def one_step_equations(seed: int, input_dim: int, hidden_dim: int) -> dict[str, 
     c0 = rng.normal(size=(1, 2, hidden_dim)).astype(np.float32)
 
     # PyTorch's documentation, term by term, from its own weights (blocks i, f, g, o).
-    W_ii, W_if, W_ig, W_io = lstm.weight_ih_l0.detach().chunk(4)
-    W_hi, W_hf, W_hg, W_ho = lstm.weight_hh_l0.detach().chunk(4)
-    b_ii, b_if, b_ig, b_io = lstm.bias_ih_l0.detach().chunk(4)
-    b_hi, b_hf, b_hg, b_ho = lstm.bias_hh_l0.detach().chunk(4)
+    W_ii, W_if, W_ig, W_io = _parameter(lstm, "weight_ih_l0").chunk(4)
+    W_hi, W_hf, W_hg, W_ho = _parameter(lstm, "weight_hh_l0").chunk(4)
+    b_ii, b_if, b_ig, b_io = _parameter(lstm, "bias_ih_l0").chunk(4)
+    b_hi, b_hf, b_hg, b_ho = _parameter(lstm, "bias_hh_l0").chunk(4)
     xt, h = torch.from_numpy(x[:, 0]), torch.from_numpy(h0[0])
     theirs = {
         "i": torch.sigmoid(xt @ W_ii.T + b_ii + h @ W_hi.T + b_hi),
@@ -262,8 +270,8 @@ def gate_differences_over_steps(seed: int, input_dim: int, hidden_dim: int, step
     torch.manual_seed(seed)
     lstm = torch.nn.LSTM(input_dim, hidden_dim, batch_first=True)
     x = np.random.default_rng(seed + 1).normal(size=(4, steps, input_dim)).astype(np.float32)
-    weight_ih, weight_hh = lstm.weight_ih_l0.detach(), lstm.weight_hh_l0.detach()
-    bias = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()
+    weight_ih, weight_hh = _parameter(lstm, "weight_ih_l0"), _parameter(lstm, "weight_hh_l0")
+    bias = _parameter(lstm, "bias_ih_l0") + _parameter(lstm, "bias_hh_l0")
     h = c = torch.zeros(4, hidden_dim)
     theirs: dict[str, list] = {name: [] for name in "ifgo"}
     for t in range(steps):
@@ -301,7 +309,7 @@ def plot_gate_differences(differences: dict[str, list]):
     for name, values in differences.items():
         steps = np.arange(1, len(values) + 1)
         axes.semilogy(steps, np.maximum(values, 1e-12), marker=".", label=name)
-    axes.axhline(np.finfo(np.float32).eps, color="grey", linewidth=0.8, linestyle="--", label="float32 eps")
+    axes.axhline(float(np.finfo(np.float32).eps), color="grey", linewidth=0.8, linestyle="--", label="float32 eps")
     axes.set_xlabel("time step")
     axes.set_ylabel("max |tf_lstm − PyTorch| (log; 0 drawn at 1e-12)")
     axes.set_title("tf_lstm against torch.nn.LSTM, gate by gate and step by step")

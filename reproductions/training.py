@@ -29,7 +29,8 @@ class BatchOrder:
             raise ValueError(f"batch_size={batch_size} is larger than the {size} training examples.")
         self.size, self.batch_size, self.seed = size, batch_size, seed
         self.per_epoch = size // batch_size
-        self._epoch, self._order = None, None
+        self._epoch: int | None = None
+        self._order: np.ndarray = np.arange(size)
 
     def __call__(self, step: int):
         """Indices of the images of training step `step` (1-based)."""
