@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT, require_torch
-from tests.tolerance import float32_tolerance, lstm_terms
+from tests.tolerance import float32_statistical_tolerance, float32_tolerance, lstm_terms
 
 
 def _serve(script):
@@ -103,18 +103,21 @@ def test_full_check_passes_and_every_export_serves(data_dir, tmp_path):
     expected = report["mnist_lstm"]["results"]["per_seed"][0]["test_accuracy"]
     assert abs(float(accuracy[-1]) - expected) <= 1 / 10_000  # one image may sit on a rounding tie
 
-    # #16: the TFLite files beside both SavedModels, their accuracies on the real test sets.
+    # The TFLite files beside both SavedModels, their accuracies on the real test sets.
     for name in ("mnist_lstm", "digits_lstm"):
         shipped = report[name]["results"]["tflite"]
         assert set(shipped) == {"SavedModel", "model.tflite", "model_dynamic.tflite", "model_int8.tflite"}, name
         assert all((models / name / file).stat().st_size == shipped[file]["bytes"] for file in list(shipped)[1:])
         reference = shipped["SavedModel"]["accuracy"]
         assert abs(shipped["model.tflite"]["accuracy"] - reference) <= 1 / 10_000, name  # a rounding tie at most
-        # logits of up to ~30 through 28 steps of 128 units, then the softmax (gain <= 1)
-        assert shipped["model.tflite"]["max_abs_difference"] <= float32_tolerance(lstm_terms(28, 28, 128) + 139, 30)
-    mnist_shipped = report["mnist_lstm"]["results"]["tflite"]
-    for file in ("model_dynamic.tflite", "model_int8.tflite"):  # quantized: at most one point lost
-        assert mnist_shipped[file]["accuracy"] >= mnist_shipped["SavedModel"]["accuracy"] - 0.01, file
+        # Logits of up to ~30 through 28 steps of 128 units, then the softmax (gain <= 1). The worst case
+        # (0.017) is 10,000 times the gap measured (1.4e-6); six standard deviations of the rounding (4e-4)
+        # still hold it, and a 1% error of a probability near 1 (1e-2) fails them.
+        bound = float32_statistical_tolerance(lstm_terms(28, 28, 128) + 139, 30)
+        print(f"{name}: model.tflite against the SavedModel {shipped['model.tflite']['max_abs_difference']:.1e}")
+        assert shipped["model.tflite"]["max_abs_difference"] <= bound, name
+        for file in ("model_dynamic.tflite", "model_int8.tflite"):  # quantized: at most one point lost
+            assert shipped[file]["accuracy"] >= reference - 0.01, (name, file)
 
     # D: every quantity of every setting, exported back to PyTorch included.
     grid = report["torch_equations"]["results"]["grid"]
