@@ -6,13 +6,23 @@
 # `mnist/`), else TensorFlow Datasets. `QUICK` trains one seed on 20,000 examples (the article: 100,000).
 
 # %%
+import inspect
 import tempfile
 
 from IPython.display import Image, display
 
+import tf_lstm
 from reproductions.mnist_lstm import MnistConfig, reproduce, resolve_mnist_dir
 
 QUICK = True
+
+# %% [markdown]
+# The gates, beside the article's `BasicLSTMCell`: $[i, j, f, o] = [x_t, h]W + b$;
+# $c' = c\,\sigma(f + 1) + \sigma(i)\tanh(j)$; $h' = \tanh(c')\,\sigma(o)$. In tf_lstm the candidate $j$ is
+# called $g$, and `gate_order="ijfo"` reads the blocks in the article's order:
+
+# %%
+print(inspect.getsource(tf_lstm.steps.gate_activations))
 
 # %%
 settings = MnistConfig(train_examples=20_000 if QUICK else 100_000, rotated_training=not QUICK)

@@ -6,13 +6,23 @@
 # It needs the `torch` extra. It is quick, so `QUICK` changes nothing.
 
 # %%
+import inspect
 import tempfile
 
 from IPython.display import Image, display
 
+import tf_lstm
 from reproductions.torch_equations import TorchConfig, reproduce
 
 QUICK = True
+
+# %% [markdown]
+# PyTorch's documented equations: $i = \sigma(W_{ii}x + b_{ii} + W_{hi}h + b_{hi})$, likewise $f$ and $o$,
+# $g = \tanh(W_{ig}x + b_{ig} + W_{hg}h + b_{hg})$, $c' = f c + i g$, $h' = o \tanh(c')$. The same equations
+# in tf_lstm's step, blocks in PyTorch's order `ifgo` by default:
+
+# %%
+print(inspect.getsource(tf_lstm.lstm_gates))
 
 # %%
 run = tempfile.mkdtemp()

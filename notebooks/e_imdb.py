@@ -7,13 +7,24 @@
 # on 1,000 reviews.
 
 # %%
+import inspect
 import tempfile
 
 from IPython.display import Image, display
 
+import tf_lstm
 from reproductions.imdb_sentiment import ImdbConfig, reproduce, resolve_imdb_path
 
 QUICK = True
+
+# %% [markdown]
+# The tutorial's step: $i, f, o = \sigma(x_t W + h U + b)$, $\tilde c = \tanh(\cdot)$, $c' = f c + i \tilde c$,
+# $h' = o \tanh(c')$, and a masked word leaves $h$ and $c$ as they were. The mean over the real words is
+# `tf_lstm.MaskedMean`. The step, and what a masked step does:
+
+# %%
+print(inspect.getsource(tf_lstm.lstm_step)[:3000])
+print(inspect.getsource(tf_lstm.steps.keep_where))
 
 # %%
 settings = ImdbConfig(layer="scan", max_epochs=9, test_limit=1000) if QUICK else ImdbConfig()
