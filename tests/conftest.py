@@ -48,3 +48,36 @@ def data_dir() -> pathlib.Path:
     if path is None:
         skip_unless_required("the real datasets (../shared/data or $TF_LSTM_DATA_DIR) are not on this machine")
     return path
+
+
+def assert_renders_not_blank(page: pathlib.Path, shot: pathlib.Path) -> None:
+    """`page` rendered by a real headless browser (Debian's chromium in CI) is not blank: its tables, text and
+    pictures cover a good share of the screenshot in many shades."""
+    import shutil
+    import subprocess
+
+    import matplotlib.image
+    import numpy as np
+
+    browser = next(
+        (shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None
+    )
+    if browser is None:
+        skip_unless_required("no headless browser (chromium) on this machine; .ci/run installs Debian's")
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={shot}",
+            "--window-size=1280,2400",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    assert (pixels.mean(axis=-1) < 0.9).mean() > 0.02
+    assert len(np.unique((pixels * 255).astype(int).reshape(-1, 3), axis=0)) > 100
