@@ -148,16 +148,8 @@ def run_dir(name: str) -> Path:
     blocked = _file_in_the_way(base.absolute())
     if blocked is not None:
         raise UsageError(f"--output_dir={FLAGS.output_dir}: the run folder {base} cannot be made, {blocked} is a file.")
-    _hold(base, "--output_dir")
+    faults.hold(base, "--output_dir")  # a second run writing here at once is refused (exit 2)
     return base
-
-
-def _hold(path: Path, flag: str) -> None:
-    """Claims `path` for this run: a second run writing to the same folder at once is refused (exit 2)."""
-    try:
-        faults.hold(path, flag)
-    except faults.InUse as error:
-        raise UsageError(str(error)) from error
 
 
 # Set by `python -m reproductions`: one --export_dir then holds a folder per reproduction.
@@ -183,7 +175,7 @@ def export_dir(name: str) -> Path | None:
         checked = check_export_path(path)
     except ValueError as error:
         raise UsageError(f"--export_dir: {error}") from error
-    _hold(checked, "--export_dir")
+    faults.hold(checked, "--export_dir")
     return checked
 
 
@@ -280,8 +272,9 @@ def _parse_flags(argv):
 def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> None:
     """`app.run(main)` with exit statuses that tell outcomes apart (the return of `main`, 2, 3, 130, 143).
 
-    Bad input (a UsageError) and a write that fails (a full disk, no
-    permission: `faults.WriteError`) are one line on stderr and exit 2;
+    Bad input (a UsageError), a write that fails (a full disk, no
+    permission: `faults.WriteError`) and a folder another run is writing to
+    (`faults.InUse`) are one line on stderr and exit 2;
     Ctrl-C and SIGTERM one line and exit 130 / 143; any other exception is a
     bug: its traceback, then exit 3.
     """
@@ -299,7 +292,7 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> None
             return EXIT_USAGE
         try:
             return main(argv)
-        except (UsageError, faults.WriteError) as error:
+        except (UsageError, faults.WriteError, faults.InUse) as error:
             print_usage_error(error)
             return EXIT_USAGE
         except Exception as error:  # a bug, not bad input: show where it happened

@@ -117,18 +117,14 @@ def _reaching(model: keras.Model, inputs):
             "Recurrent, a Bidirectional of one, MultiLayerLSTM); convert its Keras LSTMs with tf_lstm.from_keras."
         )
     seen: dict[str, Any] = {}
-    original = inner.call
 
-    def call(*args, **kwargs):
+    def record(call, *args, **kwargs):
         seen.setdefault("inputs", args[0] if args else kwargs.get("inputs", kwargs.get("sequences")))
         seen.setdefault("mask", kwargs.get("mask"))
-        return original(*args, **kwargs)
+        return call(*args, **kwargs)
 
-    inner.call = call
-    try:
+    with _around_call(inner, record):
         model(inputs, training=False)
-    finally:
-        del inner.call
     if "inputs" not in seen:
         raise ValueError(f"layer {inner.name!r} did not run when model {model.name!r} ran on the inputs.")
     return inner, seen["inputs"], seen["mask"]
@@ -279,14 +275,18 @@ def gradients_through_time(
     return result
 
 
-@contextlib.contextmanager
-def _added_to_output(layer: keras.layers.Layer | None, probe) -> Iterator[None]:
+def _added_to_output(layer: keras.layers.Layer | None, probe):
     """Meanwhile `layer`'s output has `probe` (zeros) added: the gradient with respect to it is the output's."""
     if layer is None:
-        yield
-        return
+        return contextlib.nullcontext()
+    return _around_call(layer, lambda call, *args, **kwargs: call(*args, **kwargs) + probe)
+
+
+@contextlib.contextmanager
+def _around_call(layer: keras.layers.Layer, around: Callable[..., Any]) -> Iterator[None]:
+    """Meanwhile this one `layer` instance's call runs as ``around(original_call, *args, **kwargs)``."""
     original = layer.call
-    layer.call = lambda *args, **kwargs: original(*args, **kwargs) + probe
+    layer.call = lambda *args, **kwargs: around(original, *args, **kwargs)
     try:
         yield
     finally:
