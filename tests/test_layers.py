@@ -7,12 +7,14 @@ import tensorflow as tf
 
 from tests.layer_checks import assert_gradients_match_finite_differences, check_layer, scan_lstm_reference
 from tests.tolerance import (
+    EPS16,
     EPS32,
     assert_close_f32,
-    float32_statistical_tolerance,
+    assert_within,
     float32_tolerance,
     lstm_terms,
     magnitude_of,
+    statistical_tolerance,
 )
 from tf_lstm import MaskedMean, MultiLayerLSTM, ScanLSTM, ScanRNN
 from tf_lstm.convert import load_keras_lstm_weights
@@ -232,17 +234,59 @@ def test_jit_compile_equals_eager(x):
         np.testing.assert_allclose(a, b, rtol=0, atol=OUTPUT_TOLERANCE)
 
 
-def test_mixed_precision_runs_in_float16_with_float32_weights(x):
-    layer = ScanLSTM(UNITS, return_sequences=True, dtype="mixed_float16")
+def float16_error_std(gates, x, kernel, recurrent_kernel, bias):
+    """Each output's rounding error in float16, as a standard deviation, propagated through the step's equations.
+
+    Every rounded value v is off by up to eps16/2·|v|, uniformly (variance
+    eps16²/12·v²); the gaps behind an output add as variances, each scaled
+    by the slope that carries it to the output. A pre-activation z rounds
+    x, W, each product and each partial sum: features + units + 3
+    roundings of at most the sum of its terms' sizes. Through c an error
+    passes to the next step times f; through h, times W_h and a gate's slope.
+    """
+    i, f, g, o, c, h = (np.asarray(gates[k], np.float64) for k in "ifgoch")
+    x, kernel, recurrent_kernel, bias = (np.abs(np.asarray(a, np.float64)) for a in (x, kernel, recurrent_kernel, bias))
+    r = EPS16**2 / 12
+    roundings = x.shape[-1] + recurrent_kernel.shape[0] + 3
+    squared = np.split(recurrent_kernel**2, 4, axis=1)  # the blocks in the test's ifgo order
+    var_c = var_h = np.zeros_like(c[:, 0])
+    std = np.zeros_like(h)
+    for t in range(h.shape[1]):
+        c_prev, h_prev = (a[:, t - 1] if t else np.zeros_like(a[:, 0]) for a in (c, h))
+        sizes = np.split(x[:, t] @ kernel + np.abs(h_prev) @ recurrent_kernel + bias, 4, axis=1)
+        it, ft, gt, ot, ct, tc = i[:, t], f[:, t], g[:, t], o[:, t], c[:, t], np.tanh(c[:, t])
+        slopes = (it * (1 - it), ft * (1 - ft), 1 - gt**2, ot * (1 - ot))
+        var_gate = {
+            k: slope**2 * (r * roundings * size**2 + var_h @ w2) + r * value**2
+            for k, slope, size, w2, value in zip("ifgo", slopes, sizes, squared, (it, ft, gt, ot))
+        }
+        var_c = (
+            ft**2 * var_c
+            + c_prev**2 * var_gate["f"]
+            + gt**2 * var_gate["i"]
+            + it**2 * var_gate["g"]
+            + r * ((ft * c_prev) ** 2 + (it * gt) ** 2 + ct**2)
+        )
+        var_h = (ot * (1 - tc**2)) ** 2 * var_c + tc**2 * var_gate["o"] + r * (tc**2 + h[:, t] ** 2)
+        std[:, t] = np.sqrt(var_h)
+    return std
+
+
+@pytest.mark.parametrize("error", [0.0, 0.01, -0.01])
+def test_mixed_precision_runs_in_float16_with_float32_weights(x, error):
+    layer = ScanLSTM(UNITS, return_sequences=True, dtype="mixed_float16", bias_initializer="random_normal")
     out = layer(x)
     assert out.dtype == tf.float16
     assert layer.kernel.dtype == "float32"
-    ref = reference_of(layer, x)[0]
-    # float16 activations: each step rounds its elementwise results (8 of them) to eps16 = 9.8e-4 of
-    # their size (<= 1); the matmuls accumulate in float32.
-    np.testing.assert_allclose(
-        out.numpy().astype("float32"), ref, rtol=0, atol=float(np.finfo(np.float16).eps) * STEPS * 8
-    )
+    assert layer.gate_order == "ifgo"
+    ref, _, _, gates = reference_of(layer, x, return_gates=True)
+    # Six standard deviations of each output's own rounding error: a bound per output, as wide as float16 makes
+    # it and no wider (the worst case over every step would hold a 1% error).
+    bound = 6 * float16_error_std(gates, x, *(w.numpy() for w in layer.weights))
+    got = out.numpy().astype("float64") * (1.0 + error)
+    gap = np.abs(got - ref)
+    print(f"mixed precision, {error:+.0%} planted: largest gap / bound {np.max(gap / bound):.2f}")
+    assert (np.max(gap / bound) > 1) == bool(error)
 
 
 # -- serialization ------------------------------------------------------------
@@ -403,9 +447,7 @@ def test_auto_picks_a_method_that_works(steps, cell_activation):
     gradient_terms = 2 * steps * 2 * lstm_terms(steps, 3, 4)
     expected_grads = tape.gradient(lb, scan.trainable_variables)
     for ga, gb in zip(tape.gradient(la, auto.trainable_variables), expected_grads):
-        bound = float32_statistical_tolerance(gradient_terms, magnitude_of(gb))
-        print(f"auto against scan: gradient gap {np.max(np.abs(ga - gb)):.2e}, bound {bound:.2e}")
-        np.testing.assert_allclose(ga, gb, rtol=0, atol=bound)
+        assert_gradient_within(ga, gb, gradient_terms, "auto against scan")
     xla = tf.function(lambda t: auto(t), jit_compile=True)(x)
     np.testing.assert_allclose(xla, b, rtol=0, atol=tolerance)
 
@@ -416,9 +458,25 @@ def test_auto_picks_a_method_that_works(steps, cell_activation):
         return tape.gradient(loss, auto.trainable_variables)
 
     for ga, gb in zip(xla_gradients(x), expected_grads):
-        bound = float32_statistical_tolerance(gradient_terms, magnitude_of(gb))
-        print(f"XLA against scan: gradient gap {np.max(np.abs(ga - gb)):.2e}, bound {bound:.2e}")
-        np.testing.assert_allclose(ga, gb, rtol=0, atol=bound)
+        assert_gradient_within(ga, gb, gradient_terms, "XLA against scan")
+
+
+def assert_gradient_within(got, expected, terms, what):
+    """Two float32 programs' gradients agree to six standard deviations of their rounding (`terms` operations)."""
+    assert_within(got, expected, statistical_tolerance(terms, magnitude_of(expected)), what)
+
+
+@pytest.mark.parametrize("error", [0.01, -0.01])
+def test_the_gradient_tolerance_catches_a_one_percent_error(error):
+    steps = 100  # the longest sequence judged above: the widest bound
+    x = np.random.default_rng(0).normal(size=(2, steps, 3)).astype("float32")
+    layer = ScanLSTM(4, return_sequences=True, method="scan")
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(x) ** 2)
+    for gradient in tape.gradient(loss, layer.trainable_variables):
+        with pytest.raises(AssertionError):
+            g = gradient.numpy()
+            assert_gradient_within(g * (1 + error), g, 2 * steps * 2 * lstm_terms(steps, 3, 4), f"{error:+.0%} planted")
 
 
 @pytest.mark.parametrize(("units", "layer_norm", "matmuls"), [(10, False, 1), (10, True, 2), (UNITS, False, 2)])

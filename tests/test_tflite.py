@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.tolerance import float32_statistical_tolerance, lstm_terms
+from tests.tolerance import lstm_terms, statistical_tolerance
 from tf_lstm import ScanLSTM
 from tf_lstm.tflite import TFLiteModel, export_tflite, metadata_of, tflite_ops
 
@@ -45,7 +45,7 @@ def _tolerance(steps, features, units, magnitude=1.0):
     MNIST's shape: 1.4e-5 against 1e-2). The worst case, eps × magnitude ×
     terms, is 400× wider than the gaps measured (1.8e-7 on MNIST's shape).
     """
-    return float32_statistical_tolerance(lstm_terms(steps, features, units) + units + 1, magnitude)
+    return statistical_tolerance(lstm_terms(steps, features, units) + units + 1, magnitude)
 
 
 def _magnitude(outputs):

@@ -21,6 +21,7 @@ import numpy as np
 
 EPS32 = float(np.finfo(np.float32).eps)  # 1.19e-7
 EPS64 = float(np.finfo(np.float64).eps)  # 2.2e-16
+EPS16 = float(np.finfo(np.float16).eps)  # 9.8e-4
 
 
 def float32_tolerance(terms: int, magnitude: float = 1.0) -> float:
@@ -34,7 +35,7 @@ def float32_tolerance(terms: int, magnitude: float = 1.0) -> float:
     return float(EPS32 * float(magnitude) * terms)
 
 
-def float32_statistical_tolerance(terms: int, magnitude: float = 1.0) -> float:
+def statistical_tolerance(terms: float, magnitude: float = 1.0, eps: float = EPS32) -> float:
     """6 standard deviations of the rounding gap, for a check that must also catch a 1% error.
 
     Each rounded operation is off by up to eps/2 of `magnitude`, uniformly
@@ -42,11 +43,21 @@ def float32_statistical_tolerance(terms: int, magnitude: float = 1.0) -> float:
     add up to a standard deviation of eps/(2·sqrt(3))·sqrt(terms). Six of
     those are not reached by rounding. Where the worst case
     (`float32_tolerance`) is hundreds of times the gaps measured, which can
-    hide an error of a few percent, this bound is used instead.
+    hide an error of a few percent, this bound is used instead. `eps`:
+    that of the type the operations round to (`EPS16` for float16).
     """
     if terms < 1 or not magnitude > 0:
         raise ValueError(f"terms must be >= 1 and magnitude > 0, got terms={terms}, magnitude={magnitude}")
-    return float(6.0 * EPS32 / (2.0 * np.sqrt(3.0)) * float(magnitude) * np.sqrt(terms))
+    return float(6.0 * eps / (2.0 * np.sqrt(3.0)) * float(magnitude) * np.sqrt(terms))
+
+
+def assert_within(actual, expected, bound: float, what: str) -> None:
+    """`actual` equals `expected` to `bound`, printing the largest difference beside the bound (``pytest -s``)."""
+    gap = float(np.max(np.abs(np.asarray(actual, np.float64) - np.asarray(expected, np.float64))))
+    print(f"{what}: largest difference {gap:.2e}, bound {bound:.2e}")
+    np.testing.assert_allclose(
+        np.asarray(actual, np.float64), np.asarray(expected, np.float64), rtol=0, atol=bound, err_msg=what
+    )
 
 
 def lstm_terms(steps: int, features: int, units: int, layers: int = 1) -> int:
