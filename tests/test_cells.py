@@ -27,11 +27,10 @@ class GRUCell(Cell):
     blocks = 3
     state_names = ("h",)
 
-    def step(self, carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask=None):
+    def step(self, carry, projected_t, weights):
         (h,) = carry
-        h_in = h if recurrent_dropout_mask is None else h * recurrent_dropout_mask
         x_z, x_r, x_n = tf.split(projected_t, 3, axis=-1)
-        h_z, h_r, h_n = tf.split(tf.matmul(h_in, recurrent_kernel), 3, axis=-1)
+        h_z, h_r, h_n = tf.split(weights.recurrent(h), 3, axis=-1)  # h·W_h, recurrent dropout included
         u, r = tf.sigmoid(x_z + h_z), tf.sigmoid(x_r + h_r)
         n = tf.tanh(x_n + r * h_n)
         return (u * h + (1.0 - u) * n,), {"u": u, "r": r, "n": n}

@@ -189,12 +189,15 @@ def test_a_streamed_layer_refuses_a_second_initial_state():
     x = tf.zeros([1, 2, FEATURES])
     lstm(x)
     zeros = [tf.zeros([1, UNITS])] * 2
-    lstm._stream = Slot(carry=tuple(zeros))
-    try:
-        with pytest.raises(ValueError, match="'lstm' is streamed"):
-            lstm(x, initial_state=zeros)
-    finally:
-        lstm._stream = None
+    slot = Slot(carry=tuple(zeros))
+    with lstm.streaming(slot), pytest.raises(ValueError, match="'lstm' is streamed"):
+        lstm(x, initial_state=zeros)
+    assert slot.final is None
+    with lstm.streaming(slot):
+        lstm(x)
+    assert [s.shape for s in slot.final] == [(1, UNITS)] * 2
+    outside = lstm(x)  # outside the hook: from zeros again
+    np.testing.assert_array_equal(outside, lstm(x, initial_state=zeros))
 
 
 def test_imdb_serving_model_streams_word_by_word(tmp_path):

@@ -8,7 +8,6 @@ import tensorflow as tf
 from tests.tolerance import EPS64, float32_tolerance, lstm_terms
 from tf_lstm import MultiLayerLSTM, ScanLSTM, ScanRNN, gradients_through_time, saturation, trace
 from tf_lstm.reference import lstm_reference
-from tf_lstm.tracing import probing
 
 BATCH, STEPS, FEATURES, UNITS = 3, 7, 5, 4
 # One value after STEPS float32 steps on values <= |x|·|W| < 2.5, against the float64 reference.
@@ -152,7 +151,7 @@ def test_gradients_through_time_match_finite_differences(x, go_backwards):
 def _per_example_losses(model, lstm, x, y, probes):
     if probes is None:
         return keras.losses.mean_squared_error(y, model(x)).numpy()
-    with probing(lstm, tf.constant(probes)):
+    with lstm.probing(tf.constant(probes)):
         return keras.losses.mean_squared_error(y, model(x)).numpy()
 
 
@@ -167,4 +166,4 @@ def test_the_last_steps_gradient_is_the_gradient_of_the_layers_output(x):
         tape.watch(h_last)
         value = tf.reduce_sum(keras.losses.mean_squared_error(y, head(h_last)))
     np.testing.assert_allclose(got["h"][:, -1], np.linalg.norm(tape.gradient(value, h_last), axis=1), rtol=1e-12)
-    assert lstm._probes is None  # the probes are gone
+    np.testing.assert_array_equal(lstm(x64), h_last)  # the probes are gone once it returns

@@ -1,6 +1,6 @@
 """tf_lstm: the LSTM written from scratch with `tf.scan`, checked against the articles."""
 
-from tf_lstm.cells import Cell, LinearRNNCell, LSTMCell
+from tf_lstm.cells import Cell, LinearRNNCell, LSTMCell, StepWeights
 from tf_lstm.convert import (
     load_keras_lstm_weights,
     load_tf1_lstm_checkpoint,
@@ -31,6 +31,7 @@ __all__ = [
     "Recurrent",
     "ScanLSTM",
     "ScanRNN",
+    "StepWeights",
     "TFLiteModel",
     "canonical_gate_order",
     "convert_gate_order",

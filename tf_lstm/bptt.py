@@ -56,7 +56,7 @@ import tensorflow as tf
 
 from tf_lstm import checks
 from tf_lstm.scan import UNROLL_MAX_STEPS, in_xla_context
-from tf_lstm.steps import gate_activations, keep_where
+from tf_lstm.steps import gate_activations, keep_where, project
 
 # Rows (steps × batch) per chunk: enough for a chunk's matmuls to run near the
 # machine's peak, few enough that its [chunk, batch, 4·units] buffers stay
@@ -181,7 +181,7 @@ def _forward(opts: _Options, w: _Weights, x, h0, c0):
     if opts.unroll:
         hs, cs, zs = [], [], []
         h, c = h0, c0
-        for t, z_in in enumerate(tf.unstack(_project(x, w.kernel, w.bias), num=steps)):
+        for t, z_in in enumerate(tf.unstack(project(x, w.kernel, w.bias), num=steps)):
             z, h, c = _step(opts, w, z_in, h, c, t)
             hs.append(h)
             cs.append(c)
@@ -209,7 +209,7 @@ def _forward(opts: _Options, w: _Weights, x, h0, c0):
 
 
 def _forward_chunk(opts: _Options, w: _Weights, x, start, length, h, c, hs, cs):
-    z_in = _project(_window(x, start, length), w.kernel, w.bias)
+    z_in = project(_window(x, start, length), w.kernel, w.bias)
 
     def body(j, h, c, hs, cs):
         t = start + j
@@ -281,7 +281,7 @@ def _backward_chunk(
     c_prev = _shifted(cells, c0, start, length)
     h_prev_in = _recurrent_input(opts, h_prev)
     if pre_activations is None:
-        z = _project(x_c, w.kernel, w.bias) + _project(h_prev_in, w.recurrent_kernel)
+        z = project(x_c, w.kernel, w.bias) + project(h_prev_in, w.recurrent_kernel)
     else:  # a short sequence: one chunk, z kept by the forward pass
         z = pre_activations
     i, f, g, o = gate_activations(z, opts.gate_positions, opts.forget_bias)
@@ -379,14 +379,6 @@ def _shifted(states, initial, start, length):
         before = tf.where(start > 0, states[tf.maximum(start - 1, 0)], initial)
     rest = _window(states, start, tf.maximum(length - 1, 0))
     return tf.concat([before[None], rest], 0)[:length]
-
-
-def _project(x, kernel, bias=None):
-    flat = tf.reshape(x, [-1, tf.shape(x)[-1]])
-    z = tf.matmul(flat, kernel)
-    if bias is not None:
-        z = z + bias
-    return tf.reshape(z, tf.concat([tf.shape(x)[:-1], tf.shape(kernel)[-1:]], 0))
 
 
 def _stack(array: tf.TensorArray, size, element_shape, dtype, *, concat: bool = False) -> tf.Tensor:

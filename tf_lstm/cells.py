@@ -14,18 +14,20 @@ to run it. To add a recurrence, subclass `Cell` and declare:
   rows: ``W_h`` is ``[output_size, blocks·units]``.
 - optionally ``extra_weights(units)``: more weights, ``{name: (shape,
   initializer)}`` (peepholes, a projection, layer-norm gains); the layer makes
-  them and passes each to ``step`` as a keyword argument of its name.
-- ``step(carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask)``:
-  ``projected_t`` is ``x_t·W_x + b`` (``[batch, blocks·units]``, computed for
-  every step at once before the loop); returns ``(new_carry, values)``, where
-  ``values`` maps names to ``[batch, units]``-shaped (or wider) tensors the
-  step computed on the way (Flax's ``(carry, y)``): the LSTM's gates, for
+  them and hands them to ``step`` in ``weights.extra`` under those names.
+- ``step(carry, projected_t, weights)``: ``projected_t`` is ``x_t·W_x + b``
+  (``[batch, blocks·units]``, computed for every step at once before the
+  loop), ``weights`` a `StepWeights` (``weights.recurrent(h)`` is
+  ``h·W_h``, recurrent dropout included); returns ``(new_carry, values)``,
+  where ``values`` maps names to ``[batch, units]``-shaped (or wider) tensors
+  the step computed on the way (Flax's ``(carry, y)``): the LSTM's gates, for
   `tf_lstm.scan_rnn`'s ``collect``. They cost nothing unless collected.
-- optionally ``fuses_input_matmul = True``: ``step`` also takes ``inputs_t``,
-  the raw ``x_t``, and then computes ``[x_t, h]·W`` in one matmul, ``W`` the
-  stacked ``[W_x; W_h]`` given as ``recurrent_kernel`` and ``projected_t`` just
-  ``b`` (the articles' fused matmul over ``[x, h]``). The layer asks for it
-  where the projection is not done before the loop (inference under XLA).
+- optionally ``fuses_input_matmul = True``: the step may then be given
+  ``weights.inputs_t``, the raw ``x_t``, and computes ``[x_t, h]·W`` in one
+  matmul, ``W`` the stacked ``[W_x; W_h]`` given as ``recurrent_kernel`` and
+  ``projected_t`` just ``b`` (the articles' fused matmul over ``[x, h]``). The
+  layer does so where the projection is not done before the loop (inference
+  under XLA).
 - optionally ``sequence_runner(...)``: a whole-sequence function with its own
   backward pass, run by ``method="bptt"``, with ``missing_sequence_runner()``
   saying why there is none for the cell's options (``method="auto"`` then
@@ -39,9 +41,9 @@ A cell with two blocks, a gated update ``h' = u⊙h + (1−u)⊙tanh(z_n)``:
 >>> import tensorflow as tf, tf_lstm
 >>> class GatedCell(tf_lstm.Cell):
 ...     blocks, state_names = 2, ("h",)
-...     def step(self, carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask=None):
+...     def step(self, carry, projected_t, weights):
 ...         (h,) = carry
-...         z_u, z_n = tf.split(projected_t + tf.matmul(h, recurrent_kernel), 2, axis=-1)
+...         z_u, z_n = tf.split(projected_t + weights.recurrent(h), 2, axis=-1)
 ...         u = tf.sigmoid(z_u)
 ...         return (u * h + (1 - u) * tf.tanh(z_n),), {"u": u}
 >>> layer = tf_lstm.Recurrent(GatedCell(), 3, return_sequences=True)
@@ -51,7 +53,8 @@ A cell with two blocks, a gated update ``h' = u⊙h + (1−u)⊙tanh(z_n)``:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import keras
@@ -97,6 +100,40 @@ def serialize_activation(fn: Callable[[tf.Tensor], tf.Tensor] | None) -> Any:
     return None if fn is None else keras.activations.serialize(fn)
 
 
+@dataclasses.dataclass(frozen=True)
+class StepWeights:
+    """What `tf_lstm.Recurrent` hands a cell's step beside the carry and ``x_t·W_x + b``.
+
+    Built by the layer for each step, in the layer's compute dtype.
+
+    Attributes:
+        recurrent_kernel: ``W_h``, ``[output_size, blocks·units]``; the
+            stacked ``[W_x; W_h]`` when `inputs_t` is given.
+        recurrent_dropout_mask: ``[batch, output_size]``, multiplied into h
+            before the recurrent matmul in training; None otherwise.
+        bias: ``b``, given only to a cell whose ``bias_in_step`` is True (its
+            ``projected_t`` is then ``x_t·W_x`` alone); None otherwise.
+        extra: the cell's `Cell.extra_weights`, by the names it declared.
+        noise: this step's masks of `Cell.step_noise`, by the names the cell
+            declared; empty outside training.
+        inputs_t: the raw ``x_t``, given only to a cell whose
+            ``fuses_input_matmul`` is True, where the layer fuses the matmuls.
+    """
+
+    recurrent_kernel: tf.Tensor
+    recurrent_dropout_mask: tf.Tensor | None = None
+    bias: tf.Tensor | None = None
+    extra: Mapping[str, tf.Tensor] = dataclasses.field(default_factory=dict)
+    noise: Mapping[str, tf.Tensor] = dataclasses.field(default_factory=dict)
+    inputs_t: tf.Tensor | None = None
+
+    def recurrent(self, h: tf.Tensor) -> tf.Tensor:
+        """``h·W_h``, h first multiplied by the recurrent dropout mask when there is one."""
+        if self.recurrent_dropout_mask is not None:
+            h = h * self.recurrent_dropout_mask
+        return tf.matmul(h, self.recurrent_kernel)
+
+
 class Cell:
     """Base class of the cells run by `tf_lstm.Recurrent` (see the module for the protocol)."""
 
@@ -109,7 +146,7 @@ class Cell:
     fuses_input_matmul: bool = False
 
     def state_sizes(self, units: int) -> tuple[int, ...]:
-        """The size of each state tensor (the first is the output, h)."""
+        """The size of each state tensor for a layer of `units` (the first is the output, h)."""
         return (units,) * len(self.state_names)
 
     def output_size(self, units: int) -> int:
@@ -117,22 +154,35 @@ class Cell:
         return self.state_sizes(units)[0]
 
     def extra_weights(self, units: int) -> dict[str, tuple[tuple[int, ...], Any]]:
-        """Weights beyond ``kernel``, ``recurrent_kernel`` and ``bias``: ``{name: (shape, initializer)}``."""
+        """Weights beyond ``kernel``, ``recurrent_kernel`` and ``bias``: ``{name: (shape, initializer)}``.
+
+        The layer makes them (trainable, named as given) and hands them to
+        `step` as ``weights.extra``.
+        """
         return {}
 
     def step_noise(self, units: int) -> dict[str, tuple[float, int]]:
-        """Fresh random masks the step takes in training, ``{name: (rate, size)}``: each step gets its own
-        ``[batch, size]`` floats, 1 with probability ``rate``, as the keyword argument `name`."""
+        """Fresh random masks the step takes in training, ``{name: (rate, size)}``.
+
+        Each step gets its own ``[batch, size]`` floats, 1 with probability
+        ``rate``, as ``weights.noise[name]``; outside training there are none.
+        """
         return {}
 
-    def step(
-        self,
-        carry: Carry,
-        projected_t: tf.Tensor,
-        *,
-        recurrent_kernel: tf.Tensor,
-        recurrent_dropout_mask: tf.Tensor | None = None,
-    ) -> StepResult:
+    def step(self, carry: Carry, projected_t: tf.Tensor, weights: StepWeights) -> StepResult:
+        """One time step: ``(carry, x_t·W_x + b, weights) -> (new_carry, values)``.
+
+        Args:
+            carry: the state tensors, in `state_names`' order, each ``[batch, size]``.
+            projected_t: ``[batch, blocks·units]``, this step's ``x_t·W_x + b``
+                (without ``b`` if `bias_in_step`; just ``b`` if
+                ``weights.inputs_t`` is given).
+            weights: the recurrent kernel and everything else the step reads.
+
+        Returns:
+            ``(new_carry, values)``: the new state (its first tensor is the
+            step's output) and named per-step tensors for whoever looks inside.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define step().")
 
     def sequence_runner(
@@ -157,10 +207,12 @@ class Cell:
         return f"{type(self).__name__} has no sequence runner"
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments, for saving the layer that runs the cell."""
         return {}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Cell:
+        """The cell `get_config` describes."""
         return cls(**config)
 
 
@@ -278,16 +330,18 @@ class LSTMCell(Cell):
             noise["zoneout_c_mask"] = (self.zoneout_c, units)
         return noise
 
-    def step(self, carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask=None, **weights):
+    def step(self, carry, projected_t, weights):
         zoneout = None
         if self.zoneout_h or self.zoneout_c:
             # In training each kept unit's mask is 1; in inference the expectation: the rate itself.
-            zoneout = (weights.get("zoneout_h_mask", self.zoneout_h), weights.get("zoneout_c_mask", self.zoneout_c))
-        peepholes = (weights["w_i_diag"], weights["w_f_diag"], weights["w_o_diag"]) if self.use_peepholes else None
+            noise = weights.noise
+            zoneout = (noise.get("zoneout_h_mask", self.zoneout_h), noise.get("zoneout_c_mask", self.zoneout_c))
+        extra = weights.extra
+        peepholes = (extra["w_i_diag"], extra["w_f_diag"], extra["w_o_diag"]) if self.use_peepholes else None
         return lstm_step(
             carry,
             projected_t,
-            recurrent_kernel=recurrent_kernel,
+            recurrent_kernel=weights.recurrent_kernel,
             gate_positions=self.gate_positions,
             forget_bias=self.forget_bias,
             cell_activation=self.cell_activation,
@@ -295,14 +349,14 @@ class LSTMCell(Cell):
             candidate_activation=self.activation,
             peepholes=peepholes,
             cell_clip=self.cell_clip,
-            projection=weights.get("projection_kernel"),
+            projection=extra.get("projection_kernel"),
             proj_clip=self.proj_clip,
-            layer_norm=weights if self.layer_norm else None,
+            layer_norm=extra if self.layer_norm else None,
             layer_norm_epsilon=self.layer_norm_epsilon,
-            bias=weights.get("bias"),
+            bias=weights.bias,
             zoneout=zoneout,
-            recurrent_dropout_mask=recurrent_dropout_mask,
-            inputs_t=weights.get("inputs_t"),
+            recurrent_dropout_mask=weights.recurrent_dropout_mask,
+            inputs_t=weights.inputs_t,
         )
 
     def missing_sequence_runner(self):
@@ -383,13 +437,13 @@ class LinearRNNCell(Cell):
     def __init__(self, activation: Any = None):
         self.activation = activation_or_none("activation", activation)
 
-    def step(self, carry, projected_t, *, recurrent_kernel, recurrent_dropout_mask=None):
+    def step(self, carry, projected_t, weights):
         return linear_rnn_step(
             carry,
             projected_t,
-            recurrent_kernel=recurrent_kernel,
+            recurrent_kernel=weights.recurrent_kernel,
             activation=self.activation,
-            recurrent_dropout_mask=recurrent_dropout_mask,
+            recurrent_dropout_mask=weights.recurrent_dropout_mask,
         )
 
     def get_config(self):

@@ -3,18 +3,22 @@ and the two layers of the articles: `ScanLSTM` and `ScanRNN`."""
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import keras
 import tensorflow as tf
 
 from tf_lstm import checks, gates
 from tf_lstm.cells import Cell, LinearRNNCell, LSTMCell
-from tf_lstm.scan import METHODS, choose_method, in_xla_context, scan_rnn
+from tf_lstm.plan import Weights, make_plan, run_cell
+from tf_lstm.scan import METHODS
+
+if TYPE_CHECKING:
+    from tf_lstm.streaming import Slot
 
 METHOD_CHOICES = ("auto", *METHODS)
-# Inputs up to this share of the units join h in one matmul a step where the projection is not hoisted.
-FUSED_MATMUL_MAX_FEATURES = 0.5
 
 
 @keras.saving.register_keras_serializable(package="tf_lstm")
@@ -133,8 +137,8 @@ class Recurrent(keras.layers.Layer):
         self.zero_output_for_mask = checks.boolean("zero_output_for_mask", zero_output_for_mask)
         self.supports_masking = True
         self.input_size: int | None = None
-        self._probes = None  # set by tf_lstm.tracing.probing, for gradients through time
-        self._stream = None  # set by tf_lstm.streaming.carrying: the state to start from and to hand back
+        self._probes: tf.Tensor | None = None  # within `probing`
+        self._stream: Slot | None = None  # within `streaming`
 
     @property
     def _num_states(self) -> int:
@@ -230,6 +234,34 @@ class Recurrent(keras.layers.Layer):
             return [output_mask] + [None] * self._num_states
         return output_mask
 
+    # -- hooks: streaming and gradients through time -----------------------------
+    @contextlib.contextmanager
+    def streaming(self, slot: Slot) -> Iterator[None]:
+        """Within it, each call starts from ``slot.carry`` and leaves its final state in ``slot.final``.
+
+        `tf_lstm.export_saved_model`'s streaming signature runs a model under
+        it: the state comes in and goes out as tensors, and ``initial_state``
+        and a stateful layer's kept state are not used.
+        """
+        self._stream = slot
+        try:
+            yield
+        finally:
+            self._stream = None
+
+    @contextlib.contextmanager
+    def probing(self, probes: tf.Tensor) -> Iterator[None]:
+        """Within it, each call adds `probes` to the states of every step (see `run`).
+
+        `tf_lstm.gradients_through_time` differentiates the loss with respect
+        to them: the gradient of each step's state.
+        """
+        self._probes = probes
+        try:
+            yield
+        finally:
+            self._probes = None
+
     # -- the forward pass -------------------------------------------------------
     def call(self, inputs, mask=None, training=None, initial_state=None):
         stream = self._stream
@@ -293,106 +325,47 @@ class Recurrent(keras.layers.Layer):
             if mask is not None:
                 mask = tf.transpose(mask)
         batch = tf.shape(inputs)[1]
-
-        input_mask = recurrent_mask = None
+        recurrent_mask = None
         if training and self.dropout > 0.0:
-            input_mask = self._dropout_mask([batch, self.input_size], self.dropout, inputs.dtype)
-            inputs = inputs * input_mask[None]
+            inputs = inputs * self._dropout_mask([batch, self.input_size], self.dropout, inputs.dtype)[None]
         if training and self.recurrent_dropout > 0.0:
-            recurrent_mask = self._dropout_mask(
-                [batch, self.cell.output_size(self.units)], self.recurrent_dropout, inputs.dtype
-            )
-
-        method, hoist = choose_method(
+            size = self.cell.output_size(self.units)
+            recurrent_mask = self._dropout_mask([batch, size], self.recurrent_dropout, inputs.dtype)
+        plan = make_plan(
+            self.cell,
+            self.units,
+            self.input_size,
             self.method,
             steps=inputs.shape[0],
             training=bool(training),
-            xla=in_xla_context(),
-            has_runner=self.cell.missing_sequence_runner() is None,
             per_step=bool(collect) or probes is not None,
         )
-        recurrent_kernel = self._weight(self.recurrent_kernel)
-        kernel = self._weight(self.kernel)
-        bias = None if self.bias is None else self._weight(self.bias)
-        cell_weights = {name: self._weight(weight) for name, weight in self.cell_weights.items()}
-        if self.cell.bias_in_step:  # the step adds it (after normalising): the projection leaves it out
-            cell_weights["bias"], bias = bias, None
-        sizes = list(self.cell.state_sizes(self.units))
-        step_inputs = self._project(inputs, kernel, bias) if hoist else inputs
-        # Not projected before the loop for inference (under XLA): one matmul a step over [x_t, h] where the cell
-        # can and the inputs are narrow next to h. Measured, inference under XLA, fused / two matmuls: MNIST 28
-        # features, 128 units: 13.0 / 17.3 ms; 1,000 steps, 32 features: 65.8 / 64.1; IMDB-like, 128 features:
-        # 33.3 / 27.2 (benchmarks.lstm_speed's shapes). Training keeps the two (the unrolled graph without XLA,
-        # fused / two: digits 1.84 / 1.75 ms, MNIST 36.5 / 32.2): the concat's gradient is one more split a step.
-        fused = (
-            not training
-            and not hoist
-            and method != "bptt"
-            and self.cell.fuses_input_matmul
-            and self.input_size is not None
-            and self.input_size <= FUSED_MATMUL_MAX_FEATURES * self.units
-        )
-        step_kernel = tf.concat([kernel, recurrent_kernel], axis=0) if fused else recurrent_kernel
-        fused_bias = (tf.zeros([], inputs.dtype) if bias is None else bias) if fused else None
-        # Riding along with each step's inputs, per-step tensors follow them through reversal and masks:
-        # the probes, and the cell's fresh random masks of every step (zoneout), in training only.
-        riders = {} if probes is None else {"probes": tf.cast(probes, step_inputs.dtype)}
-        if training:
-            for name, (rate, size) in self.cell.step_noise(self.units).items():
-                draws = keras.random.uniform([tf.shape(inputs)[0], batch, size], seed=self.seed_generator)
-                riders[name] = tf.cast(draws < rate, step_inputs.dtype)
-        widths = [step_inputs.shape[-1], *(rider.shape[-1] for rider in riders.values())]
-        if riders:
-            step_inputs = tf.concat([step_inputs, *riders.values()], axis=-1)
-
-        def step(carry, x_t):
-            x_t, *parts = tf.split(x_t, widths, axis=-1) if riders else (x_t,)
-            extras = dict(zip(riders, parts))
-            probe_t = extras.pop("probes", None)
-            if fused:
-                projected_t, extras["inputs_t"] = fused_bias, x_t
-            else:
-                projected_t = x_t if hoist else _affine(x_t, kernel, bias)
-            new_carry, values = self.cell.step(
-                carry,
-                projected_t,
-                recurrent_kernel=step_kernel,
-                recurrent_dropout_mask=recurrent_mask,
-                **cell_weights,
-                **extras,
-            )
-            if probe_t is not None:
-                new_carry = tuple(s + p for s, p in zip(new_carry, tf.split(probe_t, sizes, axis=-1)))
-            return new_carry, values
-
-        runner = None
-        if method == "bptt":
-            runner = self.cell.sequence_runner(
-                kernel=kernel, bias=bias, recurrent_kernel=recurrent_kernel, recurrent_dropout_mask=recurrent_mask
-            )
-        return scan_rnn(
-            step,
-            step_inputs,
+        return run_cell(
+            self.cell,
+            self.units,
+            plan,
+            self.call_weights(),
+            inputs,
             self._initial_carry(initial_state, batch, inputs.dtype),
             mask=mask,
-            go_backwards=self.go_backwards,
-            time_major=True,
-            zero_output_for_mask=self.zero_output_for_mask,
-            return_sequences=self.return_sequences or bool(collect),
-            method=method,
-            runner=runner,
+            recurrent_dropout_mask=recurrent_mask,
+            noise_seed=self.seed_generator if training else None,
+            probes=probes,
             collect=collect,
+            go_backwards=self.go_backwards,
+            zero_output_for_mask=self.zero_output_for_mask,
+            return_sequences=self.return_sequences,
         )
 
-    def _project(self, time_major_inputs, kernel, bias):
-        """``x·W + b`` for every step at once: one matmul before the scan."""
-        steps, batch = tf.shape(time_major_inputs)[0], tf.shape(time_major_inputs)[1]
-        flat = tf.reshape(time_major_inputs, [-1, self.input_size])
-        projected = _affine(flat, kernel, bias)
-        return tf.reshape(projected, [steps, batch, self.cell.blocks * self.units])
-
-    def _weight(self, variable):
-        return tf.cast(variable, self.compute_dtype)
+    def call_weights(self) -> Weights:
+        """The weights as one call reads them: cast to the compute dtype (float16 under mixed precision)."""
+        cast = lambda variable: tf.cast(variable, self.compute_dtype)  # noqa: E731
+        return Weights(
+            kernel=cast(self.kernel),
+            recurrent_kernel=cast(self.recurrent_kernel),
+            bias=None if self.bias is None else cast(self.bias),
+            extra={name: cast(weight) for name, weight in self.cell_weights.items()},
+        )
 
     def _dropout_mask(self, shape, rate, dtype):
         ones = tf.ones(shape, dtype)
@@ -485,12 +458,6 @@ class Recurrent(keras.layers.Layer):
         config = dict(config)
         config["cell"] = keras.saving.deserialize_keras_object(config["cell"])
         return cls(**config)
-
-
-def _affine(x, kernel, bias):
-    """``x·W + b`` (no ``b`` if `bias` is None)."""
-    projected = tf.matmul(x, kernel)
-    return projected if bias is None else projected + bias
 
 
 class _CellLayer(Recurrent):

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import keras
 import tensorflow as tf
+
+if TYPE_CHECKING:
+    from tf_lstm.streaming import Slot
 
 
 @keras.saving.register_keras_serializable(package="tf_lstm")
@@ -26,7 +33,17 @@ class MaskedMean(keras.layers.Layer):
         super().__init__(**kwargs)
         self.supports_masking = True
         self.features: int | None = None
-        self._stream = None  # set by tf_lstm.streaming.carrying: (sum, count) to start from and to hand back
+        self._stream: Slot | None = None  # within `streaming`
+
+    @contextlib.contextmanager
+    def streaming(self, slot: Slot) -> Iterator[None]:
+        """Within it, each call adds ``slot.carry``'s ``(sum, count)`` to its own and leaves the totals in
+        ``slot.final``: a mean over every chunk streamed so far (see `tf_lstm.Recurrent.streaming`)."""
+        self._stream = slot
+        try:
+            yield
+        finally:
+            self._stream = None
 
     def build(self, input_shape):
         self.features = input_shape[-1]

@@ -56,6 +56,20 @@ def gate_activations(
     return gate_activation(z_i), gate_activation(z_f), candidate_activation(z_g), gate_activation(z_o)
 
 
+def project(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | None = None) -> tf.Tensor:
+    """``x·W + b`` over the last axis of `x`, whatever its leading axes: every step's input projection in one matmul.
+
+    ``b`` is left out when `bias` is None.
+    """
+    flat = tf.reshape(x, [-1, tf.shape(x)[-1]])
+    z = tf.matmul(flat, kernel)
+    if bias is not None:
+        z = z + bias
+    z = tf.reshape(z, tf.concat([tf.shape(x)[:-1], tf.shape(kernel)[-1:]], 0))
+    z.set_shape(x.shape[:-1].concatenate(kernel.shape[-1:]))  # the reshape's static shape is lost in a graph
+    return z
+
+
 def keep_where(keep: tf.Tensor, new: tf.Tensor, old: tf.Tensor) -> tf.Tensor:
     """``new`` where the step is kept (``keep`` is ``[batch]`` booleans), else ``old``.
 

@@ -121,13 +121,10 @@ def carrying(
     for spec, state in zip(specs, states, strict=True):
         layer, slot = slots.setdefault(id(spec.layer), (spec.layer, Slot(carry=())))
         slot.carry += (state,)
-    for layer, slot in slots.values():
-        layer._stream = slot
-    try:
+    with contextlib.ExitStack() as stack:
+        for layer, slot in slots.values():
+            stack.enter_context(layer.streaming(slot))
         yield list(slots.values())
-    finally:
-        for layer, _ in slots.values():
-            layer._stream = None
 
 
 def _final_states(slots: Sequence[LayerSlot]) -> list[tf.Tensor]:

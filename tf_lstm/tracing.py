@@ -29,6 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_lstm.cells import StepWeights
 from tf_lstm.layers import Recurrent
 from tf_lstm.multilayer import MultiLayerLSTM
 
@@ -135,8 +136,8 @@ def _value_names(layer: Recurrent) -> list[str]:
     dtype = layer.compute_dtype
     carry = tuple(tf.zeros([1, size], dtype) for size in layer.cell.state_sizes(layer.units))
     projected = tf.zeros([1, layer.cell.blocks * layer.units], dtype)
-    weights = {name: tf.cast(weight, dtype) for name, weight in layer.cell_weights.items()}
-    _, values = layer.cell.step(carry, projected, recurrent_kernel=tf.cast(layer.recurrent_kernel, dtype), **weights)
+    weights = layer.call_weights()
+    _, values = layer.cell.step(carry, projected, StepWeights(weights.recurrent_kernel, extra=weights.extra))
     return sorted(values)
 
 
@@ -193,16 +194,6 @@ def saturation(traced: Mapping[str, Any], low: float = 0.1, high: float = 0.9) -
     return result
 
 
-@contextlib.contextmanager
-def probing(layer: Recurrent, probes) -> Iterator[None]:
-    """Within it, `layer` adds `probes` (``[time, batch, Σ state sizes]``, see `Recurrent.run`) to its states."""
-    layer._probes = probes
-    try:
-        yield
-    finally:
-        layer._probes = None
-
-
 def gradients_through_time(
     model: keras.Model,
     inputs,
@@ -218,7 +209,7 @@ def gradients_through_time(
     layer's states), and of the input saliency ``∂L/∂x_t``, per example. The
     gradient with respect to a state is the total one: through every later
     step and whatever reads the state. It is measured by adding zero
-    "probes" to each step's new state (`probing`), so the model computes
+    "probes" to each step's new state (`tf_lstm.Recurrent.probing`), so the model computes
     what it always does.
 
     Args:
@@ -260,7 +251,7 @@ def gradients_through_time(
         watched = tf.zeros([*x.shape, embedding.output_dim], embedding.compute_dtype)
     with tf.GradientTape() as tape:
         tape.watch([watched, probes])
-        with probing(layer, probes), _added_to_output(embedding, watched):
+        with layer.probing(probes), _added_to_output(embedding, watched):
             outputs = model(x, training=False)
         value = tf.reduce_sum(loss_fn(targets, outputs))
     d_x, d_probes = tape.gradient(value, [watched, probes])
