@@ -60,13 +60,13 @@ from tf_lstm.steps import gate_activations, keep_where, project
 
 # Rows (steps × batch) per chunk: enough for a chunk's matmuls to run near the
 # machine's peak, few enough that its [chunk, batch, 4·units] buffers stay
-# near a megabyte (a whole chunk of MNIST's batch of 128 would be 7 MB each).
+# near a megabyte each.
 CHUNK_ROWS = 512
 # Chunks in flight at once. The work of a chunk that does not wait for the
 # carried state (its projection and gate factors) can start while the
 # previous chunk's steps run: two at a time keep both cores of a small
-# machine busy; TensorFlow's default of ten held ten chunks' buffers at once
-# (IMDB shape: 30 MB at the peak instead of 15, no faster).
+# machine busy, while TensorFlow's default of ten would hold ten chunks'
+# buffers at once for no more speed (benchmarks.lstm_speed's memory column).
 OUTER_PARALLEL = 2
 
 
@@ -269,6 +269,35 @@ def _backward(opts: _Options, w: _Weights, x, initial, stored, d_outputs, d_h_la
     return dx, d_kernel, d_bias, d_recurrent, dh0, dc0
 
 
+def _slopes(opts: _Options, z, c, c_prev):
+    """``(factors, ∂h/∂c through tanh, f)`` of a chunk's steps: ``factors`` is ∂z/∂(dc or dh) of each gate block,
+    side by side in the kernel's block order."""
+    i, f, g, o = gate_activations(z, opts.gate_positions, opts.forget_bias)
+    s = tf.tanh(c) if opts.tanh_cell else c
+    from_h_to_c = o * (1.0 - s * s) if opts.tanh_cell else o
+    by_gate = {"i": g * i * (1.0 - i), "f": c_prev * f * (1.0 - f), "g": i * (1.0 - g * g), "o": s * o * (1.0 - o)}
+    blocks = sorted(by_gate, key=opts.gate_positions.__getitem__)
+    return tf.concat([by_gate[gate] for gate in blocks], axis=-1), from_h_to_c, f
+
+
+def _backward_steps(back_step, length, dh, dc, *, unroll: bool, like):
+    """Runs `back_step` from the chunk's last step to its first: ``(dh, dc, dz of every step [length·batch, ·])``,
+    by a Python loop (`unroll`) or a while loop; `like`: a ``[length, batch, ·]`` tensor of dz's shape and dtype."""
+    if unroll:
+        dz_steps = [None] * length
+        for j in reversed(range(length)):
+            dh, dc, dz_steps[j] = back_step(j, dh, dc)
+        return dh, dc, tf.concat(dz_steps, axis=0)
+
+    def body(j, dh, dc, dzs):
+        dh, dc, dz = back_step(j, dh, dc)
+        return j - 1, dh, dc, dzs.write(j, dz)
+
+    dzs = tf.TensorArray(like.dtype, size=length, element_shape=like.shape[1:])
+    _, dh, dc, dzs = tf.while_loop(lambda j, *_: j >= 0, body, (length - 1, dh, dc, dzs), maximum_iterations=length)
+    return dh, dc, tf.reshape(_stack(dzs, length, tf.shape(like)[1:], like.dtype), [-1, tf.shape(like)[-1]])
+
+
 def _backward_chunk(
     opts: _Options, w: _Weights, x, initial, stored, d_outputs, start, length, dh, dc, d_kernel, d_bias, d_recurrent
 ):
@@ -284,16 +313,7 @@ def _backward_chunk(
         z = project(x_c, w.kernel, w.bias) + project(h_prev_in, w.recurrent_kernel)
     else:  # a short sequence: one chunk, z kept by the forward pass
         z = pre_activations
-    i, f, g, o = gate_activations(z, opts.gate_positions, opts.forget_bias)
-    c_c = _window(cells, start, length)
-    s = tf.tanh(c_c) if opts.tanh_cell else c_c
-    from_h_to_c = o * (1.0 - s * s) if opts.tanh_cell else o
-    factors = [None] * 4  # ∂z/∂(dc or dh) of each block, in the kernel's block order
-    factors[order[0]] = g * i * (1.0 - i)
-    factors[order[1]] = c_prev * f * (1.0 - f)
-    factors[order[2]] = i * (1.0 - g * g)
-    factors[order[3]] = s * o * (1.0 - o)
-    factors = tf.concat(factors, axis=-1)
+    factors, from_h_to_c, f = _slopes(opts, z, _window(cells, start, length), c_prev)
     if opts.mask is not None:
         factors = tf.where(_window(opts.mask, start, length)[:, :, None], factors, tf.zeros_like(factors))
     d_out_c = None if d_outputs is None else _window(d_outputs, start, length)
@@ -319,20 +339,7 @@ def _backward_chunk(
             dc_prev = keep_where(opts.mask[start + j], dc_prev, dc)
         return dh_prev, dc_prev, dz
 
-    if opts.unroll:
-        dz_steps = [None] * length
-        for j in reversed(range(length)):
-            dh, dc, dz_steps[j] = back_step(j, dh, dc)
-        dz_c = tf.concat(dz_steps, axis=0)
-    else:
-
-        def body(j, dh, dc, dzs):
-            dh, dc, dz = back_step(j, dh, dc)
-            return j - 1, dh, dc, dzs.write(j, dz)
-
-        dzs = tf.TensorArray(x.dtype, size=length, element_shape=factors.shape[1:])
-        _, dh, dc, dzs = tf.while_loop(lambda j, *_: j >= 0, body, (length - 1, dh, dc, dzs), maximum_iterations=length)
-        dz_c = tf.reshape(_stack(dzs, length, tf.shape(factors)[1:], x.dtype), [-1, tf.shape(factors)[-1]])
+    dh, dc, dz_c = _backward_steps(back_step, length, dh, dc, unroll=opts.unroll, like=factors)
     x_flat = tf.reshape(x_c, [-1, tf.shape(x_c)[-1]])
     h_flat = tf.reshape(h_prev_in, [-1, tf.shape(h_prev_in)[-1]])
     dx_c = tf.reshape(tf.matmul(dz_c, tf.transpose(w.kernel)), tf.shape(x_c))

@@ -16,8 +16,8 @@ to run it. To add a recurrence, subclass `Cell` and declare:
   initializer)}`` (peepholes, a projection, layer-norm gains); the layer makes
   them and hands them to ``step`` in ``weights.extra`` under those names.
 - ``step(carry, projected_t, weights)``: ``projected_t`` is ``x_t·W_x + b``
-  (``[batch, blocks·units]``, computed for every step at once before the
-  loop), ``weights`` a `StepWeights` (``weights.recurrent(h)`` is
+  (``[batch, blocks·units]``, for every step at once before the loop or
+  step by step, as the layer plans), ``weights`` a `StepWeights` (``weights.recurrent(h)`` is
   ``h·W_h``, recurrent dropout included); returns ``(new_carry, values)``,
   where ``values`` maps names to ``[batch, units]``-shaped (or wider) tensors
   the step computed on the way (Flax's ``(carry, y)``): the LSTM's gates, for

@@ -12,13 +12,11 @@ import tensorflow as tf
 
 from tf_lstm import checks, gates
 from tf_lstm.cells import Cell, LinearRNNCell, LSTMCell
-from tf_lstm.plan import Weights, make_plan, run_cell
-from tf_lstm.scan import METHODS
+from tf_lstm.plan import Weights, check_method, make_plan, run_cell
+from tf_lstm.sequences import check_inputs, check_mask, initial_carry
 
 if TYPE_CHECKING:
     from tf_lstm.streaming import Slot
-
-METHOD_CHOICES = ("auto", *METHODS)
 
 
 @keras.saving.register_keras_serializable(package="tf_lstm")
@@ -28,9 +26,11 @@ class Recurrent(keras.layers.Layer):
     The layer owns the weights, ``kernel`` (``W_x``, ``[features,
     blocks·units]``), ``recurrent_kernel`` (``[units, blocks·units]``) and an
     optional ``bias``, with ``blocks`` from the cell; it checks the inputs,
-    applies the mask, dropout and initial state, projects every step's input
-    at once (``x·W_x + b``, one matmul) and runs the cell's step with
-    `tf_lstm.scan_rnn`, by the method `tf_lstm.scan.choose_method` picks.
+    applies the mask, dropout and initial state, and runs the cell's step
+    with `tf_lstm.scan_rnn` by the plan `tf_lstm.plan.make_plan` makes: the
+    method `tf_lstm.scan.choose_method` picks, and whether every step's input
+    projection ``x·W_x + b`` runs at once before the loop (one matmul), in
+    each step, or fused with the recurrent matmul.
 
     Args:
         cell: the recurrence, a `tf_lstm.cells.Cell`.
@@ -109,10 +109,7 @@ class Recurrent(keras.layers.Layer):
             raise TypeError(f"cell must be a tf_lstm.cells.Cell, got cell={cell!r}.")
         self.cell = cell
         self.units = checks.positive_int("units", units)
-        checks.one_of("method", method, METHOD_CHOICES)
-        if method == "bptt" and (reason := cell.missing_sequence_runner()) is not None:
-            raise ValueError(f"method='bptt' needs the cell's sequence runner: {reason}; use method='scan'.")
-        self.method = method
+        self.method = check_method(cell, method)
         self.use_bias = checks.boolean("use_bias", use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.recurrent_initializer = keras.initializers.get(recurrent_initializer)
@@ -139,10 +136,6 @@ class Recurrent(keras.layers.Layer):
         self.input_size: int | None = None
         self._probes: tf.Tensor | None = None  # within `probing`
         self._stream: Slot | None = None  # within `streaming`
-
-    @property
-    def _num_states(self) -> int:
-        return len(self.cell.state_names)
 
     # -- shapes ---------------------------------------------------------------
     def build(self, input_shape):
@@ -231,7 +224,7 @@ class Recurrent(keras.layers.Layer):
     def compute_mask(self, inputs, mask=None):
         output_mask = mask if self.return_sequences else None
         if self.return_state:
-            return [output_mask] + [None] * self._num_states
+            return [output_mask] + [None] * len(self.cell.state_names)
         return output_mask
 
     # -- hooks: streaming and gradients through time -----------------------------
@@ -318,8 +311,8 @@ class Recurrent(keras.layers.Layer):
             ``(outputs [time, batch, units] or None, final_carry, collected)``,
             time-major, steps in processing order.
         """
-        inputs = self._check_inputs(inputs)
-        mask = self._check_mask(mask, inputs)
+        inputs = check_inputs(inputs, kind=type(self).__name__, name=self.name, input_size=self.input_size)
+        mask = check_mask(mask, inputs, time_major=self.time_major)
         if not self.time_major:
             inputs = tf.transpose(inputs, [1, 0, 2])
             if mask is not None:
@@ -346,7 +339,13 @@ class Recurrent(keras.layers.Layer):
             plan,
             self.call_weights(),
             inputs,
-            self._initial_carry(initial_state, batch, inputs.dtype),
+            initial_carry(
+                initial_state,
+                batch,
+                inputs.dtype,
+                names=self.cell.state_names,
+                sizes=self.cell.state_sizes(self.units),
+            ),
             mask=mask,
             recurrent_dropout_mask=recurrent_mask,
             noise_seed=self.seed_generator if training else None,
@@ -370,60 +369,6 @@ class Recurrent(keras.layers.Layer):
     def _dropout_mask(self, shape, rate, dtype):
         ones = tf.ones(shape, dtype)
         return keras.random.dropout(ones, rate, seed=self.seed_generator)
-
-    def _check_inputs(self, inputs):
-        inputs = tf.convert_to_tensor(inputs)
-        if not inputs.dtype.is_floating:
-            raise TypeError(
-                f"{type(self).__name__} expects floating-point inputs, got inputs of dtype "
-                f"{inputs.dtype.name} (cast them, e.g. with tf.cast(x, 'float32'))."
-            )
-        if inputs.shape.rank != 3:
-            raise ValueError(
-                f"{type(self).__name__} expects inputs of rank 3, got inputs with shape {tuple(inputs.shape)}."
-            )
-        if inputs.shape[-1] != self.input_size:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' was built for {self.input_size} input "
-                f"features, got inputs with shape {tuple(inputs.shape)} "
-                f"({inputs.shape[-1]} features)."
-            )
-        return inputs
-
-    def _check_mask(self, mask, inputs):
-        if mask is None:
-            return None
-        mask = tf.convert_to_tensor(mask)
-        expected = tuple(inputs.shape[:2])
-        if mask.shape.rank != 2 or any(
-            m is not None and e is not None and m != e for m, e in zip(mask.shape, expected)
-        ):
-            layout = "[time, batch]" if self.time_major else "[batch, time]"
-            raise ValueError(
-                f"mask must have shape {layout} = {expected} to match the inputs, "
-                f"got mask with shape {tuple(mask.shape)}."
-            )
-        return tf.cast(mask, tf.bool)
-
-    def _initial_carry(self, initial_state, batch, dtype):
-        sizes = self.cell.state_sizes(self.units)
-        if initial_state is None:
-            return tuple(tf.zeros([batch, size], dtype) for size in sizes)
-        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-        shapes = ", ".join(f"{name} [batch, {size}]" for name, size in zip(self.cell.state_names, sizes))
-        if len(states) != self._num_states:
-            raise ValueError(
-                f"initial_state must be a list of {self._num_states} tensors ({shapes}), got {len(states)}."
-            )
-        carry = []
-        for name, size, state in zip(self.cell.state_names, sizes, states):
-            state = tf.cast(tf.convert_to_tensor(state), dtype)
-            if state.shape.rank != 2 or state.shape[-1] != size:
-                raise ValueError(
-                    f"initial_state {name} must have shape [batch, {size}], got shape {tuple(state.shape)}."
-                )
-            carry.append(state)
-        return tuple(carry)
 
     def get_config(self):
         config = super().get_config()
@@ -478,8 +423,8 @@ class _CellLayer(Recurrent):
 class ScanLSTM(_CellLayer):
     """An LSTM layer written as a step function scanned over time (`tf.scan`).
 
-    For every step, with ``x_t·W_x + b`` computed for all steps in one matmul
-    before the scan (as the Theano tutorial does):
+    For every step (``x_t·W_x + b`` computed for all steps in one matmul
+    before the scan where that is faster, as the Theano tutorial does):
 
         z = x_t·W_x + b + h·W_h, split into four blocks in `gate_order`
         i = σ(z_i)   f = σ(z_f + forget_bias)   g = tanh(z_g)   o = σ(z_o)

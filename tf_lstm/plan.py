@@ -19,13 +19,25 @@ from collections.abc import Mapping
 import keras
 import tensorflow as tf
 
+from tf_lstm import checks
 from tf_lstm.cells import Cell, StepWeights
-from tf_lstm.scan import choose_method, in_xla_context, scan_rnn
+from tf_lstm.scan import METHODS, choose_method, in_xla_context, scan_rnn
 from tf_lstm.steps import project
 
 # Inputs up to this share of the units join h in one matmul a step where the projection is not hoisted: below
 # it the one wider matmul beats two, above it the concatenation costs more than it saves (benchmarks.lstm_speed).
 FUSED_MATMUL_MAX_FEATURES = 0.5
+
+
+METHOD_CHOICES = ("auto", *METHODS)
+
+
+def check_method(cell: Cell, method: str) -> str:
+    """`method` if it is one of `METHOD_CHOICES` and `cell` can run it; a ValueError naming it otherwise."""
+    checks.one_of("method", method, METHOD_CHOICES)
+    if method == "bptt" and (reason := cell.missing_sequence_runner()) is not None:
+        raise ValueError(f"method='bptt' needs the cell's sequence runner: {reason}; use method='scan'.")
+    return method
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,30 +123,15 @@ def run_cell(
     widths = [step_inputs.shape[-1], *(rider.shape[-1] for rider in riders.values())]
     if riders:
         step_inputs = tf.concat([step_inputs, *riders.values()], axis=-1)
-    fused_kernel = tf.concat([weights.kernel, weights.recurrent_kernel], axis=0) if plan.fused else None
     given = StepWeights(
-        recurrent_kernel=weights.recurrent_kernel if fused_kernel is None else fused_kernel,
+        recurrent_kernel=weights.recurrent_kernel,
         recurrent_dropout_mask=recurrent_dropout_mask,
         bias=step_bias,
         extra=weights.extra,
     )
-    sizes = list(cell.state_sizes(units))
-
-    def step(carry, x_t):
-        x_t, *parts = tf.split(x_t, widths, axis=-1) if riders else (x_t,)
-        per_step = dict(zip(riders, parts))
-        probe_t = per_step.pop("probes", None)
-        if plan.fused:
-            projected_t = tf.zeros([], x_t.dtype) if bias is None else bias
-            step_weights = dataclasses.replace(given, noise=per_step, inputs_t=x_t)
-        else:
-            projected_t = x_t if plan.hoist else project(x_t, weights.kernel, bias)
-            step_weights = dataclasses.replace(given, noise=per_step)
-        new_carry, values = cell.step(carry, projected_t, step_weights)
-        if probe_t is not None:
-            new_carry = tuple(s + p for s, p in zip(new_carry, tf.split(probe_t, sizes, axis=-1)))
-        return new_carry, values
-
+    if plan.fused:
+        given = dataclasses.replace(given, recurrent_kernel=tf.concat([weights.kernel, weights.recurrent_kernel], 0))
+    step = _step_function(cell, units, plan, given, weights.kernel, bias, riders=list(riders), widths=widths)
     runner = None
     if plan.method == "bptt":
         runner = cell.sequence_runner(
@@ -156,6 +153,29 @@ def run_cell(
         runner=runner,
         collect=collect,
     )
+
+
+def _step_function(cell: Cell, units: int, plan: Plan, given: StepWeights, kernel, bias, *, riders, widths):
+    """The ``(carry, x_t) -> (new_carry, values)`` that `tf_lstm.scan_rnn` runs: the cell's step, given its
+    share of the input projection (by `plan`) and its `StepWeights`, with the riders split off ``x_t``."""
+    sizes = list(cell.state_sizes(units))
+
+    def step(carry, x_t):
+        x_t, *parts = tf.split(x_t, widths, axis=-1) if riders else (x_t,)
+        per_step = dict(zip(riders, parts))
+        probe_t = per_step.pop("probes", None)
+        if plan.fused:
+            projected_t = tf.zeros([], x_t.dtype) if bias is None else bias
+            step_weights = dataclasses.replace(given, noise=per_step, inputs_t=x_t)
+        else:
+            projected_t = x_t if plan.hoist else project(x_t, kernel, bias)
+            step_weights = dataclasses.replace(given, noise=per_step)
+        new_carry, values = cell.step(carry, projected_t, step_weights)
+        if probe_t is not None:
+            new_carry = tuple(s + p for s, p in zip(new_carry, tf.split(probe_t, sizes, axis=-1)))
+        return new_carry, values
+
+    return step
 
 
 def _riders(cell: Cell, units: int, step_inputs: tf.Tensor, probes, noise_seed) -> dict[str, tf.Tensor]:

@@ -24,6 +24,8 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+# Longer than the 60-line rule on purpose: the oracle is one loop that reads as the equations, every option
+# inline, so that a reader checks it against the papers in one place.
 def lstm_reference(
     x,
     kernel,

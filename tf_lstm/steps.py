@@ -3,9 +3,10 @@
 A step maps ``(carry, x_t)`` to ``(new_carry, values)``; the carry is a tuple
 whose first element is the step's output (``h`` for the LSTM, ``s`` for the
 linear RNN), and ``values`` names what the step computed on the way (the
-LSTM's pre-activations and gates), for whoever wants to look inside. ``x_t``
-is the step's share of the input projection ``x·W_x + b``, computed for all
-steps at once before the loop, so a step only adds the recurrent term.
+LSTM's pre-activations and gates), for whoever wants to look inside.
+``projected_t`` is the step's share of the input projection ``x·W_x + b``
+(`project`: computed for all steps at once before the loop, or in the step,
+as `tf_lstm.plan` decides), so a step adds the recurrent term.
 
 `gate_activations` is also what `tf_lstm.bptt` recomputes in its backward
 pass, and `keep_where` is how both carry a masked step's state through.

@@ -144,6 +144,34 @@ def _representative(data, signature: Sequence[tf.TensorSpec]) -> np.ndarray:
     return array.astype(signature[0].dtype.as_numpy_dtype)
 
 
+def _convert(model: keras.Model, name: str, fn, fn_signature, quantize: str | None, calibration) -> bytes:
+    """The TFLite flatbuffer of `fn` (builtin ops only) under `name`, quantized as asked; `calibration`: int8's."""
+    with tempfile.TemporaryDirectory(prefix="tf_lstm_tflite.") as staging, unrolled(model):
+        # A SavedModel of the one function and the weights only: Keras' export would also trace the model's
+        # own default signature, of unknown length when the model's inputs are, which cannot unroll.
+        weights = tf.Module()
+        weights.variables_ = [getattr(variable, "value", variable) for variable in model.variables]
+        function = tf.function(fn, input_signature=fn_signature)
+        tf.saved_model.save(weights, staging, signatures={name: function.get_concrete_function()})
+        converter = tf.lite.TFLiteConverter.from_saved_model(staging, signature_keys=[name])
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if quantize is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        if calibration is not None:  # quantize == "int8"
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            names = [spec.name for spec in fn_signature]
+            converter.representative_dataset = lambda: (dict(zip(names, values)) for values in calibration)
+        try:
+            content = converter.convert()
+        except Exception as error:  # the converter's errors carry MLIR dumps: keep the line that says why
+            reason = next((line for line in str(error).splitlines() if "error:" in line), str(error)[:500])
+            message = f"model {model.name!r} does not convert to TFLite builtin ops: {reason.strip()}"
+            raise ValueError(message) from error
+    return content
+
+
 def export_tflite(
     model: keras.Model,
     path: str | os.PathLike,
@@ -206,29 +234,7 @@ def export_tflite(
     else:
         name, fn, fn_signature = "serving_default", (lambda *args: model(*args, training=False)), signature
 
-    with tempfile.TemporaryDirectory(prefix="tf_lstm_tflite.") as staging, unrolled(model):
-        # A SavedModel of the one function and the weights only: Keras' export would also trace the model's
-        # own default signature, of unknown length when the model's inputs are, which cannot unroll.
-        weights = tf.Module()
-        weights.variables_ = [getattr(variable, "value", variable) for variable in model.variables]
-        function = tf.function(fn, input_signature=fn_signature)
-        tf.saved_model.save(weights, staging, signatures={name: function.get_concrete_function()})
-        converter = tf.lite.TFLiteConverter.from_saved_model(staging, signature_keys=[name])
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        if quantize is not None:
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if quantize == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        if calibration is not None:  # quantize == "int8"
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            names = [spec.name for spec in fn_signature]
-            converter.representative_dataset = lambda: (dict(zip(names, values)) for values in calibration)
-        try:
-            content = converter.convert()
-        except Exception as error:  # the converter's errors carry MLIR dumps: keep the line that says why
-            reason = next((line for line in str(error).splitlines() if "error:" in line), str(error)[:500])
-            message = f"model {model.name!r} does not convert to TFLite builtin ops: {reason.strip()}"
-            raise ValueError(message) from error
+    content = _convert(model, name, fn, fn_signature, quantize, calibration)
     foreign = [op for op in tflite_ops(content) if op.startswith("CUSTOM:")]
     if foreign:
         raise ValueError(f"model {model.name!r} converted with non-builtin ops {foreign}; nothing written.")
