@@ -591,5 +591,19 @@ def test_every_layer_passes_check_layer(make, shapes, weights, x, tmp_path):
     )
 
 
+@pytest.mark.parametrize("make", [ScanLSTM, ScanRNN], ids=["ScanLSTM", "ScanRNN"])
+def test_a_stateful_layer_passes_check_layer(make, x, tmp_path):
+    states = 2 if make is ScanLSTM else 1
+    check_layer(
+        lambda: make(UNITS, stateful=True, return_sequences=True),
+        x,
+        [(BATCH, STEPS, UNITS)],
+        tmp_path,
+        weights=3 if make is ScanLSTM else 2,
+        non_trainable=states,
+        terms=lstm_terms(STEPS, FEATURES, UNITS),
+    )
+
+
 def test_masked_mean_passes_check_layer(x, tmp_path):
     check_layer(MaskedMean, x, [(BATCH, FEATURES)], tmp_path, weights=0, terms=STEPS + 1)
