@@ -14,6 +14,7 @@ from IPython.display import Image, display
 
 import tf_lstm
 from reproductions.digits_lstm import DigitsConfig, reproduce
+from reproductions.options import RunOptions
 
 QUICK = True
 
@@ -27,7 +28,7 @@ print(inspect.getsource(tf_lstm.lstm_step)[:2500])
 # %%
 settings = DigitsConfig(epochs=20 if QUICK else 100)
 run = tempfile.mkdtemp()
-report = reproduce(settings, seeds=1 if QUICK else 3, run_dir=run)
+report = reproduce(settings, RunOptions(seeds=1 if QUICK else 3, run_dir=run))
 status = report.finish()
 
 # %%

@@ -22,6 +22,7 @@ from absl import flags
 from reproductions import cli, config, faults
 from reproductions.config import setting
 from reproductions.inside import picture_the_inside
+from reproductions.options import RunOptions
 from reproductions.report import Report, pyplot, weights_digest
 from reproductions.shipping import ship_tflite
 
@@ -94,10 +95,55 @@ def train_one(
         once; history then also holds ``diverged``: ``[step, loss]``.
         Ctrl-C or SIGTERM stops it after the running update.
     """
+
+    import tf_lstm
+
+    model, step, minibatches, evaluate = _training(seed, data, hidden, batches, strategy)
+    history: dict[str, list[float]] = {"loss": [], "acc": [], "val_acc": []}
+    prefix = f"seed_{seed}"
+
+    def histograms(epoch):
+        if log is not None and log.enabled and log_histograms:
+            log.weights(epoch, model, f"{prefix}/weights")
+            log.gates(epoch, tf_lstm.trace(model.get_layer("scratch_lstm"), data[2]), f"{prefix}/gates")
+
+    histograms(0)
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        with faults.training_steps(resumable=False):
+            for k, batch in enumerate(minibatches, start=epoch * len(minibatches) + 1):
+                loss = step(*batch)
+                if not faults.is_finite(loss):  # stop at once: the article's loop has no way back
+                    return model, {**{key: np.asarray(v) for key, v in history.items()}, "diverged": [k, float(loss)]}
+                faults.step_done(k)
+        seconds = time.perf_counter() - start
+        for key, value in zip(("loss", "acc", "val_acc"), evaluate()):
+            history[key].append(float(value))
+        if log is not None:
+            log.scalars(
+                epoch + 1,
+                prefix,
+                last_batch_loss=history["loss"][-1],
+                accuracy_first_500_train=history["acc"][-1],
+                test_accuracy=history["val_acc"][-1],
+                learning_rate=0.001,
+                examples_per_second=100 * batches / seconds,
+            )
+        if verbose and (epoch % 10 == 9 or epoch == 0):
+            print(
+                f"[seed {seed}] [{epoch}] loss: {history['loss'][-1]:.4f} acc: {history['acc'][-1]:.4f} "
+                f"val acc: {history['val_acc'][-1]:.4f}"
+            )
+    histograms(epochs)
+    return model, {k: np.asarray(v) for k, v in history.items()}
+
+
+def _training(seed: int, data, hidden: int, batches: int, strategy):
+    """The seeded model, its distributed training step, the article's minibatches, and ``evaluate()``: the last
+    batch's loss, the first 500 training images' accuracy and the test accuracy."""
     import keras
     import tensorflow as tf
 
-    import tf_lstm
     from tf_lstm.distribute import distribute_batch, make_train_step
 
     strategy = strategy or tf.distribute.get_strategy()
@@ -128,50 +174,10 @@ def train_one(
         logits = model(x, training=False)
         return tf.reduce_sum(keras.losses.categorical_crossentropy(y, logits, from_logits=True))
 
-    history: dict[str, list[float]] = {"loss": [], "acc": [], "val_acc": []}
-    prefix = f"seed_{seed}"
+    def evaluate():
+        return batch_loss(last_x, last_y), accuracy(x_train[:500], y_train[:500]), accuracy(x_test, y_test)
 
-    def histograms(epoch):
-        if log is not None and log.enabled and log_histograms:
-            log.weights(epoch, model, f"{prefix}/weights")
-            log.gates(epoch, tf_lstm.trace(model.get_layer("scratch_lstm"), x_test), f"{prefix}/gates")
-
-    histograms(0)
-    diverged = None
-    for epoch in range(epochs):
-        start = time.perf_counter()
-        with faults.training_steps(resumable=False):
-            for k, batch in enumerate(minibatches, start=epoch * len(minibatches) + 1):
-                loss = step(*batch)
-                if not faults.is_finite(loss):
-                    diverged = [k, float(loss)]
-                    break
-                faults.step_done(k)
-        if diverged is not None:
-            break
-        seconds = time.perf_counter() - start
-        history["loss"].append(float(batch_loss(last_x, last_y)))
-        history["acc"].append(float(accuracy(x_train[:500], y_train[:500])))
-        history["val_acc"].append(float(accuracy(x_test, y_test)))
-        if log is not None:
-            log.scalars(
-                epoch + 1,
-                prefix,
-                last_batch_loss=history["loss"][-1],
-                accuracy_first_500_train=history["acc"][-1],
-                test_accuracy=history["val_acc"][-1],
-                learning_rate=0.001,
-                examples_per_second=100 * batches / seconds,
-            )
-        if verbose and (epoch % 10 == 9 or epoch == 0):
-            print(
-                f"[seed {seed}] [{epoch}] loss: {history['loss'][-1]:.4f} acc: {history['acc'][-1]:.4f} "
-                f"val acc: {history['val_acc'][-1]:.4f}"
-            )
-    if diverged is not None:
-        return model, {**{k: np.asarray(v) for k, v in history.items()}, "diverged": np.asarray(diverged)}
-    histograms(epochs)
-    return model, {k: np.asarray(v) for k, v in history.items()}
+    return model, step, minibatches, evaluate
 
 
 def serving_model(model):
@@ -203,48 +209,63 @@ def picture_digits_inside(report: Report, model, data, seed: int) -> None:
     )
 
 
-def reproduce(
-    settings: DigitsConfig = DigitsConfig(),
-    *,
-    seeds: int = 3,
-    seed: int = 0,
-    run_dir=None,
-    export_to=None,
-    strategy=None,
-    tensorboard: bool = False,
-) -> Report:
-    plt = pyplot()
-
+def reproduce(settings: DigitsConfig = DigitsConfig(), options: RunOptions = RunOptions()) -> Report:
+    """Article C's experiment: train every seed, judge the accuracies, picture the inside, export the first model."""
     from tf_lstm.data import load_digits
 
-    epochs, hidden, batches = settings.epochs, settings.hidden, settings.batches
     report = Report(
-        NAME, run_dir or cli.run_dir(NAME), settings, protocol=dict(seeds=(seeds, 3)), tensorboard=tensorboard
+        NAME,
+        options.run_dir or cli.run_dir(NAME),
+        settings,
+        protocol=dict(seeds=(options.seeds, 3)),
+        tensorboard=options.tensorboard,
     )
     data = load_digits()
-    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
-    report.record("replicas", replicas)
+    report.record("replicas", options.replicas)
     print(
-        f"digits: {len(data[0])} train / {len(data[2])} test images of 8x8; "
-        f"{seeds} seed(s) x {epochs} epochs x {batches} batches of 100 on {replicas} replica(s)"
+        f"digits: {len(data[0])} train / {len(data[2])} test images of 8x8; {options.seeds} seed(s) x "
+        f"{settings.epochs} epochs x {settings.batches} batches of 100 on {options.replicas} replica(s)"
     )
-    figure, axes = plt.subplots(figsize=(7, 4.5))
+    per_seed, histories, first_model = train_every_seed(report, settings, options, data)
+    judge(report, settings, per_seed)
+    picture_accuracy(report, histories)
+    if first_model is None:
+        print("every run diverged: no pictures of the inside, no export")
+        return report
+    picture_digits_inside(report, first_model, data, options.seed)
+    if options.export_to is not None:
+        serving = serving_model(first_model)
+        exported = report.export(serving, options.export_to, f"the seed-{options.seed} model")
+        ship_tflite(report, serving, exported, data[2], data[3].argmax(-1), calibration=data[0])
+    return report
+
+
+def train_every_seed(report: Report, settings: DigitsConfig, options: RunOptions, data):
+    """``(per-seed figures, per-seed histories, the first model that trained or None)``."""
     per_seed: list[dict[str, Any]] = []
+    histories: dict[int, dict[str, np.ndarray]] = {}
     first_model = None
-    for k in range(seeds):
+    for seed in options.seed_values:
         start = time.perf_counter()
         model, history = train_one(
-            seed + k, data, epochs, hidden, batches, strategy=strategy, log=report.log, log_histograms=k == 0
+            seed,
+            data,
+            settings.epochs,
+            settings.hidden,
+            settings.batches,
+            strategy=options.strategy,
+            log=report.log,
+            log_histograms=seed == options.seed,
         )
         seconds = time.perf_counter() - start
         if "diverged" in history:
-            report.diverged(f"seed {seed + k}", int(history["diverged"][0]), history["diverged"][1])
-            per_seed.append(dict(seed=seed + k, test_accuracy=float("nan"), train500_accuracy=float("nan")))
+            report.diverged(f"seed {seed}", int(history["diverged"][0]), history["diverged"][1])
+            per_seed.append(dict(seed=seed, test_accuracy=float("nan"), train500_accuracy=float("nan")))
             continue
         first_model = first_model or model
         per_seed.append(
             dict(
-                seed=seed + k,
+                seed=seed,
                 test_accuracy=float(history["val_acc"][-1]),
                 train500_accuracy=float(history["acc"][-1]),
                 last_batch_loss=float(history["loss"][-1]),
@@ -253,13 +274,16 @@ def reproduce(
             )
         )
         print(
-            f"[seed {seed + k}] test accuracy {history['val_acc'][-1]:.4f}, first-500-train accuracy "
+            f"[seed {seed}] test accuracy {history['val_acc'][-1]:.4f}, first-500-train accuracy "
             f"{history['acc'][-1]:.4f} ({seconds:.1f} s)"
         )
-        (line,) = axes.plot(history["acc"], label=f"acc (seed {seed + k})")
-        axes.plot(history["val_acc"], "--", color=line.get_color(), label=f"val_acc (seed {seed + k})")
-        report.record(f"history_seed_{seed + k}", {key: value.tolist() for key, value in history.items()})
+        histories[seed] = history
+        report.record(f"history_seed_{seed}", {key: value.tolist() for key, value in history.items()})
+    return per_seed, histories, first_model
 
+
+def judge(report: Report, settings: DigitsConfig, per_seed: list[dict[str, Any]]) -> None:
+    """The mean test accuracy and the lowest first-500-train accuracy against the article's."""
     test = np.array([r["test_accuracy"] for r in per_seed])
     train500 = np.array([r["train500_accuracy"] for r in per_seed])
     print(f"test accuracy: mean {test.mean():.4f}, min {test.min():.4f}, max {test.max():.4f}")
@@ -268,15 +292,26 @@ def reproduce(
         "test_accuracy_spread",
         dict(mean=float(test.mean()), std=float(test.std()), min=float(test.min()), max=float(test.max())),
     )
+    seeds = len(per_seed)
     report.check(
         "mean_test_accuracy",
         test.mean(),
-        label=f"test accuracy after {epochs} epochs, mean of {seeds} seed{'s' if seeds > 1 else ''}",
+        label=f"test accuracy after {settings.epochs} epochs, mean of {seeds} seed{'s' if seeds > 1 else ''}",
     )
     report.check(
-        "min_train500_accuracy", train500.min(), label=f"first-500-train accuracy after {epochs} epochs, lowest seed"
+        "min_train500_accuracy",
+        train500.min(),
+        label=f"first-500-train accuracy after {settings.epochs} epochs, lowest seed",
     )
 
+
+def picture_accuracy(report: Report, histories: dict[int, dict[str, np.ndarray]]) -> None:
+    """Every seed's accuracy curves, first 500 training images and test, by epoch."""
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for seed, history in histories.items():
+        (line,) = axes.plot(history["acc"], label=f"acc (seed {seed})")
+        axes.plot(history["val_acc"], "--", color=line.get_color(), label=f"val_acc (seed {seed})")
     axes.set_ylim(0.0, 1.0)
     axes.set_xlabel("epoch")
     axes.set_ylabel("accuracy")
@@ -284,28 +319,10 @@ def reproduce(
     axes.legend(fontsize=8, ncol=2)
     report.plot(figure, "accuracy.png")
 
-    if first_model is None:
-        print("every run diverged: no pictures of the inside, no export")
-        return report
-    picture_digits_inside(report, first_model, data, seed)
-    if export_to is not None:
-        serving = serving_model(first_model)
-        exported = report.export(serving, export_to, f"the seed-{seed} model")
-        ship_tflite(report, serving, exported, data[2], data[3].argmax(-1), calibration=data[0])
-    return report
-
 
 def reproduce_from_flags() -> Report:
-    strategy = cli.strategy()
-    return reproduce(
-        strategy=strategy,
-        run_dir=cli.run_dir(NAME),
-        settings=config.from_flags(DigitsConfig, PREFIX),
-        seeds=FLAGS.seeds,
-        seed=FLAGS.seed,
-        export_to=cli.export_dir(NAME),
-        tensorboard=FLAGS.tensorboard,
-    )
+    options = RunOptions.from_flags(NAME, exports=True, distributes=True)
+    return reproduce(config.from_flags(DigitsConfig, PREFIX), options)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import collections
 import tensorflow as tf
 
 from reproductions.digits_lstm import DigitsConfig, reproduce
+from reproductions.options import RunOptions
 from reproductions.runlog import RunLog
 
 
@@ -34,7 +35,7 @@ def read_values(directory, tag):
 def test_the_logged_values_are_the_runs(tmp_path):
     import numpy as np
 
-    report = reproduce(DigitsConfig(epochs=2, batches=2), seeds=1, run_dir=tmp_path, tensorboard=True)
+    report = reproduce(DigitsConfig(epochs=2, batches=2), RunOptions(seeds=1, run_dir=tmp_path, tensorboard=True))
     report.finish()
     logs = tmp_path / "tensorboard"
     # A scalar: each epoch's test accuracy, as the report's history holds it.
@@ -52,7 +53,7 @@ def test_the_logged_values_are_the_runs(tmp_path):
 
 
 def test_a_training_reproduction_logs_scalars_histograms_settings_and_pictures(tmp_path):
-    report = reproduce(DigitsConfig(epochs=2, batches=2), seeds=1, run_dir=tmp_path, tensorboard=True)
+    report = reproduce(DigitsConfig(epochs=2, batches=2), RunOptions(seeds=1, run_dir=tmp_path, tensorboard=True))
     report.finish()
     events = read_events(tmp_path / "tensorboard")
     for name in ("last_batch_loss", "test_accuracy", "learning_rate", "examples_per_second"):

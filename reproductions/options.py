@@ -1,0 +1,67 @@
+"""The options every reproduction shares beside its article's settings: one dataclass, one way to fill it."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from absl import flags
+
+FLAGS = flags.FLAGS
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How a reproduction runs, as its flags say (each attribute names its flag).
+
+    Attributes:
+        seeds: how many seeds a multi-seed reproduction trains (``--seeds``).
+        seed: the first seed; the others follow it (``--seed``).
+        run_dir: the run's folder (``--output_dir``/<name>); None: that default.
+        export_to: the export folder (``--export_dir``); None: no export.
+        strategy: the `tf.distribute` strategy (``--strategy``); None: one device.
+        tensorboard: write a TensorBoard log (``--tensorboard``).
+    """
+
+    seeds: int = 3
+    seed: int = 0
+    run_dir: Path | None = None
+    export_to: Path | None = None
+    strategy: Any = None
+    tensorboard: bool = False
+
+    def __post_init__(self):
+        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
+            raise ValueError(f"seeds must be a positive integer, got seeds={self.seeds!r}.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got seed={self.seed!r}.")
+
+    @property
+    def seed_values(self) -> range:
+        """The seeds to train: ``seed, seed + 1, …``, `seeds` of them."""
+        return range(self.seed, self.seed + self.seeds)
+
+    @property
+    def replicas(self) -> int:
+        """The replicas training runs on: the strategy's, else 1."""
+        return self.strategy.num_replicas_in_sync if self.strategy is not None else 1
+
+    @classmethod
+    def from_flags(cls, name: str, *, exports: bool = False, distributes: bool = False) -> RunOptions:
+        """The options of reproduction `name` from the command line's flags.
+
+        `exports`: it exports a model (``--export_dir``, checked); `distributes`:
+        it trains under ``--strategy`` (made before any other TensorFlow op).
+        """
+        from reproductions import cli
+
+        strategy = cli.strategy() if distributes else None
+        return cls(
+            seeds=FLAGS.seeds,
+            seed=FLAGS.seed,
+            run_dir=cli.run_dir(name),
+            export_to=cli.export_dir(name) if exports else None,
+            strategy=strategy,
+            tensorboard=FLAGS.tensorboard,
+        )
