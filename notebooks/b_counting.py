@@ -13,6 +13,7 @@ from IPython.display import Image, display
 
 import tf_lstm
 from reproductions.counting_rnn import CountingConfig, reproduce
+from reproductions.options import RunOptions
 
 QUICK = True
 
@@ -29,7 +30,7 @@ print(inspect.getsource(tf_lstm.linear_rnn_step))
 # %%
 settings = CountingConfig(epochs=2001 if QUICK else 2001)
 run = tempfile.mkdtemp()
-report = reproduce(settings, run_dir=run)
+report = reproduce(settings, RunOptions(run_dir=run))
 status = report.finish()
 
 # %% [markdown]

@@ -42,6 +42,7 @@ from absl import flags
 from reproductions import cli, config
 from reproductions.config import setting
 from reproductions.documented import DOCUMENTED
+from reproductions.options import RunOptions
 from reproductions.report import Report, pyplot
 
 FLAGS = flags.FLAGS
@@ -184,172 +185,53 @@ def plot_state_trajectories(x, initial, trained: dict[str, tuple[float, float]])
     return figure
 
 
-def reproduce(
-    settings: CountingConfig = CountingConfig(),
-    *,
-    run_dir=None,
-    strategy=None,
-    tensorboard: bool = False,
-) -> Report:
-    import keras
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One training run: its figures' key in `DOCUMENTED` (``"gd_large"``: an unjudged larger rate), the
+    optimizer's title and factory, its learning rate and dtype."""
 
-    plt = pyplot()
+    key: str
+    title: str
+    make_optimizer: Callable[[], Any]
+    learning_rate: float
+    dtype: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.title} ({self.dtype})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Trained:
+    """A run's costs (before each update) and weights (after it), ``[updates]`` and ``[updates, 2]``."""
+
+    costs: np.ndarray
+    weights: np.ndarray
+    seconds: float
+
+
+def reproduce(settings: CountingConfig = CountingConfig(), options: RunOptions = RunOptions()) -> Report:
+    """Article B's experiment: train every run from the article's initial weights, judge, picture."""
     import tensorflow as tf
+
+    from tf_lstm.data import counting_data
 
     tf.get_logger().setLevel("ERROR")  # one tf.function per run: retracing is expected
     report_start = time.perf_counter()
-
-    from tf_lstm.data import counting_data
-    from tf_lstm.optimizers import ArticleRMSProp
-
-    report = Report(NAME, run_dir or cli.run_dir(NAME), settings, tensorboard=tensorboard)
+    report = Report(NAME, options.run_dir or cli.run_dir(NAME), settings, tensorboard=options.tensorboard)
     x, y, w_x, w_rec = counting_data(seed=settings.data_seed)
     print(f"Initial weights: wx = {w_x:8.4f}, wRec = {w_rec:8.4f}")
     report.check("initial_wx", w_x)
     report.check("initial_wrec", w_rec)
-
-    figure, axes = plt.subplots(figsize=(7, 4.5))
-    # (key, title, make_optimizer, learning rate, dtype); "gd_large" runs are not judged
-    runs: list[tuple[str, str, Callable[[], Any], float, str]] = []
-    if settings.optimizer in ("gd", "both"):
-        runs.append(
-            (
-                "gd",
-                "GradientDescent",
-                lambda: keras.optimizers.SGD(settings.gd_learning_rate),
-                settings.gd_learning_rate,
-                settings.gd_dtype,
-            )
-        )
-    if settings.optimizer in ("rmsprop", "both"):
-        make_rmsprop = lambda: ArticleRMSProp(settings.rmsprop_learning_rate)  # noqa: E731
-        for dtype in ("float64", "float32") if settings.rmsprop_dtype == "both" else (settings.rmsprop_dtype,):
-            runs.append(("rmsprop", "RMSProp", make_rmsprop, settings.rmsprop_learning_rate, dtype))
-    if settings.optimizer != "both":  # the other optimizer's figures are left out
-        left_out = "rmsprop_" if settings.optimizer == "gd" else "gd_"
-        for key in DOCUMENTED[NAME]:
-            if key.startswith(left_out) and key != "gd_large_lr_diverges":
-                report.not_run(key, f"--counting_optimizer={settings.optimizer}")
-    multiples = (10, 20, 50) if settings.optimizer in ("gd", "both") else ()
-    for multiple in multiples:  # the article's remark: GD needs lr ≈ 1e-5; larger rates diverge
-        large_lr = multiple * settings.gd_learning_rate
-        runs.append(
-            (
-                "gd_large",
-                "GradientDescent",
-                functools.partial(keras.optimizers.SGD, large_lr),
-                large_lr,
-                settings.gd_dtype,
-            )
-        )
-
-    def timed_train(run):
-        start = time.perf_counter()
-        with np.errstate(all="ignore"):
-            costs, weights = train(
-                run[2], x, y, w_x, w_rec, settings.epochs, run[4], strategy, jit_compile=run[0] != "rmsprop"
-            )
-        return costs, weights, time.perf_counter() - start
-
-    start = time.perf_counter()
-    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
-    if replicas == 1:
-        # The runs are independent and each keeps about one core busy: run them
-        # side by side (same figures as one after another; 2.5x faster on 2 cores).
-        with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            results = list(pool.map(timed_train, runs))
-    else:  # one run at a time: the replicas' collectives must not interleave
-        results = [timed_train(run) for run in runs]
-    print(f"{len(runs)} training runs of {settings.epochs} updates in {time.perf_counter() - start:.1f} s")
-
-    final_label = "" if settings.epochs == CountingConfig.epochs else f", after update {settings.epochs:,}"
-    outcomes = []
-    trained = {}  # (title, dtype) -> final (w_x, w_rec), for the state trajectories
-    for (key, title, _, lr, dtype), (costs, weights, seconds) in zip(runs, results):
-        if key == "gd_large":
-            finite = costs[np.isfinite(costs)]
-            outcome = dict(
-                learning_rate=lr,
-                final_cost=float(costs[-1]),
-                lowest_cost=float(np.min(finite)) if len(finite) else float("nan"),
-                diverged_to_inf=bool(len(finite) < len(costs)),
-            )
-            outcomes.append(outcome)
-            print(
-                f"GradientDescent at {lr / settings.gd_learning_rate:g}x the learning rate ({lr:g}): lowest cost "
-                f"{outcome['lowest_cost']:.4g}, final cost {outcome['final_cost']:.4g}"
-                f"{' (diverged to inf/nan)' if outcome['diverged_to_inf'] else ''}"
-            )
-            continue
-        if len(costs) < settings.epochs:  # stopped where the cost turned NaN or Inf
-            report.diverged(f"{title} ({dtype}, learning rate {lr:g})", len(costs), costs[-1])
-            continue
-        wx_final, wrec_final = (float(w) for w in weights[-1])
-        trained[f"{title} ({dtype})"] = (wx_final, wrec_final)
-        for epoch in range(0, len(costs), 10):  # every 10th update: the curves, at a tenth of the cost
-            report.log.scalars(
-                epoch + 1,
-                f"{key}_{dtype}",
-                cost=costs[epoch],
-                w_x=weights[epoch, 0],
-                w_rec=weights[epoch, 1],
-                learning_rate=lr,
-            )
-        print_log(
-            f"{title}, learning rate {lr:g}, {dtype} ({seconds:.1f} s)", costs, (w_x, w_rec), (wx_final, wrec_final)
-        )
-        result = dict(
-            costs_every_100=[float(c) for c in costs[99::100]],
-            final_wx=wx_final,
-            final_wrec=wrec_final,
-            seconds=seconds,
-        )
-        for name, figure_ in DOCUMENTED[NAME].items():
-            if name.startswith(f"{key}_cost_epoch_"):
-                epoch = int(name.rsplit("_", 1)[1])
-                if epoch <= len(costs):
-                    report.check(name, costs[epoch - 1], label=f"{figure_.label} ({dtype})")
-                    axes.plot(epoch, figure_.documented, "kx", markersize=7)
-                else:
-                    report.not_run(name, f"--counting_epochs={settings.epochs}")
-        if key == "rmsprop":
-            if len(costs) >= 500:
-                report.check(
-                    "rmsprop_max_cost_from_500",
-                    float(np.max(costs[499:2000])),
-                    label=f"RMSProp max cost, epochs 500-{min(len(costs), 2000)} ({dtype})",
-                )
-            else:
-                report.not_run("rmsprop_max_cost_from_500", f"--counting_epochs={settings.epochs}")
-            mean_wx, mean_wrec = final_cycle_mean(weights)
-            result.update(cycle_points=weights[-2:].tolist(), cycle_mean=[mean_wx, mean_wrec])
-            print(
-                f"final 2-cycle: {np.array2string(weights[-2:], precision=5)}, mean wx = {mean_wx:.5f}, "
-                f"wRec = {mean_wrec:.5f}"
-            )
-            report.check(
-                "rmsprop_cycle_mean_wx", mean_wx, label=f"RMSProp wx, mean of the final 2-cycle{final_label} ({dtype})"
-            )
-            report.check(
-                "rmsprop_cycle_mean_wrec",
-                mean_wrec,
-                label=f"RMSProp wRec, mean of the final 2-cycle{final_label} ({dtype})",
-            )
-        report.check(f"{key}_final_wx", wx_final, label=f"{title} final wx{final_label} ({dtype})")
-        report.check(f"{key}_final_wrec", wrec_final, label=f"{title} final wRec{final_label} ({dtype})")
-        report.record(f"{key}_{dtype}", result)
-        axes.plot(np.arange(1, len(costs) + 1), costs, label=f"{title} {dtype} (lr {lr:g})")
-
-    if outcomes:
-        report.record("gd_larger_learning_rates", outcomes)
-        ten = outcomes[0]
-        report.check(
-            "gd_large_lr_diverges",
-            "diverges"
-            if ten["diverged_to_inf"]
-            else f"unstable: cost falls to {ten['lowest_cost']:.3g}, ends at {ten['final_cost']:.3g}",
-        )
-
+    runs = plan_runs(report, settings)
+    results = train_runs(runs, x, y, (w_x, w_rec), settings, options.strategy)
+    figure, axes = pyplot().subplots(figsize=(7, 4.5))
+    trained = {}  # run name -> final (w_x, w_rec), for the state trajectories
+    for run, result in zip(runs, results):
+        if run.key != "gd_large" and (final := judge_run(report, settings, run, result, (w_x, w_rec))) is not None:
+            trained[run.name] = final
+            plot_costs(axes, settings, run, result.costs)
+    judge_larger_rates(report, settings, [(r, t) for r, t in zip(runs, results) if r.key == "gd_large"])
     axes.set_yscale("log")
     axes.set_xlabel("epoch")
     axes.set_ylabel("cost (sum of squared errors)")
@@ -361,14 +243,159 @@ def reproduce(
     return report
 
 
-def reproduce_from_flags() -> Report:
-    strategy = cli.strategy()
-    return reproduce(
-        strategy=strategy,
-        run_dir=cli.run_dir(NAME),
-        settings=config.from_flags(CountingConfig, PREFIX),
-        tensorboard=FLAGS.tensorboard,
+def plan_runs(report: Report, settings: CountingConfig) -> list[Run]:
+    """The runs `settings` ask for; the left-out optimizer's figures are marked not run."""
+    import keras
+
+    from tf_lstm.optimizers import ArticleRMSProp
+
+    runs: list[Run] = []
+    if settings.optimizer in ("gd", "both"):
+        make_gd = functools.partial(keras.optimizers.SGD, settings.gd_learning_rate)
+        runs.append(Run("gd", "GradientDescent", make_gd, settings.gd_learning_rate, settings.gd_dtype))
+    if settings.optimizer in ("rmsprop", "both"):
+        make_rmsprop = functools.partial(ArticleRMSProp, settings.rmsprop_learning_rate)
+        for dtype in ("float64", "float32") if settings.rmsprop_dtype == "both" else (settings.rmsprop_dtype,):
+            runs.append(Run("rmsprop", "RMSProp", make_rmsprop, settings.rmsprop_learning_rate, dtype))
+    if settings.optimizer != "both":  # the other optimizer's figures are left out
+        left_out = "rmsprop_" if settings.optimizer == "gd" else "gd_"
+        for key in DOCUMENTED[NAME]:
+            if key.startswith(left_out) and key != "gd_large_lr_diverges":
+                report.not_run(key, f"--counting_optimizer={settings.optimizer}")
+    for multiple in (10, 20, 50) if settings.optimizer in ("gd", "both") else ():
+        # The article's remark: GD needs lr ≈ 1e-5; larger rates diverge.
+        large_lr = multiple * settings.gd_learning_rate
+        make = functools.partial(keras.optimizers.SGD, large_lr)
+        runs.append(Run("gd_large", "GradientDescent", make, large_lr, settings.gd_dtype))
+    return runs
+
+
+def train_runs(runs: list[Run], x, y, initial, settings: CountingConfig, strategy) -> list[Trained]:
+    """Every run's costs and weights. The runs are independent and each keeps about one core busy, so on one
+    device they run side by side in threads (the same figures as one after another)."""
+
+    w_x, w_rec = initial
+
+    def timed_train(run: Run) -> Trained:
+        start = time.perf_counter()
+        jit = run.key != "rmsprop"  # XLA's rounding would move RMSProp to the other point of its 2-cycle
+        with np.errstate(all="ignore"):
+            costs, weights = train(run.make_optimizer, x, y, w_x, w_rec, settings.epochs, run.dtype, strategy, jit)
+        return Trained(costs, weights, time.perf_counter() - start)
+
+    start = time.perf_counter()
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    if replicas == 1:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            results = list(pool.map(timed_train, runs))
+    else:  # one run at a time: the replicas' collectives must not interleave
+        results = [timed_train(run) for run in runs]
+    print(f"{len(runs)} training runs of {settings.epochs} updates in {time.perf_counter() - start:.1f} s")
+    return results
+
+
+def judge_run(report: Report, settings: CountingConfig, run: Run, result: Trained, initial):
+    """Logs a judged run and checks its costs, final weights and (RMSProp) 2-cycle against the article's;
+    returns its final ``(w_x, w_rec)``, or None if it diverged."""
+    costs, weights = result.costs, result.weights
+    if len(costs) < settings.epochs:  # stopped where the cost turned NaN or Inf
+        report.diverged(f"{run.title} ({run.dtype}, learning rate {run.learning_rate:g})", len(costs), costs[-1])
+        return None
+    final = (float(weights[-1][0]), float(weights[-1][1]))
+    for epoch in range(0, len(costs), 10):  # every 10th update: the curves, at a tenth of the cost
+        report.log.scalars(
+            epoch + 1,
+            f"{run.key}_{run.dtype}",
+            cost=costs[epoch],
+            w_x=weights[epoch, 0],
+            w_rec=weights[epoch, 1],
+            learning_rate=run.learning_rate,
+        )
+    title = f"{run.title}, learning rate {run.learning_rate:g}, {run.dtype} ({result.seconds:.1f} s)"
+    print_log(title, costs, initial, final)
+    recorded: dict[str, Any] = dict(
+        costs_every_100=[float(c) for c in costs[99::100]],
+        final_wx=final[0],
+        final_wrec=final[1],
+        seconds=result.seconds,
     )
+    for name, figure in DOCUMENTED[NAME].items():
+        if name.startswith(f"{run.key}_cost_epoch_"):
+            epoch = int(name.rsplit("_", 1)[1])
+            if epoch <= len(costs):
+                report.check(name, costs[epoch - 1], label=f"{figure.label} ({run.dtype})")
+            else:
+                report.not_run(name, f"--counting_epochs={settings.epochs}")
+    final_label = "" if settings.epochs == CountingConfig.epochs else f", after update {settings.epochs:,}"
+    if run.key == "rmsprop":
+        recorded.update(judge_cycle(report, run, costs, weights, final_label))
+    report.check(f"{run.key}_final_wx", final[0], label=f"{run.title} final wx{final_label} ({run.dtype})")
+    report.check(f"{run.key}_final_wrec", final[1], label=f"{run.title} final wRec{final_label} ({run.dtype})")
+    report.record(f"{run.key}_{run.dtype}", recorded)
+    return final
+
+
+def judge_cycle(report: Report, run: Run, costs, weights, final_label: str) -> dict[str, Any]:
+    """RMSProp's late costs and the centre of its final 2-cycle against the article's; the cycle's figures."""
+    if len(costs) >= 500:
+        report.check(
+            "rmsprop_max_cost_from_500",
+            float(np.max(costs[499:2000])),
+            label=f"RMSProp max cost, epochs 500-{min(len(costs), 2000)} ({run.dtype})",
+        )
+    else:
+        report.not_run("rmsprop_max_cost_from_500", f"--counting_epochs={len(costs)}")
+    mean_wx, mean_wrec = final_cycle_mean(weights)
+    print(
+        f"final 2-cycle: {np.array2string(weights[-2:], precision=5)}, mean wx = {mean_wx:.5f}, wRec = {mean_wrec:.5f}"
+    )
+    centre = f"mean of the final 2-cycle{final_label} ({run.dtype})"
+    report.check("rmsprop_cycle_mean_wx", mean_wx, label=f"RMSProp wx, {centre}")
+    report.check("rmsprop_cycle_mean_wrec", mean_wrec, label=f"RMSProp wRec, {centre}")
+    return dict(cycle_points=weights[-2:].tolist(), cycle_mean=[mean_wx, mean_wrec])
+
+
+def plot_costs(axes, settings: CountingConfig, run: Run, costs) -> None:
+    """A run's cost curve, with the article's printed costs as crosses."""
+    for name, figure in DOCUMENTED[NAME].items():
+        if name.startswith(f"{run.key}_cost_epoch_") and int(name.rsplit("_", 1)[1]) <= len(costs):
+            axes.plot(int(name.rsplit("_", 1)[1]), figure.documented, "kx", markersize=7)
+    axes.plot(np.arange(1, len(costs) + 1), costs, label=f"{run.title} {run.dtype} (lr {run.learning_rate:g})")
+
+
+def judge_larger_rates(report: Report, settings: CountingConfig, runs: list[tuple[Run, Trained]]) -> None:
+    """GD at 10, 20 and 50 times the rate: recorded; the article's remark (it diverges) judged at 10 times."""
+    outcomes = []
+    for run, result in runs:
+        costs = result.costs
+        finite = costs[np.isfinite(costs)]
+        outcome = dict(
+            learning_rate=run.learning_rate,
+            final_cost=float(costs[-1]),
+            lowest_cost=float(np.min(finite)) if len(finite) else float("nan"),
+            diverged_to_inf=bool(len(finite) < len(costs)),
+        )
+        outcomes.append(outcome)
+        print(
+            f"GradientDescent at {run.learning_rate / settings.gd_learning_rate:g}x the learning rate "
+            f"({run.learning_rate:g}): lowest cost {outcome['lowest_cost']:.4g}, final cost "
+            f"{outcome['final_cost']:.4g}{' (diverged to inf/nan)' if outcome['diverged_to_inf'] else ''}"
+        )
+    if not outcomes:
+        return
+    report.record("gd_larger_learning_rates", outcomes)
+    ten = outcomes[0]
+    report.check(
+        "gd_large_lr_diverges",
+        "diverges"
+        if ten["diverged_to_inf"]
+        else f"unstable: cost falls to {ten['lowest_cost']:.3g}, ends at {ten['final_cost']:.3g}",
+    )
+
+
+def reproduce_from_flags() -> Report:
+    options = RunOptions.from_flags(NAME, distributes=True)
+    return reproduce(config.from_flags(CountingConfig, PREFIX), options)
 
 
 if __name__ == "__main__":
