@@ -13,6 +13,7 @@ from IPython.display import Image, display
 
 import tf_lstm
 from reproductions.mnist_lstm import MnistConfig, reproduce, resolve_mnist_dir
+from reproductions.options import RunOptions
 
 QUICK = True
 
@@ -27,7 +28,7 @@ print(inspect.getsource(tf_lstm.steps.gate_activations))
 # %%
 settings = MnistConfig(train_examples=20_000 if QUICK else 100_000, rotated_training=not QUICK)
 run = tempfile.mkdtemp()
-report = reproduce(settings, mnist_dir=resolve_mnist_dir(None), seeds=1 if QUICK else 3, run_dir=run)
+report = reproduce(settings, RunOptions(seeds=1 if QUICK else 3, run_dir=run), mnist_dir=resolve_mnist_dir(None))
 status = report.finish()
 
 # %% [markdown]

@@ -26,6 +26,7 @@ from absl import flags
 from reproductions import cli, config, faults
 from reproductions.config import setting
 from reproductions.inside import picture_the_inside
+from reproductions.options import RunOptions
 from reproductions.report import Report, pyplot, weights_digest
 from reproductions.shipping import ship_tflite
 from reproductions.training import BatchOrder, Progress, claim_checkpoints
@@ -35,7 +36,8 @@ NAME = "mnist_lstm"
 PREFIX = "mnist"
 EXPORTS_MODEL = True  # its trained model goes to --export_dir (default saved_models/<name>)
 STEPS = INPUTS = 28
-DECODE_AT = (1280, 8960, 99840)  # the article's "answers of n_steps" points
+# The article's printed points, in examples seen: its log lines and its "answers of n_steps".
+DECODE_AT = (1280, 8960, 99_840)
 
 flags.DEFINE_string(
     "mnist_dir",
@@ -252,20 +254,10 @@ def train(
             if runlog is not None and step == 1:
                 runlog.weights(seen, trainer.model, f"{prefix}/weights")
             if step % display_step == 0:
-                loss, acc = (float(v) for v in trainer.minibatch(x, y))
-                log.append((seen, loss, acc))
-                if runlog is not None:
-                    runlog.scalars(
-                        seen,
-                        prefix,
-                        minibatch_loss=loss,
-                        minibatch_accuracy=acc,
-                        learning_rate=settings.learning_rate,
-                        examples_per_second=seen / max(time.perf_counter() - start, 1e-9),
-                    )
+                log.append(display(trainer, x, y, seen, time.perf_counter() - start, settings, runlog, prefix))
                 if verbose:
                     print(
-                        f"{label}Iter {seen}, Minibatch Loss= {loss:.6f}, Training Accuracy= {acc:.5f} "
+                        f"{label}Iter {seen}, Minibatch Loss= {log[-1][1]:.6f}, Training Accuracy= {log[-1][2]:.5f} "
                         f"({time.perf_counter() - start:.0f} s)"
                     )
             if decode is not None and seen in DECODE_AT:
@@ -279,6 +271,21 @@ def train(
     if progress:
         progress.save(step - 1, log, answers, force=True)
     return trainer, log, answers, time.perf_counter() - start
+
+
+def display(trainer, x, y, seen: int, seconds: float, settings: MnistConfig, runlog, prefix: str):
+    """Upstream's display step: ``(examples seen, the minibatch's loss, its accuracy)``, also to TensorBoard."""
+    loss, acc = (float(v) for v in trainer.minibatch(x, y))
+    if runlog is not None:
+        runlog.scalars(
+            seen,
+            prefix,
+            minibatch_loss=loss,
+            minibatch_accuracy=acc,
+            learning_rate=settings.learning_rate,
+            examples_per_second=seen / max(seconds, 1e-9),
+        )
+    return seen, loss, acc
 
 
 def print_answers(answers, images_labels) -> None:
@@ -334,22 +341,63 @@ def picture_mnist_inside(report: Report, model, test_x, test_y, seed: int) -> No
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class SeedRun:
+    """One seed's training: its trainer (None if it diverged), displayed log, answers of n_steps and figures."""
+
+    trainer: Trainer | None
+    log: list
+    answers: dict
+    figures: dict
+
+
 def reproduce(
     settings: MnistConfig = MnistConfig(),
+    options: RunOptions = RunOptions(),
     *,
     mnist_dir=None,
     tfds_data_dir=None,
-    seeds: int = 3,
-    seed: int = 0,
-    run_dir=None,
-    export_to=None,
-    strategy=None,
-    tensorboard: bool = False,
 ) -> Report:
-    from tf_lstm.checks import positive_int
+    """Article A's experiment: train every seed, judge, then the first seed's answers of n_steps, the experiments
+    the article left "to be continued", the pictures of the inside and the export."""
+    data = load_data(settings, mnist_dir, tfds_data_dir)
+    report = Report(
+        NAME,
+        options.run_dir or cli.run_dir(NAME),
+        settings,
+        protocol=dict(seeds=(options.seeds, 3)),
+        tensorboard=options.tensorboard,
+    )
+    training = dict(
+        seed=options.seed,
+        seeds=options.seeds,
+        **{name: getattr(settings, name) for name in TRAINING_SETTINGS},
+        train_images=len(data[0]),
+    )
+    checkpoints = claim_checkpoints(report.run_dir / "checkpoints", training) if settings.checkpoint_every else None
+    checkpoint_dir = (lambda name: checkpoints / name) if checkpoints else (lambda name: None)
+    steps_total = math.ceil(settings.train_examples / settings.batch_size) - 1
+    print(
+        f"MNIST: {len(data[0])} train / {len(data[2])} test images from {mnist_dir or 'TensorFlow Datasets'}; "
+        f"{options.seeds} seed(s) x {steps_total} steps of {settings.batch_size}"
+    )
+    runs = train_every_seed(report, settings, options, data, checkpoint_dir)
+    judge(report, settings, runs)
+    first = runs[0]  # RunOptions holds at least one seed
+    picture_answers(report, first.answers, data[2][: settings.decode_images], data[3][: settings.decode_images])
+    if first.trainer is None:
+        print(f"the seed-{options.seed} run diverged: no experiments, pictures or export (they need its model)")
+    else:
+        experiments_pictures_export(report, first.trainer, settings, options, data, checkpoint_dir)
+    if checkpoints:  # finished: a rerun starts afresh, as Keras' BackupAndRestore does
+        shutil.rmtree(checkpoints)
+    return report
+
+
+def load_data(settings: MnistConfig, mnist_dir, tfds_data_dir):
+    """``(train_x, train_y, test_x, test_y)``, checked before any work: a bad path or empty data is exit 2."""
     from tf_lstm.data import load_mnist
 
-    positive_int("seeds", seeds)  # the first seed's model is the one pictured and exported: one must run
     with cli.input_checks():
         train_x, train_y = load_mnist("train", path=mnist_dir, data_dir=tfds_data_dir)
         test_x, test_y = load_mnist("test", path=mnist_dir, data_dir=tfds_data_dir)
@@ -359,52 +407,33 @@ def reproduce(
             raise ValueError(
                 f"--mnist_batch_size={settings.batch_size} is larger than the {len(train_x)} training images."
             )
-    report = Report(
-        NAME, run_dir or cli.run_dir(NAME), settings, protocol=dict(seeds=(seeds, 3)), tensorboard=tensorboard
-    )
-    training = dict(
-        seed=seed,
-        seeds=seeds,
-        **{name: getattr(settings, name) for name in TRAINING_SETTINGS},
-        train_images=len(train_x),
-    )
-    checkpoints = claim_checkpoints(report.run_dir / "checkpoints", training) if settings.checkpoint_every else None
-    checkpoint_dir = (lambda name: checkpoints / name) if checkpoints else (lambda name: None)
-    steps_total = math.ceil(settings.train_examples / settings.batch_size) - 1
-    print(
-        f"MNIST: {len(train_x)} train / {len(test_x)} test images from {mnist_dir or 'TensorFlow Datasets'}; "
-        f"{seeds} seed(s) x {steps_total} steps of {settings.batch_size}"
-    )
+    return train_x, train_y, test_x, test_y
 
-    decode_x, decode_y = test_x[: settings.decode_images], test_y[: settings.decode_images]
-    per_seed, first = [], None
-    for k in range(seeds):
+
+def train_every_seed(report: Report, settings: MnistConfig, options: RunOptions, data, checkpoint_dir) -> list[SeedRun]:
+    """Every seed's run, the first decoding the article's answers of n_steps."""
+    train_x, train_y, test_x, test_y = data
+    runs = []
+    for seed in options.seed_values:
         trainer, log, answers, seconds = train(
             train_x,
             train_y,
             settings,
-            seed=seed + k,
-            decode=decode_x if k == 0 else None,
-            label=f"[seed {seed + k}] ",
-            strategy=strategy,
-            checkpoint_dir=checkpoint_dir(f"seed_{seed + k}"),
+            seed=seed,
+            decode=test_x[: settings.decode_images] if seed == options.seed else None,
+            label=f"[seed {seed}] ",
+            strategy=options.strategy,
+            checkpoint_dir=checkpoint_dir(f"seed_{seed}"),
             runlog=report.log,
-            prefix=f"seed_{seed + k}",
+            prefix=f"seed_{seed}",
         )
         if trainer.diverged is not None:
-            report.diverged(f"seed {seed + k}", *trainer.diverged)
-            per_seed.append(
-                dict(
-                    seed=seed + k,
-                    diverged_at=trainer.diverged[0],
-                    **dict.fromkeys(("test_accuracy", "test128_accuracy"), float("nan")),
-                )
-            )
-            if k == 0:
-                first, first_answers, first_log = None, {}, log
+            report.diverged(f"seed {seed}", *trainer.diverged)
+            failed = dict.fromkeys(("test_accuracy", "test128_accuracy"), float("nan"))
+            runs.append(SeedRun(None, log, {}, dict(seed=seed, diverged_at=trainer.diverged[0], **failed)))
             continue
-        result = dict(
-            seed=seed + k,
+        figures = dict(
+            seed=seed,
             seconds=seconds,
             test_accuracy=trainer.accuracy(test_x, test_y),
             test128_accuracy=trainer.accuracy(test_x[:128], test_y[:128]),
@@ -414,71 +443,55 @@ def reproduce(
             weights_sha256=weights_digest(trainer.model),
         )
         print(
-            f"[seed {seed + k}] Testing Accuracy (first 128): {result['test128_accuracy']:.6f}, "
-            f"(all 10,000): {result['test_accuracy']:.4f} ({seconds:.0f} s training)"
+            f"[seed {seed}] Testing Accuracy (first 128): {figures['test128_accuracy']:.6f}, "
+            f"(all 10,000): {figures['test_accuracy']:.4f} ({seconds:.0f} s training)"
         )
-        per_seed.append(result)
-        if k == 0:
-            first, first_answers, first_log = trainer, answers, log
+        runs.append(SeedRun(trainer, log, answers, figures))
+    return runs
 
+
+def judge(report: Report, settings: MnistConfig, runs: list[SeedRun]) -> None:
+    """The mean test accuracies against the article's; its log lines beside the first seed's (not judged: they
+    follow the random draw)."""
+    per_seed = [run.figures for run in runs]
     report.record("per_seed", per_seed)
     mean = lambda key: float(np.mean([r[key] for r in per_seed]))  # noqa: E731
     budget = "" if settings.train_examples == 100_000 else f", after {settings.train_examples:,} examples"
-    report.check(
-        "mean_test_accuracy",
-        mean("test_accuracy"),
-        label=f"test accuracy, 10,000 images, mean of {seeds} seed{'s' if seeds > 1 else ''}{budget}",
-    )
-    report.check(
-        "mean_test128_accuracy",
-        mean("test128_accuracy"),
-        label=f"test accuracy, first 128 images, mean of {seeds} seed{'s' if seeds > 1 else ''}{budget}",
-    )
-    # The article's log lines, beside the first seed's (not judged: they follow the random draw).
-    logged = {seen: (loss, acc) for seen, loss, acc in first_log}
-    for seen in (1280, 8960, 99_840):
-        keys = (
-            (f"minibatch_loss_iter_{seen}", f"minibatch_accuracy_iter_{seen}")
-            if seen != 99_840
-            else ("final_minibatch_loss", "final_minibatch_accuracy")
-        )
+    seeds = f"mean of {len(runs)} seed{'s' if len(runs) > 1 else ''}{budget}"
+    report.check("mean_test_accuracy", mean("test_accuracy"), label=f"test accuracy, 10,000 images, {seeds}")
+    report.check("mean_test128_accuracy", mean("test128_accuracy"), label=f"test accuracy, first 128 images, {seeds}")
+    logged = {seen: (loss, acc) for seen, loss, acc in runs[0].log}
+    for seen in DECODE_AT:
         if seen in logged:
-            report.check(keys[0], logged[seen][0])
-            report.check(keys[1], logged[seen][1])
+            loss_key, accuracy_key = logged_figures(seen)
+            report.check(loss_key, logged[seen][0])
+            report.check(accuracy_key, logged[seen][1])
 
-    if first_answers:
-        print_answers(first_answers, decode_y)
-        report.record(
-            "answers_of_n_steps", {str(seen): probs.argmax(axis=-1).tolist() for seen, probs in first_answers.items()}
-        )
-        report.plot(plot_answers(first_answers, decode_x, decode_y), "answers_of_n_steps.png")
 
-    if first is None:
-        print(f"the seed-{seed} run diverged: no experiments, pictures or export (they need its model)")
-    else:
-        experiments_pictures_export(
-            report, first, settings, seed, train_x, train_y, test_x, test_y, strategy, export_to, checkpoint_dir
-        )
-    if checkpoints:  # finished: a rerun starts afresh, as Keras' BackupAndRestore does
-        shutil.rmtree(checkpoints)
-    return report
+def logged_figures(seen: int) -> tuple[str, str]:
+    """The keys of the article's minibatch loss and accuracy at `seen` examples (one of `DECODE_AT`)."""
+    if seen == DECODE_AT[-1]:
+        return "final_minibatch_loss", "final_minibatch_accuracy"
+    return f"minibatch_loss_iter_{seen}", f"minibatch_accuracy_iter_{seen}"
+
+
+def picture_answers(report: Report, answers, images, labels) -> None:
+    """The first seed's answers of n_steps: printed as the article's, recorded and pictured."""
+    if not answers:
+        return
+    print_answers(answers, labels)
+    report.record("answers_of_n_steps", {str(seen): probs.argmax(axis=-1).tolist() for seen, probs in answers.items()})
+    report.plot(plot_answers(answers, images, labels), "answers_of_n_steps.png")
 
 
 def experiments_pictures_export(
-    report: Report,
-    first,
-    settings: MnistConfig,
-    seed: int,
-    train_x,
-    train_y,
-    test_x,
-    test_y,
-    strategy,
-    export_to,
-    checkpoint_dir,
+    report: Report, first: Trainer, settings: MnistConfig, options: RunOptions, data, checkpoint_dir
 ) -> None:
     """The experiments the article left "to be continued", the pictures of the inside, and the export of `first`."""
     from tf_lstm.data import black_out_rows, rotate90
+
+    train_x, train_y, test_x, test_y = data
+    seed, strategy, export_to = options.seed, options.strategy, options.export_to
 
     experiments = {
         "normal model, normal test images": first.accuracy(test_x, test_y),
@@ -517,18 +530,9 @@ def experiments_pictures_export(
 
 
 def reproduce_from_flags() -> Report:
-    strategy = cli.strategy()
-    return reproduce(
-        strategy=strategy,
-        run_dir=cli.run_dir(NAME),
-        settings=config.from_flags(MnistConfig, PREFIX),
-        mnist_dir=resolve_mnist_dir(FLAGS.mnist_dir),
-        tfds_data_dir=FLAGS.tfds_data_dir,
-        seeds=FLAGS.seeds,
-        seed=FLAGS.seed,
-        export_to=cli.export_dir(NAME),
-        tensorboard=FLAGS.tensorboard,
-    )
+    options = RunOptions.from_flags(NAME, exports=True, distributes=True)
+    settings = config.from_flags(MnistConfig, PREFIX)
+    return reproduce(settings, options, mnist_dir=resolve_mnist_dir(FLAGS.mnist_dir), tfds_data_dir=FLAGS.tfds_data_dir)
 
 
 if __name__ == "__main__":

@@ -145,6 +145,7 @@ def test_short_training_on_real_mnist(data_dir, tmp_path):
 def test_report_shows_the_articles_log_figures_beside_the_run(tmp_path):
     """Iter 1,280 and 8,960 of the article's log, unjudged, beside the first seed's; the protocol change named."""
     from reproductions.mnist_lstm import MnistConfig, reproduce
+    from reproductions.options import RunOptions
 
     rng = np.random.default_rng(0)
     root = tmp_path / "mnist"
@@ -154,9 +155,8 @@ def test_report_shows_the_articles_log_figures_beside_the_run(tmp_path):
         write_idx(root / f"{stem}-labels-idx1-ubyte.gz", rng.integers(0, 10, size=n, dtype=np.uint8))
     report = reproduce(
         MnistConfig(train_examples=9_000, hidden=4, decode_images=1, rotated_training=False, checkpoint_every=0),
+        RunOptions(seeds=1, run_dir=tmp_path / "run"),
         mnist_dir=root,
-        seeds=1,
-        run_dir=tmp_path / "run",
     )
     rows = {row["key"]: row for row in report.rows}
     assert rows["minibatch_loss_iter_1280"]["documented"] == 1.806859
@@ -174,10 +174,14 @@ def test_report_shows_the_articles_log_figures_beside_the_run(tmp_path):
     assert report.status == "FAIL"  # random images: no accuracy target is met
 
 
-def test_reproduce_needs_a_seed_to_run():
+def test_a_reproduction_needs_a_seed_to_run():
     import pytest
 
-    from reproductions.mnist_lstm import reproduce
+    from reproductions.options import RunOptions
 
+    # The first seed's model is the one pictured and exported: every reproduction needs one to run.
     with pytest.raises(ValueError, match="seeds must be a positive integer, got seeds=0"):
-        reproduce(seeds=0)
+        RunOptions(seeds=0)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer, got seed=-1"):
+        RunOptions(seed=-1)
+    assert list(RunOptions(seeds=2, seed=5).seed_values) == [5, 6]
