@@ -12,6 +12,7 @@ import tempfile
 from IPython.display import Image, display
 
 import tf_lstm
+from reproductions.options import RunOptions
 from reproductions.torch_equations import TorchConfig, reproduce
 
 QUICK = True
@@ -26,7 +27,7 @@ print(inspect.getsource(tf_lstm.lstm_gates))
 
 # %%
 run = tempfile.mkdtemp()
-report = reproduce(TorchConfig(), run_dir=run)
+report = reproduce(TorchConfig(), RunOptions(run_dir=run))
 status = report.finish()
 
 # %%

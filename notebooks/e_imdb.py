@@ -14,6 +14,7 @@ from IPython.display import Image, display
 
 import tf_lstm
 from reproductions.imdb_sentiment import ImdbConfig, reproduce, resolve_imdb_path
+from reproductions.options import RunOptions
 
 QUICK = True
 
@@ -29,7 +30,7 @@ print(inspect.getsource(tf_lstm.steps.keep_where))
 # %%
 settings = ImdbConfig(layer="scan", max_epochs=9, test_limit=1000) if QUICK else ImdbConfig()
 run = tempfile.mkdtemp()
-report = reproduce(settings, imdb_path=resolve_imdb_path(None), run_dir=run)
+report = reproduce(settings, RunOptions(run_dir=run), imdb_path=resolve_imdb_path(None))
 status = report.finish()
 
 # %%

@@ -28,6 +28,7 @@ from absl import flags
 from reproductions import cli, config, faults
 from reproductions.config import setting
 from reproductions.inside import picture_imdb_reading
+from reproductions.options import RunOptions
 from reproductions.report import Report, pyplot
 from reproductions.training import resumable_early_stopping
 
@@ -224,51 +225,35 @@ def evaluate_by_length(classifier, sequences, labels, batch_size: int = 64) -> f
 def train_and_test(
     layer: str,
     data: dict,
+    settings: ImdbConfig,
     *,
     seed: int,
-    batch_size: int,
-    max_epochs: int,
-    patience: int,
-    vocabulary_size: int,
-    embedding_dim: int,
-    units: int,
-    dropout: float,
     backup_dir: Path,
     extra_callbacks=(),
     strategy=None,
 ):
+    """Trains the tutorial's classifier with `layer` (``"scan"`` or ``"keras"``) and tests it on every test review.
+
+    Rerunning with the same `backup_dir` resumes from the last finished epoch.
+    Returns ``(classifier, results)``; results hold ``diverged`` instead of
+    the figures if the loss turned NaN or Inf.
+    """
     import keras
-    import tensorflow as tf
 
-    # Keras' fit splits each batch over the strategy's replicas and scales the
-    # mean loss by their count itself.
-    with (strategy or tf.distribute.get_strategy()).scope():
-        classifier = build_classifier(
-            layer, vocabulary_size=vocabulary_size, embedding_dim=embedding_dim, units=units, dropout=dropout, seed=seed
-        )
-        classifier.compile(
-            optimizer=keras.optimizers.Adadelta(learning_rate=1.0, rho=0.95, epsilon=1e-6),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-    epoch_seconds = []
-
-    class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            epoch_seconds.append(time.perf_counter() - self.start)
-
+    classifier = _compiled_classifier(layer, settings, seed, strategy)
+    began: list[float] = []
+    epoch_seconds: list[float] = []
     guard = faults.keras_guard()
     callbacks = [
         guard,
-        # Rerunning with the same --output_dir resumes from the last finished epoch.
         keras.callbacks.BackupAndRestore(str(backup_dir)),
         resumable_early_stopping(
-            backup_dir, monitor="val_accuracy", mode="max", patience=patience, restore_best_weights=True
+            backup_dir, monitor="val_accuracy", mode="max", patience=settings.patience, restore_best_weights=True
         ),
-        EpochTimer(),
+        keras.callbacks.LambdaCallback(
+            on_epoch_begin=lambda epoch, logs: began.append(time.perf_counter()),
+            on_epoch_end=lambda epoch, logs: epoch_seconds.append(time.perf_counter() - began[-1]),
+        ),
         *extra_callbacks,
     ]
     print(f"[{layer}] training on {len(data['x_train'])} reviews, validating on {len(data['x_valid'])}")
@@ -277,8 +262,8 @@ def train_and_test(
         history = classifier.fit(
             data["x_train"],
             data["y_train"],
-            batch_size=batch_size,
-            epochs=max_epochs,
+            batch_size=settings.batch_size,
+            epochs=settings.max_epochs,
             validation_data=(data["x_valid"], data["y_valid"]),
             callbacks=callbacks,
             verbose=2,
@@ -287,44 +272,104 @@ def train_and_test(
         return classifier, dict(
             diverged=guard.diverged, test_accuracy=float("nan"), seconds_per_epoch=float("nan"), history={}
         )
+    return classifier, _tested(layer, classifier, data, history.history, epoch_seconds)
+
+
+def _compiled_classifier(layer: str, settings: ImdbConfig, seed: int, strategy):
+    """The tutorial's classifier, compiled with its Adadelta, under `strategy` (Keras' fit splits each batch over
+    the replicas and scales the mean loss by their count itself)."""
+    import keras
+    import tensorflow as tf
+
+    with (strategy or tf.distribute.get_strategy()).scope():
+        classifier = build_classifier(
+            layer,
+            vocabulary_size=settings.vocabulary_size,
+            embedding_dim=settings.embedding_dim,
+            units=settings.units,
+            dropout=settings.dropout,
+            seed=seed,
+        )
+        classifier.compile(
+            optimizer=keras.optimizers.Adadelta(learning_rate=1.0, rho=0.95, epsilon=1e-6),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    return classifier
+
+
+def _tested(layer: str, classifier, data: dict, history: dict, epoch_seconds: list[float]) -> dict:
+    """The trained classifier's test accuracy on every test review, with its training's figures."""
     start = time.perf_counter()
     accuracy = evaluate_by_length(classifier, data["test_sequences"], data["y_test"])
     test_seconds = time.perf_counter() - start
-    best_valid = max(history.history.get("val_accuracy", [float("nan")]))
+    best_valid = max(history.get("val_accuracy", [float("nan")]))
+    per_epoch = sum(epoch_seconds) / max(len(epoch_seconds), 1)
     print(
         f"[{layer}] test accuracy {accuracy:.4f} on {len(data['y_test'])} reviews "
         f"(best validation accuracy {best_valid:.4f}; {len(epoch_seconds)} epochs, "
-        f"{sum(epoch_seconds) / max(len(epoch_seconds), 1):.1f} s each; test {test_seconds:.0f} s)"
+        f"{per_epoch:.1f} s each; test {test_seconds:.0f} s)"
     )
-    return classifier, dict(
+    return dict(
         test_accuracy=accuracy,
         best_valid_accuracy=best_valid,
         epochs=len(epoch_seconds),
-        seconds_per_epoch=sum(epoch_seconds) / max(len(epoch_seconds), 1),
+        seconds_per_epoch=per_epoch,
         test_seconds=test_seconds,
-        history={k: [float(x) for x in v] for k, v in history.history.items()},
+        history={k: [float(x) for x in v] for k, v in history.items()},
     )
 
 
 def reproduce(
     settings: ImdbConfig = ImdbConfig(),
+    options: RunOptions = RunOptions(),
     *,
     imdb_path=None,
     tfds_data_dir=None,
-    seed: int = 0,
-    run_dir=None,
-    export_to=None,
-    strategy=None,
-    tensorboard: bool = False,
 ) -> Report:
-    plt = pyplot()
+    """The tutorial's experiment: prepare the reviews, train and test each layer, judge, picture, export."""
+    start = time.perf_counter()
+    data = load_data(settings, options.seed, imdb_path, tfds_data_dir)
+    report = Report(NAME, options.run_dir or cli.run_dir(NAME), settings, tensorboard=options.tensorboard)
+    layers = ["scan", "keras"] if settings.layer == "both" else [settings.layer]
+    results, classifiers = {}, {}
+    for name in layers:
+        backup = report.run_dir / f"backup_{name}"
+        classifier, results[name] = train_and_test(
+            name, data, settings, seed=options.seed, backup_dir=backup, strategy=options.strategy
+        )
+        if "diverged" in results[name]:
+            report.diverged(name, *results[name]["diverged"])
+            continue
+        classifiers[name] = classifier
+        log_training(report, name, classifier, results[name], len(data["x_train"]))
+    report.record(
+        "data",
+        dict(
+            seed=options.seed,
+            train_reviews=len(data["x_train"]),
+            valid_reviews=len(data["x_valid"]),
+            test_reviews=len(data["y_test"]),
+        ),
+    )
+    report.record("results", results)
+    judge(report, settings, results)
+    picture_accuracy(report, settings, results)
+    if "scan" in classifiers:
+        picture_imdb_reading(report, classifiers["scan"], data)
+    if options.export_to is not None and classifiers:
+        export(report, settings, classifiers, data, options.export_to)
+    report.record("total_seconds", time.perf_counter() - start)
+    return report
 
+
+def load_data(settings: ImdbConfig, seed: int, imdb_path, tfds_data_dir) -> dict:
+    """The reviews, read and prepared as the tutorial does (`prepare`); bad input is exit 2 before any work."""
     from tf_lstm.data.imdb import load_imdb
 
     start = time.perf_counter()
     with cli.input_checks():
         texts, labels, test_texts, test_labels = load_imdb(path=imdb_path, data_dir=tfds_data_dir)
-    report = Report(NAME, run_dir or cli.run_dir(NAME), settings, tensorboard=tensorboard)
     data = prepare(
         texts,
         labels,
@@ -346,96 +391,71 @@ def reproduce(
         f"{len(data['x_train']) + len(data['x_valid'])} of at most {settings.maxlen} tokens; "
         f"{len(data['y_test'])} test reviews ({time.perf_counter() - start:.0f} s to prepare)"
     )
-    layers = ["scan", "keras"] if settings.layer == "both" else [settings.layer]
-    results, classifiers = {}, {}
-    figure, axes = plt.subplots(figsize=(7, 4.5))
-    for name in layers:
-        classifiers[name], results[name] = train_and_test(
+    return data
+
+
+def log_training(report: Report, name: str, classifier, result: dict, train_reviews: int) -> None:
+    """A layer's per-epoch figures and its trained weights, to TensorBoard."""
+    history = result["history"]
+    for epoch, values in enumerate(zip(*history.values()), start=1):
+        report.log.scalars(
+            epoch,
             name,
-            data,
-            seed=seed,
-            batch_size=settings.batch_size,
-            max_epochs=settings.max_epochs,
-            patience=settings.patience,
-            vocabulary_size=settings.vocabulary_size,
-            embedding_dim=settings.embedding_dim,
-            units=settings.units,
-            dropout=settings.dropout,
-            backup_dir=report.run_dir / f"backup_{name}",
-            strategy=strategy,
+            **dict(zip(history, values)),
+            examples_per_second=train_reviews / result["seconds_per_epoch"],
         )
-        if "diverged" in results[name]:
-            report.diverged(name, *results[name]["diverged"])
-            del classifiers[name]
-            continue
-        for epoch, values in enumerate(zip(*results[name]["history"].values()), start=1):
-            report.log.scalars(
-                epoch,
-                name,
-                **dict(zip(results[name]["history"], values)),
-                examples_per_second=len(data["x_train"]) / results[name]["seconds_per_epoch"],
-            )
-        report.log.weights(len(results[name]["history"]["loss"]), classifiers[name], f"{name}/weights")
-        axes.plot(results[name]["history"]["val_accuracy"], label=f"{name}: validation accuracy")
-        axes.plot(results[name]["history"]["accuracy"], "--", label=f"{name}: training accuracy")
-    report.record(
-        "data",
-        dict(
-            seed=seed,
-            train_reviews=len(data["x_train"]),
-            valid_reviews=len(data["x_valid"]),
-            test_reviews=len(data["y_test"]),
-        ),
-    )
-    report.record("results", results)
+    report.log.weights(len(history["loss"]), classifier, f"{name}/weights")
+
+
+def judge(report: Report, settings: ImdbConfig, results: dict) -> None:
+    """ScanLSTM's test accuracy against the tutorial's, and its gap to keras.layers.LSTM's."""
     if "scan" in results:
         report.check("scan_test_accuracy", results["scan"]["test_accuracy"])
     else:
         report.not_run("scan_test_accuracy", f"--imdb_layer={settings.layer}")
     if len(results) < 2:
         report.not_run("accuracy_gap_to_keras", f"--imdb_layer={settings.layer}")
-    else:
-        report.check("accuracy_gap_to_keras", abs(results["scan"]["test_accuracy"] - results["keras"]["test_accuracy"]))
-        report.record(
-            "epoch_time_ratio_scan_to_keras",
-            results["scan"]["seconds_per_epoch"] / results["keras"]["seconds_per_epoch"],
-        )
+        return
+    report.check("accuracy_gap_to_keras", abs(results["scan"]["test_accuracy"] - results["keras"]["test_accuracy"]))
+    report.record(
+        "epoch_time_ratio_scan_to_keras",
+        results["scan"]["seconds_per_epoch"] / results["keras"]["seconds_per_epoch"],
+    )
+
+
+def picture_accuracy(report: Report, settings: ImdbConfig, results: dict) -> None:
+    """Each layer's validation and training accuracy by epoch."""
+    figure, axes = pyplot().subplots(figsize=(7, 4.5))
+    for name, result in results.items():
+        if "diverged" not in result:
+            axes.plot(result["history"]["val_accuracy"], label=f"{name}: validation accuracy")
+            axes.plot(result["history"]["accuracy"], "--", label=f"{name}: training accuracy")
     axes.set_ylim(0.4, 1.0)
     axes.set_xlabel("epoch")
     axes.set_ylabel("accuracy")
     axes.set_title(f"IMDB, reviews of at most {settings.maxlen} tokens")
     axes.legend(fontsize=8)
     report.plot(figure, "accuracy.png")
-    if "scan" in classifiers:
-        picture_imdb_reading(report, classifiers["scan"], data)
 
-    if export_to is not None and classifiers:
-        import tensorflow as tf
 
-        chosen = "scan" if "scan" in classifiers else next(iter(classifiers))
-        report.export(
-            serving_model(classifiers[chosen], data["vocabulary"], settings.vocabulary_size),
-            export_to,
-            f"the {chosen} model (raw strings in, positive probability out)",
-            input_signature=[tf.TensorSpec([None], tf.string, name="review")],
-            streaming=True,
-        )
-    report.record("total_seconds", time.perf_counter() - start)
-    return report
+def export(report: Report, settings: ImdbConfig, classifiers: dict, data: dict, export_to: Path) -> None:
+    """ScanLSTM's classifier (else the other) as a SavedModel taking raw strings, streaming included."""
+    import tensorflow as tf
+
+    chosen = "scan" if "scan" in classifiers else next(iter(classifiers))
+    report.export(
+        serving_model(classifiers[chosen], data["vocabulary"], settings.vocabulary_size),
+        export_to,
+        f"the {chosen} model (raw strings in, positive probability out)",
+        input_signature=[tf.TensorSpec([None], tf.string, name="review")],
+        streaming=True,
+    )
 
 
 def reproduce_from_flags() -> Report:
-    strategy = cli.strategy()
-    return reproduce(
-        strategy=strategy,
-        run_dir=cli.run_dir(NAME),
-        imdb_path=resolve_imdb_path(FLAGS.imdb_path),
-        tfds_data_dir=FLAGS.tfds_data_dir,
-        settings=config.from_flags(ImdbConfig, PREFIX),
-        seed=FLAGS.seed,
-        export_to=cli.export_dir(NAME),
-        tensorboard=FLAGS.tensorboard,
-    )
+    options = RunOptions.from_flags(NAME, exports=True, distributes=True)
+    settings = config.from_flags(ImdbConfig, PREFIX)
+    return reproduce(settings, options, imdb_path=resolve_imdb_path(FLAGS.imdb_path), tfds_data_dir=FLAGS.tfds_data_dir)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,37 @@ def picture_the_inside(
     )
 
 
+def _reading(classifier, ids, unit: int) -> dict[str, Any]:
+    """One review's reading: `unit`'s c and input gate after each word, and the prediction after each word (the
+    head on the mean of h so far, as the model pools)."""
+    import tensorflow as tf
+
+    import tf_lstm
+
+    embedding, lstm, head = (classifier.get_layer(name) for name in ("embedding", "lstm", "classifier"))
+    one = tf_lstm.trace(lstm, embedding(ids[None]))
+    h = np.asarray(one["h"])[0]
+    running = np.asarray(tf.nn.softmax(head(np.cumsum(h, axis=0) / np.arange(1, len(ids) + 1)[:, None])))[:, 1]
+    return dict(c=np.asarray(one["c"])[0, :, unit], i=np.asarray(one["i"])[0, :, unit], running=running)
+
+
+def _units_figure(correlation: np.ndarray, reviews: int):
+    """The 12 units whose mean cell state correlates most with the prediction, as bars."""
+    from matplotlib.figure import Figure
+
+    top = np.argsort(-np.abs(correlation))[:12]
+    figure = Figure(figsize=(7, 3.4), layout="constrained")
+    axes = figure.subplots()
+    axes.bar(
+        [str(u) for u in top], correlation[top], color=["tab:red" if v > 0 else "tab:blue" for v in correlation[top]]
+    )
+    axes.axhline(0, color="grey", linewidth=0.8)
+    axes.set_xlabel("unit")
+    axes.set_ylabel("correlation")
+    axes.set_title(f"Units whose mean cell state follows the prediction most, over {reviews} test reviews", fontsize=10)
+    return figure
+
+
 def picture_imdb_reading(report: Report, classifier, data: dict, *, reviews_for_units: int = 500) -> None:
     """The trained classifier reading a positive and a negative test review, word by word.
 
@@ -89,12 +120,11 @@ def picture_imdb_reading(report: Report, classifier, data: dict, *, reviews_for_
     ``inside_units.png``.
     """
     import tensorflow as tf
-    from matplotlib.figure import Figure
 
     import tf_lstm
     from tf_lstm.pictures import reading_figure
 
-    embedding, lstm, head = (classifier.get_layer(name) for name in ("embedding", "lstm", "classifier"))
+    embedding, lstm = classifier.get_layer("embedding"), classifier.get_layer("lstm")
     vocabulary = np.asarray(data["vocabulary"])
     n = min(reviews_for_units, len(data["y_test"]))
     sample = np.sort(np.random.default_rng(0).permutation(len(data["y_test"]))[:n])
@@ -116,34 +146,15 @@ def picture_imdb_reading(report: Report, classifier, data: dict, *, reviews_for_
         if not of_label:  # a small test subset may hold one class only
             continue
         k = next((k for k in of_label if 20 <= mask[k].sum() <= 90), of_label[0])
-        length = int(mask[k].sum())
-        one = tf_lstm.trace(lstm, embedding(ids[k : k + 1, :length]))
-        h = np.asarray(one["h"])[0]
-        running = np.asarray(tf.nn.softmax(head(np.cumsum(h, axis=0) / np.arange(1, length + 1)[:, None])))[:, 1]
-        shown.append(
-            dict(
-                words=[str(w) for w in vocabulary[ids[k, :length]]],
-                c=np.asarray(one["c"])[0, :, unit],
-                i=np.asarray(one["i"])[0, :, unit],
-                running=running,
-                label=f"test review {sample[k]}, {name} (p(positive) at the end {running[-1]:.2f})",
-            )
-        )
+        reading = _reading(classifier, ids[k, : int(mask[k].sum())], unit)
+        reading["words"] = [str(w) for w in vocabulary[ids[k, : int(mask[k].sum())]]]
+        reading["label"] = f"test review {sample[k]}, {name} (p(positive) at the end {reading['running'][-1]:.2f})"
+        shown.append(reading)
     report.plot(
         reading_figure(shown, unit=unit, title=f"IMDB: the LSTM reading, unit {unit} (the most sentiment-correlated)"),
         "inside_reading.png",
     )
-    top = np.argsort(-np.abs(correlation))[:12]
-    figure = Figure(figsize=(7, 3.4), layout="constrained")
-    axes = figure.subplots()
-    axes.bar(
-        [str(u) for u in top], correlation[top], color=["tab:red" if v > 0 else "tab:blue" for v in correlation[top]]
-    )
-    axes.axhline(0, color="grey", linewidth=0.8)
-    axes.set_xlabel("unit")
-    axes.set_ylabel("correlation")
-    axes.set_title(f"Units whose mean cell state follows the prediction most, over {n} test reviews", fontsize=10)
-    report.plot(figure, "inside_units.png")
+    report.plot(_units_figure(correlation, n), "inside_units.png")
     report.record(
         "inside",
         dict(

@@ -22,6 +22,7 @@ from absl import flags
 
 from reproductions import cli, config
 from reproductions.config import setting
+from reproductions.options import RunOptions
 from reproductions.report import Report
 
 FLAGS = flags.FLAGS
@@ -106,7 +107,7 @@ def compare(
     import tensorflow as tf
     import torch
 
-    from tf_lstm.convert import load_torch_state_dict, scan_lstm_to_torch, to_torch_state_dict
+    from tf_lstm.convert import load_torch_state_dict
     from tf_lstm.multilayer import MultiLayerLSTM
 
     torch.manual_seed(seed)
@@ -143,11 +144,29 @@ def compare(
         for v in (lstm.kernel, lstm.recurrent_kernel, lstm.bias, lstm.cell_weights.get("projection_kernel"))
         if v is not None
     ]
-    grads = iter(tape.gradient(loss, variables))
+    grad_diffs = _gradient_differences(model, tape.gradient(loss, variables), dict(net.lstm.named_parameters()))
+    r_output, r_h, r_c = _exported_back(model, case, input_dim, hidden_dim, x_torch)
+    diff = lambda a, b: largest_difference(a, b.detach().numpy())  # noqa: E731
+    return dict(
+        output=diff(output, t_output),
+        h_n=diff(h_n, t_h),
+        c_n=diff(c_n, t_c),
+        logits=diff(logits, t_logits),
+        gradients=largest(grad_diffs),
+        exported_output=diff(r_output, t_output),
+        exported_h_n=diff(r_h, t_h),
+        exported_c_n=diff(r_c, t_c),
+    )
 
-    grad_diffs = []
+
+def _gradient_differences(model, gradients, named: dict) -> list[float]:
+    """Each weight's gradient (in `model`'s variables' order: per direction the kernel, recurrent kernel, bias and
+    projection) against PyTorch's, its ``named`` parameters' ``.grad``, in PyTorch's layout."""
+    from tf_lstm.convert import scan_lstm_to_torch
+
+    grads = iter(gradients)
+    differences = []
     suffixes = ["", "_reverse"]
-    named = dict(net.lstm.named_parameters())
     for k in range(model.num_layers):
         for d, lstm in enumerate(model.directions(k)):
             kernel, recurrent = next(grads).numpy(), next(grads).numpy()
@@ -160,9 +179,16 @@ def compare(
             if model.proj_size:
                 pairs.append((next(grads).numpy().T, f"weight_hr_{suffix}"))
             for mine, theirs in pairs:
-                grad_diffs.append(largest_difference(mine, named[theirs].grad.numpy()))
+                differences.append(largest_difference(mine, named[theirs].grad.numpy()))
+    return differences
 
-    # And back: our weights as a state dict make an equal PyTorch LSTM.
+
+def _exported_back(model, case: dict, input_dim: int, hidden_dim: int, x_torch):
+    """Our weights as a state dict make a `torch.nn.LSTM`: its ``(output, h_n, c_n)`` on the same inputs."""
+    import torch
+
+    from tf_lstm.convert import to_torch_state_dict
+
     again = torch.nn.LSTM(
         input_dim,
         hidden_dim,
@@ -175,18 +201,7 @@ def compare(
     again.load_state_dict(to_torch_state_dict(model, as_torch=True))
     with torch.no_grad():
         r_output, (r_h, r_c) = again(x_torch)
-
-    diff = lambda a, b: largest_difference(a, b.detach().numpy())  # noqa: E731
-    return dict(
-        output=diff(output, t_output),
-        h_n=diff(h_n, t_h),
-        c_n=diff(c_n, t_c),
-        logits=diff(logits, t_logits),
-        gradients=largest(grad_diffs),
-        exported_output=diff(r_output, t_output),
-        exported_h_n=diff(r_h, t_h),
-        exported_c_n=diff(r_c, t_c),
-    )
+    return r_output, r_h, r_c
 
 
 def one_step_equations(seed: int, input_dim: int, hidden_dim: int) -> dict[str, float]:
@@ -335,11 +350,12 @@ def keras_difference(seed: int, input_dim: int, hidden_dim: int) -> float:
     return largest(largest_difference(a, b) for a, b in zip(layer(x), expected))
 
 
-def reproduce(settings: TorchConfig = TorchConfig(), *, seed: int = 0, run_dir=None) -> Report:
+def reproduce(settings: TorchConfig = TorchConfig(), options: RunOptions = RunOptions()) -> Report:
     missing = missing_requirement()
     if missing:
         raise cli.UsageError(missing)
-    report = Report(NAME, run_dir or cli.run_dir(NAME), settings)
+    seed = options.seed
+    report = Report(NAME, options.run_dir or cli.run_dir(NAME), settings)
     rows = []
     print(
         "layers | bidirectional | batch_first | bias  | proj | output   | h_n      | c_n      | logits   | gradients "
@@ -377,11 +393,7 @@ def reproduce(settings: TorchConfig = TorchConfig(), *, seed: int = 0, run_dir=N
 
 
 def reproduce_from_flags() -> Report:
-    return reproduce(
-        run_dir=cli.run_dir(NAME),
-        settings=config.from_flags(TorchConfig, PREFIX),
-        seed=FLAGS.seed,
-    )
+    return reproduce(config.from_flags(TorchConfig, PREFIX), RunOptions.from_flags(NAME))
 
 
 if __name__ == "__main__":

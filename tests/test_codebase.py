@@ -58,7 +58,7 @@ def too_long(source: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("package", ["tf_lstm"])
+@pytest.mark.parametrize("package", ["tf_lstm", "reproductions"])
 def test_no_unit_is_longer_than_the_rule(package):
     found = {str(path.relative_to(ROOT)): too_long(path.read_text()) for path in sorted((ROOT / package).rglob("*.py"))}
     assert {path: units for path, units in found.items() if units} == {}

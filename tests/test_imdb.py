@@ -104,7 +104,7 @@ def test_padding_does_not_change_the_probability(layer):
 
 
 def test_training_resumes_from_its_checkpoint(tmp_path):
-    from reproductions.imdb_sentiment import prepare, train_and_test
+    from reproductions.imdb_sentiment import ImdbConfig, prepare, train_and_test
 
     rng = np.random.default_rng(0)
     words = ["good", "great", "bad", "awful", "film", "plot", "the", "a"]
@@ -113,17 +113,10 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
     data = prepare(
         texts, labels, texts, labels, maxlen=20, vocabulary_size=20, valid_portion=0.25, seed=0, test_limit=0
     )
-    settings = dict(
-        seed=0,
-        batch_size=16,
-        max_epochs=4,
-        patience=10,
-        vocabulary_size=20,
-        embedding_dim=4,
-        units=4,
-        dropout=0.0,
-        backup_dir=tmp_path / "backup",
+    config = ImdbConfig(
+        batch_size=16, max_epochs=4, patience=10, vocabulary_size=20, embedding_dim=4, units=4, dropout=0
     )
+    settings = dict(settings=config, seed=0, backup_dir=tmp_path / "backup")
 
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
