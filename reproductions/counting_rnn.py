@@ -20,7 +20,7 @@ and in float64 alike. The final weights are shown beside the article's.
 
 The six training runs (GD, RMSProp in float64 and float32, GD at 10, 20 and
 50 times the learning rate) run side by side in threads, and the GD runs are
-compiled with XLA (3x faster; the judged GD figures agree to 1e-5 relative).
+compiled with XLA (faster; the judged GD figures agree within their tolerances).
 The RMSProp runs are not, since XLA's rounding moves them to the other point
 of the 2-cycle. GD at 20x the rate is chaotic: its unjudged costs follow
 rounding too.

@@ -14,8 +14,15 @@ from reproductions.digits_lstm import DigitsConfig
 from reproductions.report import Report
 
 FLAGS = flags.FLAGS
-CONFIGS = {  # each script's dataclass, found by its PREFIX
-    name: next(v for v in vars(module).values() if dataclasses.is_dataclass(v) and isinstance(v, type))
+CONFIGS = {  # each script's protocol dataclass: the <Article>Config it defines
+    name: next(
+        v
+        for v in vars(module).values()
+        if dataclasses.is_dataclass(v)
+        and isinstance(v, type)
+        and v.__module__ == module.__name__
+        and v.__name__.endswith("Config")
+    )
     for name, module in MODULES.items()
 }
 

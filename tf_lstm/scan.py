@@ -48,7 +48,7 @@ def choose_method(
     CPU: under XLA, training a short sequence of known length (`steps`), the
     hand-written backward pass (when the cell has one; it then runs unrolled,
     see `tf_lstm.bptt`), else a while loop (hoisting the projection for
-    training but not for inference, where XLA runs the hoisted form about 2x
+    training but not for inference, where XLA runs the hoisted form
     slower); without XLA the unrolled graph for short sequences of known
     length (hoisting for inference only), and the hand-written backward
     pass or a while loop for the rest.
