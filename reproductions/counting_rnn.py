@@ -218,7 +218,7 @@ def reproduce(settings: CountingConfig = CountingConfig(), options: RunOptions =
 
     tf.get_logger().setLevel("ERROR")  # one tf.function per run: retracing is expected
     report_start = time.perf_counter()
-    report = Report(NAME, options.run_dir or cli.run_dir(NAME), settings, tensorboard=options.tensorboard)
+    report = options.report(NAME, settings)
     x, y, w_x, w_rec = counting_data(seed=settings.data_seed)
     print(f"Initial weights: wx = {w_x:8.4f}, wRec = {w_rec:8.4f}")
     report.check("initial_wx", w_x)

@@ -213,13 +213,7 @@ def reproduce(settings: DigitsConfig = DigitsConfig(), options: RunOptions = Run
     """Article C's experiment: train every seed, judge the accuracies, picture the inside, export the first model."""
     from tf_lstm.data import load_digits
 
-    report = Report(
-        NAME,
-        options.run_dir or cli.run_dir(NAME),
-        settings,
-        protocol=dict(seeds=(options.seeds, 3)),
-        tensorboard=options.tensorboard,
-    )
+    report = options.report(NAME, settings, protocol=dict(seeds=(options.seeds, 3)))
     data = load_digits()
     report.record("replicas", options.replicas)
     print(

@@ -330,7 +330,7 @@ def reproduce(
     """The tutorial's experiment: prepare the reviews, train and test each layer, judge, picture, export."""
     start = time.perf_counter()
     data = load_data(settings, options.seed, imdb_path, tfds_data_dir)
-    report = Report(NAME, options.run_dir or cli.run_dir(NAME), settings, tensorboard=options.tensorboard)
+    report = options.report(NAME, settings)
     layers = ["scan", "keras"] if settings.layer == "both" else [settings.layer]
     results, classifiers = {}, {}
     for name in layers:

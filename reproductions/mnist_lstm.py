@@ -361,13 +361,7 @@ def reproduce(
     """Article A's experiment: train every seed, judge, then the first seed's answers of n_steps, the experiments
     the article left "to be continued", the pictures of the inside and the export."""
     data = load_data(settings, mnist_dir, tfds_data_dir)
-    report = Report(
-        NAME,
-        options.run_dir or cli.run_dir(NAME),
-        settings,
-        protocol=dict(seeds=(options.seeds, 3)),
-        tensorboard=options.tensorboard,
-    )
+    report = options.report(NAME, settings, protocol=dict(seeds=(options.seeds, 3)))
     training = dict(
         seed=options.seed,
         seeds=options.seeds,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from absl import flags
+
+if TYPE_CHECKING:
+    from reproductions.report import Report
 
 FLAGS = flags.FLAGS
 
@@ -46,6 +49,15 @@ class RunOptions:
     def replicas(self) -> int:
         """The replicas training runs on: the strategy's, else 1."""
         return self.strategy.num_replicas_in_sync if self.strategy is not None else 1
+
+    def report(self, name: str, settings, *, protocol=None, logs: bool = True) -> Report:
+        """Reproduction `name`'s `Report` of `settings`, in `run_dir` (default: the flags' folder for `name`);
+        a TensorBoard log if `tensorboard` and the reproduction `logs` (trains)."""
+        from reproductions import cli
+        from reproductions.report import Report
+
+        run_dir = self.run_dir or cli.run_dir(name)
+        return Report(name, run_dir, settings, protocol=protocol, tensorboard=self.tensorboard and logs)
 
     @classmethod
     def from_flags(cls, name: str, *, exports: bool = False, distributes: bool = False) -> RunOptions:

@@ -355,7 +355,7 @@ def reproduce(settings: TorchConfig = TorchConfig(), options: RunOptions = RunOp
     if missing:
         raise cli.UsageError(missing)
     seed = options.seed
-    report = Report(NAME, options.run_dir or cli.run_dir(NAME), settings)
+    report = options.report(NAME, settings, logs=False)
     rows = []
     print(
         "layers | bidirectional | batch_first | bias  | proj | output   | h_n      | c_n      | logits   | gradients "
