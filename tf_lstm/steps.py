@@ -62,6 +62,9 @@ def project(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor | None = None) -> t
 
     ``b`` is left out when `bias` is None.
     """
+    if x.shape.rank == 2:  # one step's inputs: the matmul alone, as the step would write it
+        z = tf.matmul(x, kernel)
+        return z if bias is None else z + bias
     flat = tf.reshape(x, [-1, tf.shape(x)[-1]])
     z = tf.matmul(flat, kernel)
     if bias is not None:
