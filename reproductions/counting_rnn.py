@@ -224,13 +224,13 @@ def reproduce(settings: CountingConfig = CountingConfig(), options: RunOptions =
     report.check("initial_wx", w_x)
     report.check("initial_wrec", w_rec)
     runs = plan_runs(report, settings)
-    results = train_runs(runs, x, y, (w_x, w_rec), settings, options.strategy)
+    results = train_runs(runs, x, y, (w_x, w_rec), settings, options)
     figure, axes = pyplot().subplots(figsize=(7, 4.5))
     trained = {}  # run name -> final (w_x, w_rec), for the state trajectories
     for run, result in zip(runs, results):
         if run.key != "gd_large" and (final := judge_run(report, settings, run, result, (w_x, w_rec))) is not None:
             trained[run.name] = final
-            plot_costs(axes, settings, run, result.costs)
+            plot_costs(axes, run, result.costs)
     judge_larger_rates(report, settings, [(r, t) for r, t in zip(runs, results) if r.key == "gd_large"])
     axes.set_yscale("log")
     axes.set_xlabel("epoch")
@@ -270,7 +270,7 @@ def plan_runs(report: Report, settings: CountingConfig) -> list[Run]:
     return runs
 
 
-def train_runs(runs: list[Run], x, y, initial, settings: CountingConfig, strategy) -> list[Trained]:
+def train_runs(runs: list[Run], x, y, initial, settings: CountingConfig, options: RunOptions) -> list[Trained]:
     """Every run's costs and weights. The runs are independent and each keeps about one core busy, so on one
     device they run side by side in threads (the same figures as one after another)."""
 
@@ -280,12 +280,13 @@ def train_runs(runs: list[Run], x, y, initial, settings: CountingConfig, strateg
         start = time.perf_counter()
         jit = run.key != "rmsprop"  # XLA's rounding would move RMSProp to the other point of its 2-cycle
         with np.errstate(all="ignore"):
-            costs, weights = train(run.make_optimizer, x, y, w_x, w_rec, settings.epochs, run.dtype, strategy, jit)
+            costs, weights = train(
+                run.make_optimizer, x, y, w_x, w_rec, settings.epochs, run.dtype, options.strategy, jit
+            )
         return Trained(costs, weights, time.perf_counter() - start)
 
     start = time.perf_counter()
-    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
-    if replicas == 1:
+    if options.replicas == 1:
         with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             results = list(pool.map(timed_train, runs))
     else:  # one run at a time: the replicas' collectives must not interleave
@@ -319,13 +320,11 @@ def judge_run(report: Report, settings: CountingConfig, run: Run, result: Traine
         final_wrec=final[1],
         seconds=result.seconds,
     )
-    for name, figure in DOCUMENTED[NAME].items():
-        if name.startswith(f"{run.key}_cost_epoch_"):
-            epoch = int(name.rsplit("_", 1)[1])
-            if epoch <= len(costs):
-                report.check(name, costs[epoch - 1], label=f"{figure.label} ({run.dtype})")
-            else:
-                report.not_run(name, f"--counting_epochs={settings.epochs}")
+    for name, epoch, figure in printed_costs(run.key):
+        if epoch <= len(costs):
+            report.check(name, costs[epoch - 1], label=f"{figure.label} ({run.dtype})")
+        else:
+            report.not_run(name, f"--counting_epochs={settings.epochs}")
     final_label = "" if settings.epochs == CountingConfig.epochs else f", after update {settings.epochs:,}"
     if run.key == "rmsprop":
         recorded.update(judge_cycle(report, run, costs, weights, final_label))
@@ -355,11 +354,19 @@ def judge_cycle(report: Report, run: Run, costs, weights, final_label: str) -> d
     return dict(cycle_points=weights[-2:].tolist(), cycle_mean=[mean_wx, mean_wrec])
 
 
-def plot_costs(axes, settings: CountingConfig, run: Run, costs) -> None:
+def printed_costs(key: str):
+    """``(name, epoch, figure)`` of each cost the article printed for the runs of `key` (``"gd"``, ``"rmsprop"``)."""
+    prefix = f"{key}_cost_epoch_"
+    return [
+        (name, int(name[len(prefix) :]), figure) for name, figure in DOCUMENTED[NAME].items() if name.startswith(prefix)
+    ]
+
+
+def plot_costs(axes, run: Run, costs) -> None:
     """A run's cost curve, with the article's printed costs as crosses."""
-    for name, figure in DOCUMENTED[NAME].items():
-        if name.startswith(f"{run.key}_cost_epoch_") and int(name.rsplit("_", 1)[1]) <= len(costs):
-            axes.plot(int(name.rsplit("_", 1)[1]), figure.documented, "kx", markersize=7)
+    for _, epoch, figure in printed_costs(run.key):
+        if epoch <= len(costs):
+            axes.plot(epoch, figure.documented, "kx", markersize=7)
     axes.plot(np.arange(1, len(costs) + 1), costs, label=f"{run.title} {run.dtype} (lr {run.learning_rate:g})")
 
 
