@@ -17,6 +17,7 @@ from tf_lstm.pooling import MaskedMean
 from tf_lstm.scan import scan_rnn
 from tf_lstm.steps import linear_rnn_step, lstm_gates, lstm_step
 from tf_lstm.tflite import TFLiteModel, export_tflite
+from tf_lstm.inside import inside_page, read_inside_page
 from tf_lstm.tracing import gradients_through_time, saturation, trace
 
 __version__ = "0.1.0"
@@ -40,12 +41,14 @@ __all__ = [
     "from_keras",
     "from_torch",
     "gradients_through_time",
+    "inside_page",
     "linear_rnn_step",
     "load_keras_lstm_weights",
     "load_tf1_lstm_checkpoint",
     "load_torch_state_dict",
     "lstm_gates",
     "lstm_step",
+    "read_inside_page",
     "saturation",
     "scan_rnn",
     "to_torch",

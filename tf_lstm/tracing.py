@@ -109,6 +109,57 @@ def traceable(layer: keras.layers.Layer) -> bool:
     )
 
 
+def trace_layers(model, inputs) -> list[tuple[keras.layers.Layer, Trace]]:
+    """Every tf_lstm layer of `model` with its `trace` on what reaches it when `model` runs on `inputs`.
+
+    Where `trace` of a model looks at its first such layer, this looks at
+    each, in the order the model holds them (stacked layers bottom first); a
+    Bidirectional or a MultiLayerLSTM counts as one, its trace nested as
+    `trace` nests it. A traceable layer given as `model` is traced alone.
+
+    >>> import keras, numpy as np, tf_lstm
+    >>> model = keras.Sequential([keras.Input((5, 2)), tf_lstm.ScanLSTM(3, return_sequences=True), tf_lstm.ScanLSTM(4)])
+    >>> [(layer.name == model.layers[k].name, tuple(t["h"].shape)) for k, (layer, t) in enumerate(
+    ...     tf_lstm.tracing.trace_layers(model, np.ones((2, 5, 2), "float32")))]
+    [(True, (2, 5, 3)), (True, (2, 5, 4))]
+    """
+    if traceable(model):
+        return [(model, trace(model, inputs))]
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a Keras model or a tf_lstm layer, got {type(model).__name__}.")
+    inners: list[keras.layers.Layer] = []
+    inside: set[int] = set()
+    for sub in model._flatten_layers(include_self=False):
+        if id(sub) in inside or not traceable(sub):
+            continue
+        inners.append(sub)
+        inside.update(id(child) for child in sub._flatten_layers(include_self=False))
+    if not inners:
+        _reaching(model, inputs)  # raises the error naming the model and the converter
+    seen: dict[int, tuple[Any, Any]] = {}
+
+    def recorder(layer):
+        def record(call, *args, **kwargs):
+            seen.setdefault(
+                id(layer), (args[0] if args else kwargs.get("inputs", kwargs.get("sequences")), kwargs.get("mask"))
+            )
+            return call(*args, **kwargs)
+
+        return record
+
+    with contextlib.ExitStack() as stack:
+        for inner in inners:
+            stack.enter_context(_around_call(inner, recorder(inner)))
+        model(inputs, training=False)
+    result = []
+    for inner in inners:
+        if id(inner) not in seen:
+            raise ValueError(f"layer {inner.name!r} did not run when model {model.name!r} ran on the inputs.")
+        inner_inputs, inner_mask = seen[id(inner)]
+        result.append((inner, trace(inner, inner_inputs, None if isinstance(inner, MultiLayerLSTM) else inner_mask)))
+    return result
+
+
 def _reaching(model: keras.Model, inputs):
     """The model's first traceable layer, and the inputs and mask that reach it when `model` runs on `inputs`."""
     inner = next((sub for sub in model._flatten_layers(include_self=False) if traceable(sub)), None)
