@@ -10,6 +10,7 @@ from tf_lstm.convert import (
 from tf_lstm.dropin import from_keras, from_torch, to_torch
 from tf_lstm.export import export_saved_model
 from tf_lstm.gates import canonical_gate_order, convert_gate_order
+from tf_lstm.inside import inside_page, read_inside_page
 from tf_lstm.layers import Recurrent, ScanLSTM, ScanRNN
 from tf_lstm.multilayer import MultiLayerLSTM
 from tf_lstm.optimizers import ArticleRMSProp
@@ -17,7 +18,6 @@ from tf_lstm.pooling import MaskedMean
 from tf_lstm.scan import scan_rnn
 from tf_lstm.steps import linear_rnn_step, lstm_gates, lstm_step
 from tf_lstm.tflite import TFLiteModel, export_tflite
-from tf_lstm.inside import inside_page, read_inside_page
 from tf_lstm.tracing import gradients_through_time, saturation, trace
 
 __version__ = "0.1.0"

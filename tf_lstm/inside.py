@@ -33,6 +33,7 @@ views are a few canvases and the matching is a loop over typed arrays);
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import json
 import os
@@ -335,8 +336,8 @@ def _answers(model, x, view) -> dict[str, Any] | None:
     steps = x.shape[1] if x.ndim >= 2 else 0
     padded = view["kind"] == "tokens" and x.dtype.kind in "iu" and _masks_zeros(model)
     per_step = []
-    with warnings.catch_warnings():
-        # A functional model built for `steps` steps warns when it is called on a prefix; the prefix is meant.
+    with warnings.catch_warnings(), _any_length(model):
+        # A model built for `steps` steps warns when it is called on a prefix; the prefix is meant.
         warnings.simplefilter("ignore")
         for t in range(1, steps + 1):
             if padded:
@@ -357,6 +358,20 @@ def _answers(model, x, view) -> dict[str, Any] | None:
         "classes": np.argmax(probabilities, axis=-1).tolist(),
         "probabilities": np.round(np.max(probabilities, axis=-1), 4).tolist(),
     }
+
+
+@contextlib.contextmanager
+def _any_length(model):
+    """Meanwhile the model and the models it nests take sequences of any length (their input specs fix it)."""
+    models = [m for m in [model, *model._flatten_layers(include_self=False)] if isinstance(m, keras.Model)]
+    saved = [m.input_spec for m in models]
+    try:
+        for m in models:
+            m.input_spec = None
+        yield
+    finally:
+        for m, spec in zip(models, saved):
+            m.input_spec = spec
 
 
 def _masks_zeros(model) -> bool:

@@ -654,6 +654,11 @@
     view: () => JSON.parse(JSON.stringify(Object.assign({}, view, { matches: matches.length }))),
     setView: (changes) => { Object.assign(view, changes); update(); return window.tfLstmInside.view(); },
     matches: () => matches.slice(),
+    // Where the tracks are drawn, in the window's coordinates: for scripts that drive the mouse.
+    geometry: () => {
+      const box = canvas.getBoundingClientRect();
+      return { left: box.left + LEFT, top: box.top, cellWidth: layout.cw, unitHeight: layout.uh, rows: layout.rows };
+    },
   };
   fromHash();
   update();
