@@ -35,7 +35,8 @@ def held_within_bound(held_values: np.ndarray, traced: np.ndarray, spec: dict) -
 
 
 def text_data(n: int, seed: int):
-    """Reviews of 4..12 words, right-padded with 0, every third with a gap (0) at step 2; the label says whether "good" appears without "not" before it."""
+    """Reviews of 4..12 words, right-padded with 0, every third with a gap (0) at step 2; the label says whether
+    "good" appears without "not" before it."""
     rng = np.random.default_rng(seed)
     x = np.zeros((n, T_TEXT), "int32")
     y = np.zeros(n, "int32")
@@ -318,7 +319,7 @@ def test_every_model_kind_writes_a_page_holding_its_trace(kind, tmp_path):
     held = read_inside_page(path)
     expected_tracks = {"bidirectional": 2, "multilayer": 2, "stacked": 2, "nested_sequential": 2}.get(kind, 1)
     assert len(held["tracks"]) == expected_tracks
-    for (layer, traced), track in zip(tf_lstm.tracing.trace_layers(model, x), held["tracks"]):
+    for (_layer, traced), track in zip(tf_lstm.tracing.trace_layers(model, x), held["tracks"]):
         one = traced if "h" in traced else traced.get("forward") or traced["layer_0"]["forward"]
         lengths = np.asarray(held["lengths"])
         keep = np.arange(x.shape[1])[None, :] < lengths[:, None]
