@@ -16,6 +16,7 @@ import pytest
 
 import tf_lstm
 from tests import inside_rules
+from tests.test_inspect import inspect
 from tests.test_model_kinds import BATCH, KINDS, build
 from tf_lstm.inside import InsidePageError, inside_page, read_inside_page
 
@@ -52,7 +53,9 @@ def text_data(n: int, seed: int):
 
 @pytest.fixture(scope="module")
 def text_page(tmp_path_factory):
-    """A trained Keras LSTM text model (Embedding with mask_zero, converted by from_keras) and its page."""
+    """A Keras LSTM text model (an Embedding with mask_zero and a vocabulary) trained here, saved, and its page
+    written by ``tf-lstm inspect``; the model as inspect converts it, and the inputs."""
+    folder = tmp_path_factory.mktemp("text")
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [
@@ -65,12 +68,17 @@ def text_page(tmp_path_factory):
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     x, y = text_data(600, 0)
     model.fit(x, y, epochs=15, batch_size=32, verbose=0)
-    converted = tf_lstm.from_keras(model)
+    model.save(folder / "model.keras")
     x_shown, y_shown = text_data(60, 1)
-    path = inside_page(
-        converted, x_shown, tmp_path_factory.mktemp("text") / "inside.html", labels=y_shown, vocabulary=WORDS
+    np.savez(folder / "reviews.npz", x=x_shown, y=y_shown)
+    (folder / "words.txt").write_text("\n".join(word or "<pad>" for word in WORDS) + "\n")
+    result = inspect(
+        folder / "model.keras", f"--inputs={folder / 'reviews.npz'}", f"--vocabulary={folder / 'words.txt'}",
+        f"--out={folder / 'look'}",
     )
-    return converted, x_shown, path
+    assert result.returncode == 0, result.stderr[-3000:]
+    converted = tf_lstm.from_keras(keras.saving.load_model(folder / "model.keras"))
+    return converted, x_shown, folder / "look" / "inside.html"
 
 
 def open_page(chromium, path, hash_part=""):
@@ -366,3 +374,73 @@ def test_bad_input_is_refused_by_name_before_anything_is_written(tmp_path):
         "inside.html",
         "notes.html",
     ]
+
+
+def _assert_page_holds_the_trace(chromium, path, model, x, points=60):
+    """The page opens with no request and no error, and its value() equals the model's trace within its bound."""
+    page = open_page(chromium, path)
+    try:
+        assert page.requests == [path.as_uri()] and page.errors == []
+        held = read_inside_page(path)
+        traced = tf_lstm.trace(model, x)
+        rng = np.random.default_rng(0)
+        chosen = [int(s) for s in rng.integers(len(x), size=points)]
+        spots = [(s, int(rng.integers(held["lengths"][s])), int(rng.integers(held["tracks"][0]["units"]))) for s in chosen]
+        for state in "hc":
+            shown = page.evaluate(
+                "([state, spots]) => spots.map(([s, t, u]) => window.tfLstmInside.value(state, s, t, u))", [state, spots]
+            )
+            expected = [float(traced[state][s, t, u]) for s, t, u in spots]
+            held_within_bound(np.asarray(shown), np.asarray(expected), held["tracks"][0]["spec"][state])
+        return page, held
+    except BaseException:
+        page.close()
+        raise
+
+
+def test_inspect_writes_the_page_of_a_trained_image_model(chromium, tmp_path):
+    from tf_lstm.data import load_digits
+
+    x_train, y_train, x_test, y_test = load_digits()
+    y_train, y_test = np.argmax(y_train, -1), np.argmax(y_test, -1)  # one-hot there
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8)), keras.layers.LSTM(16), keras.layers.Dense(10, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train, y_train, epochs=8, batch_size=32, verbose=0)
+    model.save(tmp_path / "digits.keras")
+    np.savez(tmp_path / "test.npz", x=x_test[:100].astype("float32"), y=y_test[:100])
+    result = inspect(
+        tmp_path / "digits.keras", f"--inputs={tmp_path / 'test.npz'}", "--input_kind=image", f"--out={tmp_path / 'o'}"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'href="inside.html"' in (tmp_path / "o" / "index.html").read_text()
+    converted = tf_lstm.from_keras(keras.saving.load_model(tmp_path / "digits.keras"))
+    page, held = _assert_page_holds_the_trace(chromium, tmp_path / "o" / "inside.html", converted, x_test[:100])
+    try:
+        assert held["input"]["kind"] == "image" and held["input"]["features"] == 8
+        gap = np.abs(held["input"]["values"].reshape(100, 8, 8) - x_test[:100]).max()
+        assert gap <= held["input"]["bound"] * (1 + 1e-9), (gap, held["input"]["bound"])
+        # The answer after the last row is the model's; with labels, the gradient of every row is there.
+        assert [row[-1] for row in held["answers"]["classes"]] == np.argmax(converted(x_test[:100]), -1).tolist()
+        assert len(held["gradients"]["h"]) == 800 and held["labels"][:3] == y_test[:3].tolist()
+        page.screenshot(path=tmp_path / "digits.png", full_page=True)
+    finally:
+        page.close()
+
+
+def test_inspect_reads_text_lines_through_the_models_text_vectorization(chromium, tmp_path):
+    lines = ["the movie was good", "the plot was not good", "a very bad movie", "great and good", "awful"]
+    vectorize = keras.layers.TextVectorization(max_tokens=30, output_sequence_length=6)
+    vectorize.adapt(lines)
+    model = keras.Sequential(
+        [keras.Input((), dtype="string"), vectorize, keras.layers.Embedding(30, 4, mask_zero=True),
+         keras.layers.LSTM(5), keras.layers.Dense(1, activation="sigmoid")]
+    )
+    model.save(tmp_path / "text.keras")
+    (tmp_path / "lines.txt").write_text("\n".join(lines) + "\n")
+    result = inspect(tmp_path / "text.keras", f"--inputs={tmp_path / 'lines.txt'}", f"--out={tmp_path / 'o'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    held = read_inside_page(tmp_path / "o" / "inside.html")
+    assert held["input"]["kind"] == "tokens" and held["lengths"] == [4, 5, 4, 3, 1]
+    assert held["input"]["tokens"][:9] == ["the", "movie", "was", "good", "the", "plot", "was", "not", "good"]
+    assert held["answers"]["kind"] == "value" and len(held["answers"]["values"][1]) == 6

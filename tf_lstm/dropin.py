@@ -37,6 +37,9 @@ def from_keras_layer(lstm: keras.layers.LSTM) -> ScanLSTM:
     return layer
 
 
+LOOKUP_LAYERS = (keras.layers.TextVectorization, keras.layers.StringLookup, keras.layers.IntegerLookup)
+
+
 def _replacement(layer: keras.layers.Layer) -> keras.layers.Layer:
     """What `from_keras` puts in `layer`'s place: a ScanLSTM for an LSTM, else a clone of the layer."""
     if isinstance(layer, keras.layers.LSTM):
@@ -48,6 +51,8 @@ def _replacement(layer: keras.layers.Layer) -> keras.layers.Layer:
             merge_mode=layer.merge_mode,
             name=layer.name,
         )
+    if isinstance(layer, LOOKUP_LAYERS):
+        return layer  # its vocabulary is a lookup table, not a weight: a clone would start empty
     return layer.__class__.from_config(layer.get_config())
 
 
@@ -61,7 +66,9 @@ def is_graph_model(model: keras.Model) -> bool:
 def from_keras(model: keras.Model) -> keras.Model:
     """`model` (Sequential or functional, nested models included) with every ``keras.layers.LSTM`` a `ScanLSTM`.
 
-    The other layers are cloned, and every weight is copied, so the new model
+    The other layers are cloned, and every weight is copied (a
+    ``TextVectorization`` or lookup layer, whose vocabulary is a table rather
+    than a weight, is shared with `model`), so the new model
     computes what `model` computes (to float32 rounding: the same equations,
     added in another order). A subclassed model's structure is its own
     Python code, which cannot be rebuilt from outside: it is refused, naming

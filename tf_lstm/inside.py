@@ -326,14 +326,22 @@ def _answers(model, x, view) -> dict[str, Any] | None:
 
     Step t's answer is the model's output on the sequence cut after step t:
     for token ids read through a masking Embedding the later tokens become
-    padding (one shape, one graph), otherwise the model runs on the prefix.
+    padding (one shape, one graph), text is cut after its t-th token, and
+    otherwise the model runs on the prefix.
     """
     if not isinstance(model, keras.Model):
         return None
     whole = _outputs(model, x)
     if whole.ndim != 2:
         return None
-    steps = x.shape[1] if x.ndim >= 2 else 0
+    if x.dtype.kind in "USO":  # text: step t's input is the text of its first t tokens
+        ids, words = _token_ids(model, x, None)
+        x = np.asarray(
+            [[" ".join(words[i] for i in row[:t] if i != 0) for t in range(1, ids.shape[1] + 1)] for row in ids]
+        )
+        per_text = [_outputs(model, x[:, t]) for t in range(x.shape[1])]
+        return _summarized(np.stack(per_text, axis=1), whole)
+    steps = x.shape[1]
     padded = view["kind"] == "tokens" and x.dtype.kind in "iu" and _masks_zeros(model)
     per_step = []
     with warnings.catch_warnings(), _any_length(model):
@@ -347,7 +355,11 @@ def _answers(model, x, view) -> dict[str, Any] | None:
                 per_step.append(_outputs(model, x[:, :t]))
             else:
                 return None
-    answers = np.stack(per_step, axis=1)  # [sequences, steps, outputs]
+    return _summarized(np.stack(per_step, axis=1), whole)
+
+
+def _summarized(answers: np.ndarray, whole: np.ndarray) -> dict[str, Any]:
+    """``[sequences, steps, outputs]`` answers as the page shows them: a value, or a class and its probability."""
     if whole.shape[-1] == 1:
         return {"kind": "value", "values": np.round(answers[..., 0], 5).tolist()}
     probabilities = answers

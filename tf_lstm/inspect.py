@@ -1,6 +1,7 @@
 r"""``tf-lstm inspect``: look inside any trained LSTM model, one command.
 
-    tf-lstm inspect MODEL --inputs=FILE [--labels=FILE] [--out=DIR] [--saved_model] [--tflite] [--unsafe]
+    tf-lstm inspect MODEL --inputs=FILE [--labels=FILE] [--vocabulary=FILE] [--input_kind=KIND] [--out=DIR]
+                    [--saved_model] [--tflite] [--unsafe]
     python -m tf_lstm.inspect MODEL --inputs=FILE ...
 
 MODEL is a ``.keras`` file (with ``keras.layers.LSTM`` or tf_lstm layers) or a
@@ -20,6 +21,9 @@ default ``inspect/<model name>``) receives:
   loss's gradient reaches (``‖∂L/∂h_t‖`` and the input saliency per step);
 - ``tensorboard/``: histograms of the gates and the weights
   (``tensorboard --logdir DIR``);
+- ``inside.html``: the interactive page of `tf_lstm.inside_page` (every
+  layer's states and gates at every step, select and match, reading,
+  saturation), one self-contained file;
 - ``index.html``: one static page of all of it;
 - with ``--saved_model``: ``saved_model/``, a streaming SavedModel; with
   ``--tflite``: ``model.tflite``, builtin ops only, for the inputs' length.
@@ -44,6 +48,7 @@ from typing import Any
 import numpy as np
 
 EXIT_USAGE = 2
+INPUT_KINDS = ("auto", "tokens", "image", "count", "values")  # tf_lstm.inside.INPUT_KINDS, without importing TF
 MARKER = "tf_lstm_inspect.json"
 SHOWN = 3  # inputs drawn in gates.png
 NOT_PER_STEP = ("loss", "saliency_at")  # what gradients_through_time returns beside the per-step norms
@@ -67,6 +72,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", required=True, help="a .npy or .npz array of inputs, or a text file (one a line)")
     p.add_argument("--labels", help="a .npy array of targets, for the gradients through time")
     p.add_argument("--loss", default=None, help="a Keras loss for the gradients (default: from the model's output)")
+    p.add_argument("--vocabulary", help="a text file, one word a line: the words of token-id inputs")
+    p.add_argument(
+        "--input_kind",
+        default="auto",
+        choices=INPUT_KINDS,
+        help="how inside.html draws the input under the steps (default: tokens for ids and text, else values or rows)",
+    )
     p.add_argument("--out", help="the output folder (default: inspect/<model name>)")
     p.add_argument("--saved_model", action="store_true", help="also export a streaming SavedModel")
     p.add_argument("--tflite", action="store_true", help="also export a builtin-only TFLite file")
@@ -143,11 +155,6 @@ def _check_out(out: Path) -> Path:
     return out
 
 
-def _default_loss(model) -> str:
-    units = int(model.outputs[0].shape[-1]) if getattr(model, "outputs", None) else 1
-    return "sparse_categorical_crossentropy" if units > 1 else "mse"
-
-
 def inspect(args: argparse.Namespace) -> Path:
     """Runs the inspection `args` asks for; returns the output folder."""
     model_path = Path(args.model)
@@ -160,18 +167,24 @@ def inspect(args: argparse.Namespace) -> Path:
             y = arrays["y"] if "y" in arrays.files else None
     if y is not None and len(y) != len(x):
         raise InspectError(f"--labels: {len(y)} labels for {len(x)} inputs")
+    vocabulary = None
+    if args.vocabulary:
+        vocabulary = [str(word) for word in load_array(Path(args.vocabulary), "vocabulary", "vocabulary")]
     out = _check_out(Path(args.out) if args.out else Path("inspect") / model_path.stem)
     model = load_model(model_path, args.unsafe)
     if x.dtype.kind == "f":
         x = x.astype(model.compute_dtype)
-    return write_inspection(model, x, y, out, args)
+    return write_inspection(model, x, y, out, args, vocabulary=vocabulary)
 
 
-def write_inspection(model, x: np.ndarray, y: np.ndarray | None, out: Path, args: argparse.Namespace) -> Path:
+def write_inspection(
+    model, x: np.ndarray, y: np.ndarray | None, out: Path, args: argparse.Namespace, *, vocabulary=None
+) -> Path:
     """The pictures, gradients, TensorBoard histograms, page and exports of `model` on `x` (and `y`), in `out`."""
     import tensorflow as tf
 
     import tf_lstm
+    from tf_lstm.inside import InsidePageError, default_loss
     from tf_lstm.pictures import gates_figure, saturation_figure
 
     try:
@@ -180,8 +193,8 @@ def write_inspection(model, x: np.ndarray, y: np.ndarray | None, out: Path, args
         raise InspectError(f"model {model.name!r}: {error}") from error
     one = _one_direction(traced)
     gradients = summary = None
+    loss = args.loss or default_loss(model, x)
     if y is not None:
-        loss = args.loss or _default_loss(model)
         try:
             gradients = tf_lstm.gradients_through_time(model, x, y, loss)
         except (TypeError, ValueError) as error:
@@ -208,6 +221,19 @@ def write_inspection(model, x: np.ndarray, y: np.ndarray | None, out: Path, args
     for name, figure in pictures.items():
         figure.savefig(out / name, dpi=100)
     _histograms(out / "tensorboard", model, one)
+    try:
+        tf_lstm.inside_page(
+            model,
+            x,
+            out / "inside.html",
+            labels=y,
+            loss=loss,
+            vocabulary=vocabulary,
+            input_kind=getattr(args, "input_kind", "auto"),
+            title=f"Inside {model.name}",
+        )
+    except InsidePageError as error:
+        raise InspectError(str(error)) from error
     exports = []
     if args.saved_model:
         tf_lstm.export_saved_model(model, out / "saved_model", streaming=True)
@@ -274,7 +300,9 @@ def _page(model, x: np.ndarray, pictures: list[str], gradients, exports: list[st
         f"<title>tf-lstm inspect: {html.escape(model.name)}</title>"
         "<style>body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px}img{max-width:100%}"
         "th{text-align:left;padding-right:1em}</style></head><body>"
-        f"<h1>Inside {html.escape(model.name)}</h1><table>{table}</table>{images}"
+        f"<h1>Inside {html.escape(model.name)}</h1><table>{table}</table>"
+        '<p><a href="inside.html">inside.html</a>: every state and gate at every step, to question '
+        f"(select units, find where they are on, read the input coloured by a unit).</p>{images}"
         "<p>TensorBoard: <code>tensorboard --logdir tensorboard</code> in this folder.</p></body></html>\n"
     )
 
