@@ -73,7 +73,9 @@ def text_page(tmp_path_factory):
     np.savez(folder / "reviews.npz", x=x_shown, y=y_shown)
     (folder / "words.txt").write_text("\n".join(word or "<pad>" for word in WORDS) + "\n")
     result = inspect(
-        folder / "model.keras", f"--inputs={folder / 'reviews.npz'}", f"--vocabulary={folder / 'words.txt'}",
+        folder / "model.keras",
+        f"--inputs={folder / 'reviews.npz'}",
+        f"--vocabulary={folder / 'words.txt'}",
         f"--out={folder / 'look'}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -385,10 +387,12 @@ def _assert_page_holds_the_trace(chromium, path, model, x, points=60):
         traced = tf_lstm.trace(model, x)
         rng = np.random.default_rng(0)
         chosen = [int(s) for s in rng.integers(len(x), size=points)]
-        spots = [(s, int(rng.integers(held["lengths"][s])), int(rng.integers(held["tracks"][0]["units"]))) for s in chosen]
+        units = held["tracks"][0]["units"]
+        spots = [(s, int(rng.integers(held["lengths"][s])), int(rng.integers(units))) for s in chosen]
         for state in "hc":
             shown = page.evaluate(
-                "([state, spots]) => spots.map(([s, t, u]) => window.tfLstmInside.value(state, s, t, u))", [state, spots]
+                "([state, spots]) => spots.map(([s, t, u]) => window.tfLstmInside.value(state, s, t, u))",
+                [state, spots],
             )
             expected = [float(traced[state][s, t, u]) for s, t, u in spots]
             held_within_bound(np.asarray(shown), np.asarray(expected), held["tracks"][0]["spec"][state])
@@ -433,8 +437,13 @@ def test_inspect_reads_text_lines_through_the_models_text_vectorization(chromium
     vectorize = keras.layers.TextVectorization(max_tokens=30, output_sequence_length=6)
     vectorize.adapt(lines)
     model = keras.Sequential(
-        [keras.Input((), dtype="string"), vectorize, keras.layers.Embedding(30, 4, mask_zero=True),
-         keras.layers.LSTM(5), keras.layers.Dense(1, activation="sigmoid")]
+        [
+            keras.Input((), dtype="string"),
+            vectorize,
+            keras.layers.Embedding(30, 4, mask_zero=True),
+            keras.layers.LSTM(5),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
     )
     model.save(tmp_path / "text.keras")
     (tmp_path / "lines.txt").write_text("\n".join(lines) + "\n")
