@@ -42,6 +42,7 @@ from absl import flags
 from reproductions import cli, config
 from reproductions.config import setting
 from reproductions.documented import DOCUMENTED
+from reproductions.inside import write_inside_page
 from reproductions.options import RunOptions
 from reproductions.report import Report, pyplot
 
@@ -185,6 +186,21 @@ def plot_state_trajectories(x, initial, trained: dict[str, tuple[float, float]])
     return figure
 
 
+def write_counting_page(report: Report, x, name: str, weights: tuple[float, float]) -> None:
+    """inside.html of the RNN holding `name`'s final weights, reading every sequence: its state s_t under each step's
+    input and the running count of ones (s_t follows it when the RNN counts)."""
+    import keras
+
+    import tf_lstm
+
+    layer = tf_lstm.ScanRNN(1, return_sequences=True, name="counting_rnn")
+    model = keras.Sequential([keras.Input((x.shape[1], 1)), layer], name="counting")
+    layer.set_weights([np.full((1, 1), w, np.float32) for w in weights])
+    write_inside_page(
+        report, model, x[:, :, None].astype(np.float32), what=f"the counting RNN ({name})", input_kind="count"
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class Run:
     """One training run: its figures' key in `DOCUMENTED` (``"gd_large"``: an unjudged larger rate), the
@@ -239,6 +255,8 @@ def reproduce(settings: CountingConfig = CountingConfig(), options: RunOptions =
     axes.legend()
     report.plot(figure, "loss_curves.png")
     report.plot(plot_state_trajectories(x[:3], (w_x, w_rec), trained), "state_trajectories.png")
+    if trained:
+        write_counting_page(report, x, *next(iter(trained.items())))
     report.record("seconds", time.perf_counter() - report_start)
     return report
 

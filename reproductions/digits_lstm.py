@@ -21,7 +21,7 @@ from absl import flags
 
 from reproductions import cli, config, faults
 from reproductions.config import setting
-from reproductions.inside import picture_the_inside
+from reproductions.inside import picture_the_inside, write_inside_page
 from reproductions.options import RunOptions
 from reproductions.report import Report, pyplot, weights_digest
 from reproductions.shipping import ship_tflite
@@ -206,6 +206,15 @@ def picture_digits_inside(report: Report, model, data, seed: int) -> None:
         step_name="row",
         what=f"digits, seed {seed}",
         labels=y_test[:3].argmax(axis=1).tolist(),
+    )
+    write_inside_page(
+        report,
+        model,
+        x_test,
+        what=f"the digits LSTM (seed {seed}) reading {len(x_test)} test digits row by row",
+        labels=y_test,
+        loss=lambda y, out: keras.losses.categorical_crossentropy(y, out, from_logits=True),
+        input_kind="image",
     )
 
 

@@ -1,7 +1,8 @@
 """``runs/index.html``: one static page with every reproduction's verdict, figures and pictures.
 
 Self-contained: no script, no network; the pictures are the PNGs beside it in
-each run folder, referenced by relative paths.
+each run folder, referenced by relative paths, and each run's interactive
+``inside.html`` is linked.
 """
 
 from __future__ import annotations
@@ -106,6 +107,14 @@ def _section(row: dict, runs: Path) -> list[str]:
     out.append("</table>")
     out += _shipped(report.get("results", {}).get("tflite"))
     folder = report_path.parent.resolve().relative_to(runs.resolve())
+    page = report.get("results", {}).get("inside_page")
+    if page:
+        out.append(
+            f'<p class="inside"><a href="{html.escape((folder / page["file"]).as_posix())}">Open the inside page</a>: '
+            f"every state and gate of the trained model at every step of {page['sequences']:,} sequences, to "
+            f"question (brush steps, select units, find where they are on, read the input coloured by a unit); "
+            f"{page['bytes']:,} bytes, one file.</p>"
+        )
     for picture in report.get("plots", []):
         source = (folder / picture).as_posix()
         out.append(f'<figure><img src="{html.escape(source)}" alt="{_cell(picture)}">')

@@ -27,7 +27,7 @@ from absl import flags
 
 from reproductions import cli, config, faults
 from reproductions.config import setting
-from reproductions.inside import picture_imdb_reading
+from reproductions.inside import imdb_page_reviews, picture_imdb_reading, write_inside_page
 from reproductions.options import RunOptions
 from reproductions.report import Report, pyplot
 from reproductions.training import resumable_early_stopping
@@ -357,6 +357,16 @@ def reproduce(
     picture_accuracy(report, settings, results)
     if "scan" in classifiers:
         picture_imdb_reading(report, classifiers["scan"], data)
+        ids, labels = imdb_page_reviews(data, settings.maxlen, seed=options.seed)
+        write_inside_page(
+            report,
+            classifiers["scan"],
+            ids,
+            what=f"ScanLSTM reading {len(ids):,} IMDB test reviews of at most {settings.maxlen} tokens",
+            labels=labels,
+            loss="sparse_categorical_crossentropy",
+            vocabulary=[str(word) for word in data["vocabulary"]],
+        )
     if options.export_to is not None and classifiers:
         export(report, settings, classifiers, data, options.export_to)
     report.record("total_seconds", time.perf_counter() - start)

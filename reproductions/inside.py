@@ -1,7 +1,9 @@
-"""The pictures of a trained LSTM's inside that the reproductions draw (`tf_lstm.trace`, `tf_lstm.pictures`)."""
+"""The pictures of a trained LSTM's inside that the reproductions draw (`tf_lstm.trace`, `tf_lstm.pictures`), and
+the interactive page (`tf_lstm.inside_page`) each run writes."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -163,3 +165,28 @@ def picture_imdb_reading(report: Report, classifier, data: dict, *, reviews_for_
             reading=[dict(label=r["label"], words=len(r["words"])) for r in shown],
         ),
     )
+
+
+def write_inside_page(report: Report, model, x, *, what: str, **options) -> None:
+    """Writes ``inside.html`` (`tf_lstm.inside_page` of `model` on `x`) into the run folder, records its size and
+    the seconds it took under ``inside_page``; `options` go to `tf_lstm.inside_page`."""
+    import tf_lstm
+
+    path = report.run_dir / "inside.html"
+    started = time.perf_counter()
+    tf_lstm.inside_page(model, x, path, title=f"Inside {what}", **options)
+    seconds = time.perf_counter() - started
+    report.record("inside_page", dict(file=path.name, sequences=len(x), bytes=path.stat().st_size, seconds=seconds))
+    print(f"inside page of {len(x)} sequences written to {path} ({path.stat().st_size:,} bytes, {seconds:.1f} s)")
+
+
+def imdb_page_reviews(data: dict, maxlen: int, count: int = 1000, seed: int = 0):
+    """`count` test reviews of at most `maxlen` tokens (the length the model was trained on), a seeded random
+    sample in their order in the test set, padded to `maxlen`: their ids and labels."""
+    import tensorflow as tf
+
+    lengths = np.asarray(data["test_sequences"].row_lengths())
+    short = np.flatnonzero((lengths <= maxlen) & (lengths > 0))
+    chosen = np.sort(np.random.default_rng(seed).permutation(short)[:count])
+    ids = tf.gather(data["test_sequences"], chosen).to_tensor(shape=[None, maxlen]).numpy()
+    return ids, np.asarray(data["y_test"])[chosen]

@@ -25,7 +25,7 @@ from absl import flags
 
 from reproductions import cli, config, faults
 from reproductions.config import setting
-from reproductions.inside import picture_the_inside
+from reproductions.inside import picture_the_inside, write_inside_page
 from reproductions.options import RunOptions
 from reproductions.report import Report, pyplot, weights_digest
 from reproductions.shipping import ship_tflite
@@ -338,6 +338,15 @@ def picture_mnist_inside(report: Report, model, test_x, test_y, seed: int) -> No
         step_name="row",
         what=f"MNIST, seed {seed}",
         labels=test_y[:3].tolist(),
+    )
+    write_inside_page(
+        report,
+        model,
+        test_x[:1000],
+        what=f"the MNIST LSTM (seed {seed}) reading 1,000 test images row by row",
+        labels=test_y[:1000],
+        loss=lambda y, out: keras.losses.sparse_categorical_crossentropy(y, out[:, -1], from_logits=True),
+        input_kind="image",
     )
 
 

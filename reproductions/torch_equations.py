@@ -22,6 +22,7 @@ from absl import flags
 
 from reproductions import cli, config
 from reproductions.config import setting
+from reproductions.inside import write_inside_page
 from reproductions.options import RunOptions
 from reproductions.report import Report
 
@@ -389,7 +390,25 @@ def reproduce(settings: TorchConfig = TorchConfig(), options: RunOptions = RunOp
     print(f"every gate and state over 30 steps: max |diff| {largest(v for vs in over_steps.values() for v in vs):.2e}")
     report.check("max_abs_difference", worst)
     report.check("max_abs_difference_keras", keras_diff)
+    write_torch_page(report, seed, settings.input_dim, settings.hidden_dim)
     return report
+
+
+def write_torch_page(report: Report, seed: int, input_dim: int, hidden_dim: int, steps: int = 30) -> None:
+    """inside.html of a two-layer bidirectional ``torch.nn.LSTM`` brought over by `tf_lstm.from_torch`, reading
+    random sequences: every layer and direction's gates, which PyTorch's LSTM does not return."""
+    import torch
+
+    import tf_lstm
+
+    torch.manual_seed(seed)
+    lstm = torch.nn.LSTM(input_dim, hidden_dim, num_layers=2, bidirectional=True, batch_first=True)
+    x = np.random.default_rng(seed + 2).normal(size=(16, steps, input_dim)).astype(np.float32)
+    model = tf_lstm.from_torch(lstm)
+    model(x)
+    write_inside_page(
+        report, model, x, what="torch.nn.LSTM(num_layers=2, bidirectional=True) via from_torch", input_kind="values"
+    )
 
 
 def reproduce_from_flags() -> Report:

@@ -141,7 +141,7 @@ def page_data(model, x, *, labels=None, loss=None, vocabulary=None, input_kind="
     meta["input"] = _input_view(model, x, lengths, input_kind, vocabulary, arrays)
     meta["answers"] = _answers(model, x, meta["input"])
     if labels is not None:
-        meta["labels"] = [_plain(label) for label in labels]
+        meta["labels"] = [_shown_label(label) for label in labels]
         meta["gradients"] = _gradients(model, x, labels, loss, lengths)
     return {"meta": meta, "arrays": arrays}
 
@@ -206,7 +206,7 @@ def _one_track(name: str, traced, backward: bool, layer: str, direction: str) ->
     states = {}
     for key in sorted(traced, key=lambda k: (STATE_ORDER.index(k) if k in STATE_ORDER else 99, k)):
         value = traced[key]
-        if key == "mask" or value is None or len(value.shape) != 3 or value.shape[-1] != units:
+        if key in ("mask", "z") or value is None or len(value.shape) != 3 or value.shape[-1] != units:
             continue
         array = np.asarray(value, np.float64)
         states[key] = array[:, ::-1] if backward else array
@@ -309,8 +309,11 @@ def _token_ids(model, x, vocabulary):
     return np.asarray(x, np.int64), words
 
 
-def _plain(value):
+def _shown_label(value):
+    """A label as the page shows it: a number, or the class of a one-hot vector."""
     array = np.asarray(value)
+    if array.ndim == 1 and np.isin(array, (0, 1)).all() and array.sum() == 1:
+        return int(np.argmax(array))
     return array.item() if array.size == 1 else array.tolist()
 
 
@@ -322,16 +325,19 @@ def _outputs(model, x) -> np.ndarray:
 
 
 def _answers(model, x, view) -> dict[str, Any] | None:
-    """The model's answer after every step, for a model with one output per sequence (else None).
+    """The model's answer after every step, for a model with one output per sequence or one per step (else None).
 
-    Step t's answer is the model's output on the sequence cut after step t:
-    for token ids read through a masking Embedding the later tokens become
-    padding (one shape, one graph), text is cut after its t-th token, and
-    otherwise the model runs on the prefix.
+    A model with an output at every step answers there. Otherwise step t's
+    answer is the model's output on the sequence cut after step t: for token
+    ids read through a masking Embedding the later tokens become padding (one
+    shape, one graph), text is cut after its t-th token, and otherwise the
+    model runs on the prefix.
     """
     if not isinstance(model, keras.Model):
         return None
     whole = _outputs(model, x)
+    if whole.ndim == 3 and whole.shape[1] == x.shape[1]:  # an output at every step: that step's answer
+        return _summarized(whole, whole[:, -1])
     if whole.ndim != 2:
         return None
     if x.dtype.kind in "USO":  # text: step t's input is the text of its first t tokens
@@ -351,10 +357,8 @@ def _answers(model, x, view) -> dict[str, Any] | None:
             if padded:
                 cut = np.where(np.arange(steps)[None, :] < t, x, 0)
                 per_step.append(_outputs(model, cut))
-            elif x.dtype.kind == "f":
-                per_step.append(_outputs(model, x[:, :t]))
             else:
-                return None
+                per_step.append(_outputs(model, x[:, :t]))
     return _summarized(np.stack(per_step, axis=1), whole)
 
 

@@ -160,7 +160,7 @@
   const LEFT = 56;
   let layout = null;
 
-  function unitHeight() { return Math.max(1, Math.min(8, Math.floor(150 / track().units))); }
+  function unitHeight() { return Math.max(1, Math.min(20, Math.floor(150 / track().units))); }
   function cellWidth() {
     const wide = document.getElementById("tracks-scroll").clientWidth - LEFT - 4;
     return Math.max(6, Math.floor(wide / meta.steps));
@@ -262,6 +262,15 @@
       g.stroke();
     }
     g.lineWidth = 1;
+    if (meta.input.kind === "count") { // the count the state should follow when the RNN counts
+      g.strokeStyle = "#000"; g.setLineDash([2, 2]); g.beginPath();
+      for (let t = 0; t < length; t++) {
+        const x = LEFT + (t + 0.5) * cw, yy = Math.min(Math.max(yOf(runningCount(seq, t)), row.y), row.y + row.h);
+        if (t === 0) g.moveTo(x, yy); else g.lineTo(x, yy);
+      }
+      g.stroke(); g.setLineDash([]);
+      g.fillStyle = "#000"; g.fillText("- - running count", LEFT + meta.steps * cw - 110, row.y + 11);
+    }
     g.fillStyle = "#555";
     g.fillText(view.state + " of unit " + view.unit + (view.units.length ? " and the selected units" : "") + "; threshold " + fmt(view.threshold), LEFT + 4, row.y + 11);
   }
@@ -467,10 +476,12 @@
     document.getElementById("reading-info").textContent = "each " + (meta.input.kind === "tokens" ? "token" : meta.input.kind === "image" ? "row" : "step") +
       " coloured by " + state + " of unit " + view.unit + " (" + track().name + ") after reading it; hover for values";
     box.textContent = "";
+    if (meta.input.kind === "image") { box.appendChild(readingImage(seq, state)); return; }
     const mask = track().mask ? array(track().mask) : null;
     for (let t = 0; t < length; t++) {
       const span = document.createElement("span"), v = value(state, seq, t, view.unit), rgb = colour(state, v);
-      span.textContent = meta.input.kind === "tokens" ? inputAt(seq, t) : meta.input.kind === "image" ? "row " + t : inputLabel(seq, t);
+      const few = meta.input.kind === "count" || (meta.input.features || 1) <= 2;
+      span.textContent = meta.input.kind === "tokens" ? inputAt(seq, t) : few ? inputLabel(seq, t) : "step " + t;
       span.style.background = css(rgb); span.style.color = dark(rgb) ? "#fff" : "#000";
       span.title = "step " + t + ": " + state + "[" + view.unit + "] = " + fmt(v) +
         (meta.answers ? "; answer " + (meta.answers.kind === "class" ? meta.answers.classes[seq][t] : fmt(meta.answers.values[seq][t])) : "");
@@ -480,6 +491,38 @@
       box.appendChild(span);
     }
     if (length < meta.steps) box.appendChild(document.createTextNode(" [" + (meta.steps - length) + " padded steps]"));
+  }
+
+  function readingImage(seq, state) {
+    // The image as the model reads it, a row a step: beside each row, the chosen unit's value after reading it
+    // (its colour and number) and the model's answer after that row.
+    const input = meta.input, length = meta.lengths[seq], pixel = Math.max(4, Math.min(14, Math.floor(220 / input.features)));
+    const rowHeight = Math.max(pixel, 14), swatch = 60, width = swatch + input.features * pixel + 240;
+    const c = document.createElement("canvas");
+    c.width = width; c.height = length * rowHeight + 4; c.id = "reading-image";
+    const g = c.getContext("2d"), range = input.max - input.min || 1;
+    g.font = "11px ui-monospace, monospace";
+    for (let t = 0; t < length; t++) {
+      const y = t * rowHeight, v = value(state, seq, t, view.unit), rgb = colour(state, v), got = inputAt(seq, t);
+      g.fillStyle = css(rgb); g.fillRect(0, y, swatch - 4, rowHeight - 1);
+      g.fillStyle = dark(rgb) ? "#fff" : "#000"; g.fillText(fmt(v), 3, y + rowHeight - 4);
+      for (let j = 0; j < input.features; j++) {
+        const level = Math.round(255 * (1 - (got[j] - input.min) / range));
+        g.fillStyle = "rgb(" + level + "," + level + "," + level + ")";
+        g.fillRect(swatch + j * pixel, y, pixel, rowHeight);
+      }
+      if (view.start !== null && t >= view.start && t <= view.end) {
+        g.strokeStyle = "#e07b00"; g.lineWidth = 2; g.strokeRect(swatch - 1, y + 1, input.features * pixel + 2, rowHeight - 2); g.lineWidth = 1;
+      }
+      if (meta.answers) {
+        const a = meta.answers;
+        g.fillStyle = "#222";
+        g.fillText("row " + t + ": " + (a.kind === "class" ? "answer " + a.classes[seq][t] + " (p " + a.probabilities[seq][t].toFixed(2) + ")" : fmt(a.values[seq][t])),
+          swatch + input.features * pixel + 8, y + rowHeight - 4);
+      }
+    }
+    c.title = state + " of unit " + view.unit + " after each row, the row, and the answer after it";
+    return c;
   }
 
   // ---- saturation ---------------------------------------------------------------------------------------------
