@@ -15,12 +15,14 @@ class Page(html.parser.HTMLParser):
 
     def __init__(self):
         super().__init__()
-        self.images, self.text, self.rows = [], [], []
+        self.images, self.text, self.rows, self.links = [], [], [], []
         self._cell = None
 
     def handle_starttag(self, tag, attrs):
         if tag == "img":
             self.images.append(dict(attrs)["src"])
+        elif tag == "a":
+            self.links.append(dict(attrs)["href"])
         elif tag == "tr":
             self.rows.append([])
         elif tag == "td":
@@ -77,6 +79,28 @@ def test_the_page_holds_every_figure_and_picture_of_every_report(runs):
     assert page.images and all((runs / source).is_file() for source in page.images)
     assert "PASS" in text and "python -m reproductions --only=counting_rnn,torch_equations" in text
     assert not list(runs.glob(".index.html*"))  # written atomically: no temporary left
+
+
+def test_each_runs_inside_page_is_linked_and_holds_what_its_report_says(runs):
+    from tf_lstm.inside import read_inside_page
+
+    page = Page()
+    page.feed((runs / "index.html").read_text())
+    for name, sequences, states in (("counting_rnn", 20, ["s"]), ("torch_equations", 16, list("hcifgo"))):
+        assert f"{name}/inside.html" in page.links
+        report = json.loads((runs / name / "report.json").read_text())["results"]["inside_page"]
+        held = read_inside_page(runs / name / "inside.html")
+        assert report["sequences"] == held["sequences"] == sequences
+        assert report["bytes"] == (runs / name / "inside.html").stat().st_size
+        assert list(held["tracks"][0]["states"]) == states
+    # PyTorch's page: a two-layer bidirectional LSTM, every layer and direction a track of its own.
+    held = read_inside_page(runs / "torch_equations" / "inside.html")
+    assert [(t["name"].split(" ", 1)[1], t["direction"]) for t in held["tracks"]] == [
+        ("layer 0 (forward)", "forward"),
+        ("layer 0 (backward)", "backward"),
+        ("layer 1 (forward)", "forward"),
+        ("layer 1 (backward)", "backward"),
+    ]
 
 
 def test_the_page_renders_in_a_real_browser(runs, tmp_path):
