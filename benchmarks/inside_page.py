@@ -115,7 +115,10 @@ def main(argv: list[str]) -> int:
     if not page.is_file():
         print(f"error: --page={page}: no such file (run a reproduction first)", file=sys.stderr)
         return 2
+    from reproductions.environment import environment
+
     result = measure(page, FLAGS.repeats, FLAGS.matches)
+    result["environment"] = environment()
     print(
         f"{page}: {result['bytes']:,} bytes, {result['sequences']:,} sequences ({result['steps']:,} steps, "
         f"{result['units']} units); first paint {result['first_contentful_paint_ms']['median']:.0f} ms, "

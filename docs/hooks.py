@@ -6,7 +6,9 @@
 - ``<!-- environment: NAME -->``: what produced that run (its environment block);
 - ``<!-- pictures: NAME -->``: the run's pictures (``docs/reports/NAME/*.png``);
 - ``<!-- benchmark -->``: the table of ``docs/reports/lstm_speed.json``, written by
-  ``python -m benchmarks.lstm_speed --json_out=docs/reports/lstm_speed.json``.
+  ``python -m benchmarks.lstm_speed --json_out=docs/reports/lstm_speed.json``;
+- ``<!-- inside_page -->``: the size and speed of the IMDB run's ``inside.html``
+  (``docs/reports/inside_page.json``, written by ``python -m benchmarks.inside_page``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import re
 from pathlib import Path
 
 REPORTS = Path(__file__).parent / "reports"
-MARKER = re.compile(r"<!-- (figures|environment|pictures): (\w+) -->|<!-- (benchmark) -->")
+MARKER = re.compile(r"<!-- (figures|environment|pictures): (\w+) -->|<!-- (benchmark|inside_page) -->")
 
 
 def _cell(value) -> str:
@@ -89,9 +91,36 @@ def benchmark() -> str:
     return "\n".join(lines) + f"\n\nMeasured on:\n\n{made}\n"
 
 
+def inside_page() -> str:
+    from reproductions.environment import describe
+
+    result = json.loads((REPORTS / "inside_page.json").read_text())
+
+    def timing(key: str, digits: int) -> str:
+        row = result[key]
+        return f"{row['median']:.{digits}f} ({row['min']:.{digits}f}–{row['max']:.{digits}f})"
+
+    lines = [
+        "| page | bytes | sequences | steps held | units | first paint, ms | ready, ms | one match over every "
+        "sequence, ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| `{result['page']}` | {result['bytes']:,} | {result['sequences']:,} | {result['steps']:,} | "
+        f"{result['units']} | {timing('first_contentful_paint_ms', 0)} | {timing('ready_ms', 0)} | "
+        f"{timing('match_ms', 1)} |",
+    ]
+    made = "\n".join(f"- {line}" for line in describe(result["environment"]))
+    return (
+        "\n".join(lines)
+        + f"\n\nMedians (and ranges) of {result['repeats']} openings and {result['matches']['selections']} matches "
+        f"in {result['browser']}. Measured on:\n\n{made}\n"
+    )
+
+
 def on_page_markdown(markdown: str, **_) -> str:
     def replace(match: re.Match) -> str:
         kind, name, bench = match.groups()
+        if bench == "inside_page":
+            return inside_page()
         if bench:
             return benchmark()
         return {"figures": figures, "environment": environment, "pictures": pictures}[kind](name)

@@ -41,7 +41,7 @@ def _serve(script):
 
 
 @pytest.mark.slow
-def test_full_check_passes_and_every_export_serves(data_dir, tmp_path):
+def test_full_check_passes_and_every_export_serves(data_dir, tmp_path, chromium):
     require_torch()
     runs, models = tmp_path / "runs", tmp_path / "models"
     result = subprocess.run(
@@ -164,3 +164,21 @@ def test_full_check_passes_and_every_export_serves(data_dir, tmp_path):
         )
     )
     assert abs(streamed - whole) <= float32_tolerance(lstm_terms(9, 128, 128) + 129, 1.0)
+
+    # Every run's inside page, linked from the index; IMDB's holds 1,000 test reviews, and its selection and
+    # matching in the browser follow the NumPy rules over all of them.
+    from tests.test_inside_page import _compare_rules, open_page, rule_cases
+    from tf_lstm.inside import read_inside_page
+
+    sequences = {"counting_rnn": 20, "digits_lstm": 360, "mnist_lstm": 1000, "torch_equations": 16}
+    for name in pictures:
+        held = report[name]["results"]["inside_page"]
+        assert held["sequences"] == sequences.get(name, 1000) and f"{name}/inside.html" in page, name
+    held = read_inside_page(runs / "imdb_sentiment" / "inside.html")
+    assert held["bits"] == 8 and sum(token.startswith("#") for token in held["input"]["tokens"]) == 0
+    imdb = open_page(chromium, runs / "imdb_sentiment" / "inside.html")
+    try:
+        assert imdb.requests == [(runs / "imdb_sentiment" / "inside.html").as_uri()] and imdb.errors == []
+        assert _compare_rules(imdb, held, rule_cases(held, count=12)) == []
+    finally:
+        imdb.close()
