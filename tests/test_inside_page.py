@@ -453,3 +453,19 @@ def test_inspect_reads_text_lines_through_the_models_text_vectorization(chromium
     assert held["input"]["kind"] == "tokens" and held["lengths"] == [4, 5, 4, 3, 1]
     assert held["input"]["tokens"][:9] == ["the", "movie", "was", "good", "the", "plot", "was", "not", "good"]
     assert held["answers"]["kind"] == "value" and len(held["answers"]["values"][1]) == 6
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("subclassed", "keras_file")])
+def test_inspect_writes_the_page_for_every_saved_model_kind(kind, tmp_path):
+    """`tf-lstm inspect` on each kind of the matrix saved as .keras (a subclassed model has no saved form without
+    its class: `inside_page` takes it in Python, above)."""
+    from tf_lstm.inspect import main
+
+    model, x = build(kind)
+    model.save(tmp_path / "model.keras")
+    np.save(tmp_path / "x.npy", x)
+    assert main([str(tmp_path / "model.keras"), f"--inputs={tmp_path / 'x.npy'}", f"--out={tmp_path / 'o'}"]) == 0
+    held = read_inside_page(tmp_path / "o" / "inside.html")
+    expected_tracks = {"bidirectional": 2, "multilayer": 2, "stacked": 2, "nested_sequential": 2}.get(kind, 1)
+    assert held["sequences"] == BATCH and len(held["tracks"]) == expected_tracks
+    assert held["input"]["kind"] == ("tokens" if kind == "embedding_mask_zero" else "values")
