@@ -55,3 +55,33 @@ def test_a_page_renders_in_a_real_browser_with_its_pictures(site, page, tmp_path
     if page.startswith("articles"):
         assert len(parser.sources) >= 3  # the run's pictures
     assert_renders_not_blank(site / page, tmp_path / "page.png")
+
+
+def test_seeing_inside_embeds_a_live_inside_page_its_picture_and_its_measured_figures(site, chromium):
+    import json
+
+    from tf_lstm.inside import read_inside_page
+
+    page = site / "seeing-inside" / "index.html"
+    text = page.read_text()
+    measured = json.loads((ROOT / "docs" / "reports" / "inside_page.json").read_text())
+    assert f"{measured['bytes']:,}" in text and f"{measured['sequences']:,}" in text  # from the report, not typed
+    embedded = (page.parent / "../reports/digits_lstm/inside.html").resolve()
+    assert 'src="../reports/digits_lstm/inside.html"' in text and read_inside_page(embedded)["sequences"] == 360
+    parser = Images()
+    parser.feed(text)
+    assert any(
+        source.endswith("inside_page.png") and (page.parent / source).resolve().is_file() for source in parser.sources
+    )
+    tab = chromium.new_page()
+    requests = []
+    # The inside page's own requests (the theme's may reach for web fonts, which fail offline).
+    tab.on("request", lambda request: requests.append(request.url) if "inside.html" in request.frame.url else None)
+    try:
+        tab.goto(page.as_uri())
+        frame = tab.frame_locator("iframe").first
+        frame.locator("body[data-ready=true]").wait_for(timeout=30_000)
+        assert frame.locator("#title").inner_text().startswith("Inside the digits LSTM")
+        assert requests == [embedded.as_uri()]
+    finally:
+        tab.close()

@@ -184,7 +184,7 @@ def write_inspection(
     import tensorflow as tf
 
     import tf_lstm
-    from tf_lstm.inside import InsidePageError, default_loss
+    from tf_lstm.inside import default_loss
     from tf_lstm.pictures import gates_figure, saturation_figure
 
     try:
@@ -221,19 +221,7 @@ def write_inspection(
     for name, figure in pictures.items():
         figure.savefig(out / name, dpi=100)
     _histograms(out / "tensorboard", model, one)
-    try:
-        tf_lstm.inside_page(
-            model,
-            x,
-            out / "inside.html",
-            labels=y,
-            loss=loss,
-            vocabulary=vocabulary,
-            input_kind=getattr(args, "input_kind", "auto"),
-            title=f"Inside {model.name}",
-        )
-    except InsidePageError as error:
-        raise InspectError(str(error)) from error
+    _inside_page(model, x, y, out, loss=loss, vocabulary=vocabulary, input_kind=getattr(args, "input_kind", "auto"))
     exports = []
     if args.saved_model:
         tf_lstm.export_saved_model(model, out / "saved_model", streaming=True)
@@ -244,6 +232,16 @@ def write_inspection(
         exports.append("model.tflite")
     (out / "index.html").write_text(_page(model, x, list(pictures), gradients, exports))
     return out
+
+
+def _inside_page(model, x, y, out: Path, **options) -> None:
+    """``inside.html``, the interactive page (`tf_lstm.inside_page`); its refusals as one line."""
+    from tf_lstm.inside import InsidePageError, inside_page
+
+    try:
+        inside_page(model, x, out / "inside.html", labels=y, title=f"Inside {model.name}", **options)
+    except InsidePageError as error:
+        raise InspectError(str(error)) from error
 
 
 def _one_direction(traced: dict[str, Any]) -> dict[str, Any]:
