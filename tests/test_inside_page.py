@@ -219,6 +219,14 @@ def _row(geometry, kind, state=None):
     return next(r for r in geometry["rows"] if r["kind"] == kind and (state is None or r.get("state") == state))
 
 
+def _show_row(page, kind, state=None):
+    """Scrolls the tracks' row of `kind` (and `state`) to the middle of the window; the geometry after it."""
+    geometry = page.evaluate("window.tfLstmInside.geometry()")
+    row = _row(geometry, kind, state)
+    page.evaluate(f"window.scrollBy(0, {geometry['top'] + row['y'] - 450})")
+    return page.evaluate("window.tfLstmInside.geometry()")
+
+
 def test_brushing_with_the_mouse_selects_units_and_lists_matches(text_browser, text_page):
     page = text_browser
     held = read_inside_page(text_page[2])
@@ -227,8 +235,7 @@ def test_brushing_with_the_mouse_selects_units_and_lists_matches(text_browser, t
         " end: null, minLength: 1})"
     )
     assert page.inner_text("#brush-info").startswith("No range brushed")
-    page.locator("#tracks").scroll_into_view_if_needed()
-    geometry = page.evaluate("window.tfLstmInside.geometry()")
+    geometry = _show_row(page, "lines")
     lines = _row(geometry, "lines")
     y = geometry["top"] + lines["y"] + lines["h"] / 2
     page.mouse.move(_step_x(geometry, 1), y)
@@ -262,8 +269,7 @@ def test_brushing_with_the_mouse_selects_units_and_lists_matches(text_browser, t
 def test_clicking_a_heatmap_row_or_a_saturation_point_picks_the_unit_everywhere(text_browser):
     page = text_browser
     page.evaluate("window.tfLstmInside.setView({sequence: 0, unit: 0, start: null, end: null})")
-    page.locator("#tracks").scroll_into_view_if_needed()
-    geometry = page.evaluate("window.tfLstmInside.geometry()")
+    geometry = _show_row(page, "state", "c")
     heat = _row(geometry, "state", "c")
     unit = 7
     page.mouse.click(_step_x(geometry, 2), geometry["top"] + heat["y"] + (unit + 0.5) * geometry["unitHeight"])
@@ -274,15 +280,18 @@ def test_clicking_a_heatmap_row_or_a_saturation_point_picks_the_unit_everywhere(
     title = page.locator("#reading-text span").nth(0).get_attribute("title")
     value = page.evaluate(f"window.tfLstmInside.value('c', 0, 0, {unit})")
     assert title.startswith(f"step 0: c[{unit}] = ") and abs(float(title.split("= ")[1].split(";")[0]) - value) < 1e-3
-    # The saturation scatter: click the point of unit 3 on the forget gate's panel.
+    # The saturation scatter: click the point of a unit no other unit shares, on the forget gate's panel.
     shares = page.evaluate("window.tfLstmInside.meta.tracks[0].saturation.f")
+    points = list(zip(shares["low"], shares["high"]))
+    alone = [u for u, point in enumerate(points) if points.count(point) == 1 and u != unit]
+    assert alone, f"every unit's point is shared with another: {points}"
     canvas = page.locator("#saturation canvas[data-gate=f]")
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
-    low, high = shares["low"][3], shares["high"][3]
-    if sum(abs(shares["low"][u] - low) + abs(shares["high"][u] - high) < 1e-9 for u in range(len(shares["low"]))) == 1:
-        page.mouse.click(box["x"] + 24 + low * 172, box["y"] + 220 - 24 - high * 172)
-        assert page.evaluate("window.tfLstmInside.view()")["unit"] == 3
+    low, high = points[alone[0]]
+    page.mouse.click(box["x"] + 24 + low * 172, box["y"] + 220 - 24 - high * 172)
+    assert page.evaluate("window.tfLstmInside.view()")["unit"] == alone[0]
+    assert page.input_value("#unit") == str(alone[0])
 
 
 def test_the_view_is_kept_in_the_url_hash_and_restored(chromium, text_browser, text_page):

@@ -47,6 +47,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tf_lstm.layers import Recurrent
 from tf_lstm.tracing import gradients_through_time, saturation, trace_layers
 
 GENERATOR = "tf_lstm inside"
@@ -184,19 +185,17 @@ def _lengths(mask: np.ndarray) -> np.ndarray:
 
 def _tracks(layer, traced) -> list[dict[str, Any]]:
     """One track per direction (and per layer of a MultiLayerLSTM), every array in the order of the input."""
-    if "h" not in traced and "s" not in traced:
+    if "h" not in traced and "s" not in traced:  # trace's nesting keeps the order: layer_0, layer_1, ...; forward first
         nested = []
-        for key in sorted(traced):  # layer_0, layer_1, ... or forward, backward
-            inner = traced[key]
+        for key, inner in traced.items():
             if key in ("forward", "backward"):
-                backward = key == "backward"
-                nested.append(_one_track(f"{layer.name} ({key})", inner, backward, layer.name, key))
-            else:
-                for direction, one in inner.items():
-                    if one is not None:
-                        name = f"{layer.name} {key.replace('_', ' ')} ({direction})"
-                        nested.append(_one_track(name, one, direction == "backward", layer.name, direction))
-        return sorted(nested, key=lambda t: (t["name"].rsplit("(", 1)[0], t["direction"] != "forward"))
+                nested.append(_one_track(f"{layer.name} ({key})", inner, key == "backward", layer.name, key))
+                continue
+            for direction, one in inner.items():
+                if one is not None:
+                    name = f"{layer.name} {key.replace('_', ' ')} ({direction})"
+                    nested.append(_one_track(name, one, direction == "backward", layer.name, direction))
+        return nested
     backward = bool(getattr(layer, "go_backwards", False))
     return [_one_track(layer.name, traced, backward, layer.name, "backward" if backward else "forward")]
 
@@ -409,12 +408,14 @@ def _gradients(model, x, labels, loss, lengths) -> dict[str, Any]:
     if not isinstance(model, keras.Model):
         raise InsidePageError("labels: gradients need a model with an output, not a lone layer")
     gradients = gradients_through_time(model, x, labels, loss or default_loss(model, x))
+    probed = next(sub for sub in model._flatten_layers() if isinstance(sub, Recurrent))  # as gradients_through_time
     stored = {key: _ragged(np.asarray(gradients[key], np.float64), lengths) for key in ("h", "x")}
     return {
         "h": np.float32(stored["h"]).tolist(),
         "x": np.float32(stored["x"]).tolist(),
         "loss": float(gradients["loss"]),
         "saliency_at": gradients["saliency_at"],
+        "layer": probed.name,
     }
 
 

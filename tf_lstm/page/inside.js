@@ -166,7 +166,7 @@
   const LEFT = 56;
   let layout = null;
 
-  function unitHeight() { return Math.max(1, Math.min(20, Math.floor(150 / track().units))); }
+  function unitHeight() { return Math.max(1, Math.min(12, Math.floor(150 / track().units))); }
   function cellWidth() {
     const wide = document.getElementById("tracks-scroll").clientWidth - LEFT - 4;
     return Math.max(6, Math.floor(wide / meta.steps));
@@ -690,7 +690,8 @@
   document.title = meta.title;
   const described = meta.tracks.map((t) => t.name + " (" + t.units + " units)").join(", ");
   document.getElementById("summary").textContent = meta.sequences + " sequences of up to " + meta.steps + " steps; " + described + "." +
-    (meta.gradients ? " Gradients with labels: loss " + fmt(meta.gradients.loss) + ", saliency at " + meta.gradients.saliency_at + "." : "");
+    (meta.gradients ? " With labels: ‖∂L/∂h_t‖ of layer " + meta.gradients.layer + " (its first direction), loss " + fmt(meta.gradients.loss) +
+      ", saliency at " + meta.gradients.saliency_at + "." : "");
   const widest = Math.max.apply(null, meta.tracks.flatMap((t) => Object.values(t.states).map((s) => s.bound)));
   document.getElementById("honesty").textContent = "Values are held as " + meta.bits + "-bit levels over each state's real range: each is within " +
     widest.toExponential(2) + " (half a level; per state in the threshold panel) of tf_lstm.trace. Masked steps are shaded and never on; padding after a sequence's end is hatched and not stored.";
