@@ -29,6 +29,7 @@ flags.DEFINE_integer("repeats", 5, "Times the page is opened.", lower_bound=1)
 flags.DEFINE_integer("matches", 20, "Selections matched over all sequences.", lower_bound=1)
 flags.DEFINE_string("json_out", "", "Where to write the results as JSON (default: print only).")
 
+# Headless chromium as root on a closed network: without the background-networking flags it keeps reaching out.
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -37,6 +38,12 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def chromium_executable() -> str | None:
+    """Debian's chromium (Playwright drives it: no browser download is possible here), or None."""
+    return next((shutil.which(b) for b in ("chromium", "chromium-browser") if shutil.which(b)), None)
+
 
 MATCHES_SCRIPT = """
 ([count]) => {
@@ -73,7 +80,7 @@ def measure(page_path: Path, repeats: int, matches: int) -> dict[str, Any]:
     """The page's bytes, paint and ready times (ms) over `repeats` openings, and `matches` timed matches."""
     from playwright.sync_api import sync_playwright
 
-    executable = next((shutil.which(b) for b in ("chromium", "chromium-browser") if shutil.which(b)), None)
+    executable = chromium_executable()
     if executable is None:
         raise SystemExit("error: no chromium on this machine (apt-get install chromium)")
     paints, readies = [], []

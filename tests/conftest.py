@@ -83,26 +83,16 @@ def assert_renders_not_blank(page: pathlib.Path, shot: pathlib.Path) -> None:
     assert len(np.unique((pixels * 255).astype(int).reshape(-1, 3), axis=0)) > 100
 
 
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's chromium driven by Playwright (no browser download: its own executable); skipped without either."""
-    import shutil
+    from benchmarks.inside_page import CHROMIUM_FLAGS, chromium_executable
 
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         skip_unless_required("Playwright is not installed (the test extra has it)")
-    executable = next((shutil.which(b) for b in ("chromium", "chromium-browser") if shutil.which(b)), None)
+    executable = chromium_executable()
     if executable is None:
         skip_unless_required("no chromium on this machine; .ci/run installs Debian's")
     with sync_playwright() as playwright:

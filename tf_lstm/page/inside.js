@@ -549,23 +549,19 @@
         g.fillStyle = chosen ? "#e00000" : selected ? "#e07b00" : "rgba(30,90,200,0.55)";
         g.beginPath(); g.arc(x, y, chosen ? 5 : 3, 0, 2 * Math.PI); g.fill();
       }
-      c.addEventListener("click", (event) => {
+      const nearest = (event) => {
         const b = c.getBoundingClientRect(), x = event.clientX - b.left, y = event.clientY - b.top;
         let best = 0, distance = Infinity;
         for (let u = 0; u < shares[gate].low.length; u++) {
           const [px, py] = at(u), d = (px - x) ** 2 + (py - y) ** 2;
           if (d < distance) { distance = d; best = u; }
         }
-        view.unit = best; update(false);
-      });
+        return best;
+      };
+      c.addEventListener("click", (event) => { view.unit = nearest(event); update(false); });
       c.addEventListener("mousemove", (event) => {
-        const b = c.getBoundingClientRect(), x = event.clientX - b.left, y = event.clientY - b.top;
-        let best = 0, distance = Infinity;
-        for (let u = 0; u < shares[gate].low.length; u++) {
-          const [px, py] = at(u), d = (px - x) ** 2 + (py - y) ** 2;
-          if (d < distance) { distance = d; best = u; }
-        }
-        showTip(event, "unit " + best + ", gate " + gate + ": " + fmt(shares[gate].low[best]) + " of steps < 0.1, " + fmt(shares[gate].high[best]) + " > 0.9");
+        const u = nearest(event);
+        showTip(event, "unit " + u + ", gate " + gate + ": " + fmt(shares[gate].low[u]) + " of steps < 0.1, " + fmt(shares[gate].high[u]) + " > 0.9");
       });
       c.addEventListener("mouseleave", () => { tooltip.style.display = "none"; });
       box.appendChild(c);
