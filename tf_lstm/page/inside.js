@@ -179,7 +179,7 @@
     for (const state of states) { rows.push({ kind: "state", state: state, y: y, h: units * uh }); y += units * uh + 6; }
     rows.push({ kind: "lines", y: y, h: 110 }); y += 116;
     const input = meta.input;
-    const inputHeight = input.kind === "image" ? Math.min(3 * input.features, 90) : input.kind === "tokens" ? 70 : 34;
+    const inputHeight = input.kind === "image" ? Math.min(Math.max(3 * input.features, 48), 90) : input.kind === "tokens" ? 70 : 34;
     rows.push({ kind: "input", y: y, h: inputHeight }); y += inputHeight + 6;
     if (meta.answers) { rows.push({ kind: "answer", y: y, h: 30 }); y += 36; }
     if (meta.gradients) { rows.push({ kind: "gradient", y: y, h: 30 }); y += 36; rows.push({ kind: "saliency", y: y, h: 30 }); y += 36; }
