@@ -1,11 +1,11 @@
 r"""How large an ``inside.html`` is, how soon it paints and is ready in headless chromium, and how long a match takes.
 
-    python -m benchmarks.inside_page --page=runs/imdb_sentiment/inside.html [--json_out=FILE]
+    python -m benchmarks.inside_page --page=runs/imdb_sentiment/inside.html [--page_json_out=FILE]
 
-Opens the page from disk `--repeats` times in Debian's chromium (through
+Opens the page from disk `--openings` times in Debian's chromium (through
 Playwright), each in a fresh tab, and reads the browser's own clocks: the first
 contentful paint, and the page's ``tf-lstm-inside-ready`` mark (every view
-drawn, the controls live). Then, in one tab, `--matches` selections as a reader
+drawn, the controls live). Then, in one tab, `--selections` selections as a reader
 makes them: a random sequence, a range of 1 to 4 steps, the threshold at the
 median of the state there, `selectUnits`, then `findMatches` over every
 sequence the page holds, timed by ``performance.now()``. Medians and ranges are
@@ -15,7 +15,6 @@ reported; the machine's other load shows in the ranges.
 from __future__ import annotations
 
 import json
-import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -23,27 +22,13 @@ from typing import Any
 
 from absl import app, flags
 
+from benchmarks.browser import CHROMIUM_FLAGS, chromium_executable
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("page", "runs/imdb_sentiment/inside.html", "The inside.html to measure.")
-flags.DEFINE_integer("repeats", 5, "Times the page is opened.", lower_bound=1)
-flags.DEFINE_integer("matches", 20, "Selections matched over all sequences.", lower_bound=1)
-flags.DEFINE_string("json_out", "", "Where to write the results as JSON (default: print only).")
-
-# Headless chromium as root on a closed network: without the background-networking flags it keeps reaching out.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def chromium_executable() -> str | None:
-    """Debian's chromium (Playwright drives it: no browser download is possible here), or None."""
-    return next((shutil.which(b) for b in ("chromium", "chromium-browser") if shutil.which(b)), None)
-
+flags.DEFINE_integer("openings", 5, "Times the page is opened.", lower_bound=1)
+flags.DEFINE_integer("selections", 20, "Selections matched over all sequences.", lower_bound=1)
+flags.DEFINE_string("page_json_out", "", "Where to write the results as JSON (default: print only).")
 
 MATCHES_SCRIPT = """
 ([count]) => {
@@ -124,18 +109,18 @@ def main(argv: list[str]) -> int:
         return 2
     from reproductions.environment import environment
 
-    result = measure(page, FLAGS.repeats, FLAGS.matches)
+    result = measure(page, FLAGS.openings, FLAGS.selections)
     result["environment"] = environment()
     print(
         f"{page}: {result['bytes']:,} bytes, {result['sequences']:,} sequences ({result['steps']:,} steps, "
         f"{result['units']} units); first paint {result['first_contentful_paint_ms']['median']:.0f} ms, "
         f"ready {result['ready_ms']['median']:.0f} ms (median of {result['repeats']}); one match over every "
-        f"sequence {result['match_ms']['median']:.1f} ms (median of {FLAGS.matches}, "
+        f"sequence {result['match_ms']['median']:.1f} ms (median of {FLAGS.selections}, "
         f"{result['match_ms']['min']:.1f}–{result['match_ms']['max']:.1f})"
     )
-    if FLAGS.json_out:
-        Path(FLAGS.json_out).write_text(json.dumps(result, indent=2) + "\n")
-        print(f"written to {FLAGS.json_out}")
+    if FLAGS.page_json_out:
+        Path(FLAGS.page_json_out).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"written to {FLAGS.page_json_out}")
     return 0
 
 

@@ -86,7 +86,7 @@ def assert_renders_not_blank(page: pathlib.Path, shot: pathlib.Path) -> None:
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's chromium driven by Playwright (no browser download: its own executable); skipped without either."""
-    from benchmarks.inside_page import CHROMIUM_FLAGS, chromium_executable
+    from benchmarks.browser import CHROMIUM_FLAGS, chromium_executable
 
     try:
         from playwright.sync_api import sync_playwright
