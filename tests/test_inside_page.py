@@ -464,6 +464,7 @@ def test_inspect_reads_text_lines_through_the_models_text_vectorization(chromium
     assert held["answers"]["kind"] == "value" and len(held["answers"]["values"][1]) == 6
 
 
+@pytest.mark.slow  # nine saved models through the whole inspection (pictures, TensorBoard, page): ~2 minutes
 @pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("subclassed", "keras_file")])
 def test_inspect_writes_the_page_for_every_saved_model_kind(kind, tmp_path):
     """`tf-lstm inspect` on each kind of the matrix saved as .keras (a subclassed model has no saved form without
