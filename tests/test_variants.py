@@ -184,6 +184,7 @@ def test_every_option_under_xla_and_in_bidirectional(x, options):
 
 @pytest.mark.parametrize("options", EVERY_OPTION, ids=lambda o: ",".join(o))
 def test_every_option_saves_loads_and_exports(tmp_path, x, options):
+    keras.utils.set_random_seed(0)  # an unseeded layer_norm draw once failed check_layer's loss-lowering SGD step
     size = options.get("proj_size", UNITS)
     weights = len(ScanLSTM(UNITS, **options).cell.extra_weights(UNITS)) + 3
     check_layer(
