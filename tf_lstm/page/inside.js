@@ -449,20 +449,26 @@
     more.textContent = "show all " + matches.length;
     drawHistogram();
   }
+  const histograms = new Map();
   function drawHistogram() {
     const hist = document.getElementById("histogram"), g = hist.getContext("2d"), s = spec(view.state);
     const data = array(s.data), units = track().units, mask = track().mask ? array(track().mask) : null;
-    const bins = 60, all = new Float64Array(bins), mine = new Float64Array(bins);
-    const low = s.min, high = s.max, width = (high - low) / bins || 1;
+    const bins = 60, low = s.min, high = s.max, width = (high - low) / bins || 1;
     const rows = offsets[offsets.length - 1];
-    for (let r = 0; r < rows; r++) {
-      if (mask && mask[r] === 0) continue;
-      for (let u = 0; u < units; u++) {
-        const b = Math.min(bins - 1, Math.floor((s.low + data[r * units + u] * s.step - low) / width));
-        all[b]++;
-        if (u === view.unit) mine[b]++;
+    const binOf = (r, u) => Math.min(bins - 1, Math.floor((s.low + data[r * units + u] * s.step - low) / width));
+    // Every unit's histogram is binned once per layer and state (millions of values on a large page); the
+    // chosen unit's, one column, on every draw.
+    const key = view.track + "/" + view.state;
+    if (!histograms.has(key)) {
+      const counts = new Float64Array(bins);
+      for (let r = 0; r < rows; r++) {
+        if (mask && mask[r] === 0) continue;
+        for (let u = 0; u < units; u++) counts[binOf(r, u)]++;
       }
+      histograms.set(key, counts);
     }
+    const all = histograms.get(key), mine = new Float64Array(bins);
+    for (let r = 0; r < rows; r++) if (!mask || mask[r] !== 0) mine[binOf(r, view.unit)]++;
     const top = Math.max.apply(null, all), topMine = Math.max.apply(null, mine) || 1;
     g.clearRect(0, 0, hist.width, hist.height);
     const w = hist.width / bins, h = hist.height - 14;
