@@ -6,9 +6,12 @@ Each image is 28 steps of 28 pixels. One `ScanLSTM(128)` in the TF1
 ``BasicLSTMCell`` convention (gates ``i, j, f, o`` from one fused matmul,
 ``forget_bias=1``, one Glorot-uniform matrix over ``[x, h]``, zero bias),
 logits ``h_28·W_out + b_out`` with W_out, b_out ~ N(0, 1), softmax
-cross-entropy, Adam 1e-3, batches of 128, 100,000 examples (781 steps), the
-upstream log line every 10 steps. Then: the "answers of n_steps" (the output
-layer on every step's h), and the experiments the article left unfinished
+cross-entropy, Adam 1e-3, batches of 128, 100,000 examples (781 steps) drawn
+from the 55,000 training images `read_data_sets` keeps (the first 5,000 are
+its validation set), the upstream log line every 10 steps. Then: the article's
+sigmoid demo; the "answers of n_steps" (the output layer on every step's h)
+of the training minibatch at each Iter the article decodes, and its remarks
+on them judged across seeds; and the experiments the article left unfinished
 (rotated and blacked-out test images, a model trained on rotated images).
 """
 
@@ -52,12 +55,21 @@ class MnistConfig:
     """Upstream's protocol and the article's experiments; each setting is a flag ``--mnist_<setting>``."""
 
     train_examples: int = setting(100_000, "Training examples in all (the upstream training_iters).", lower_bound=1)
+    validation_images: int = setting(
+        5_000,
+        "The first this many training images are upstream's validation set (read_data_sets' validation_size: "
+        "5,000), never trained on: 55,000 of the 60,000 remain.",
+        lower_bound=0,
+    )
     batch_size: int = setting(128, "Batch size (upstream: 128).", lower_bound=1)
     learning_rate: float = setting(1e-3, "Adam's learning rate (upstream: 0.001).", lower_bound=0.0)
     hidden: int = setting(128, "LSTM units (upstream: 128).", lower_bound=1)
     display_step: int = setting(10, "Print the minibatch line every this many steps (upstream: 10).", lower_bound=1)
     decode_images: int = setting(
-        3, "How many test images get their per-step answers printed.", lower_bound=1, protocol=False
+        1,
+        "How many images of the minibatch at each decoded Iter get their per-step answers printed (the article: 1).",
+        lower_bound=1,
+        protocol=False,
     )
     blackout_first: int = setting(
         10, "First row blacked out in the blackout experiment.", lower_bound=0, upper_bound=27, protocol=False
@@ -78,6 +90,7 @@ class MnistConfig:
 # What a checkpoint's training depends on: resuming with other values is refused.
 TRAINING_SETTINGS = (
     "train_examples",
+    "validation_images",
     "batch_size",
     "learning_rate",
     "hidden",
@@ -207,7 +220,7 @@ def train(
     settings: MnistConfig = MnistConfig(),
     *,
     seed: int,
-    decode=None,
+    decode: bool = False,
     label: str = "",
     verbose: bool = True,
     strategy=None,
@@ -216,6 +229,9 @@ def train(
     prefix: str = "",
 ):
     """Trains a fresh model as upstream does; returns (trainer, log, decoded answers, seconds).
+
+    With `decode`, the answers are ``{examples seen: per-step probabilities of
+    that step's minibatch [batch, 28, 10]}`` at each of `DECODE_AT`.
 
     With `runlog` (a `reproductions.runlog.RunLog`), each displayed step's
     figures go to TensorBoard under `prefix`, with the weights' histograms at
@@ -260,8 +276,8 @@ def train(
                         f"{label}Iter {seen}, Minibatch Loss= {log[-1][1]:.6f}, Training Accuracy= {log[-1][2]:.5f} "
                         f"({time.perf_counter() - start:.0f} s)"
                     )
-            if decode is not None and seen in DECODE_AT:
-                answers[seen] = trainer.per_step_probabilities(decode).numpy()
+            if decode and seen in DECODE_AT:  # the article decodes the Iter's own training minibatch
+                answers[seen] = trainer.per_step_probabilities(x).numpy()
             if progress:
                 progress.save(step, log, answers)
             faults.step_done(step)  # Ctrl-C or SIGTERM during the step ends the run here, its checkpoint whole
@@ -288,36 +304,96 @@ def display(trainer, x, y, seen: int, seconds: float, settings: MnistConfig, run
     return seen, loss, acc
 
 
-def print_answers(answers, images_labels) -> None:
-    for seen, probs in sorted(answers.items()):
-        print(f"answers of n_steps at Iter {seen}:")
-        for k, (probability, label) in enumerate(zip(probs, images_labels)):
-            digits = " ".join(str(d) for d in probability.argmax(axis=-1))
-            print(f"  test image {k} (label {label}): {digits}")
+@dataclasses.dataclass(frozen=True)
+class Decoded:
+    """One Iter's training minibatch as the article decodes it: its images, labels and per-step probabilities."""
+
+    seen: int
+    images: np.ndarray
+    labels: np.ndarray
+    probabilities: np.ndarray
+
+    @property
+    def answers(self) -> np.ndarray:
+        """The answer after every row, ``[batch, 28]``."""
+        return self.probabilities.argmax(axis=-1)
+
+    @property
+    def settled_at(self) -> np.ndarray:
+        """Per image, the first row (1-based) from which the answer stays the final one."""
+        answers = self.answers
+        changed = answers != answers[:, -1:]
+        last_change = np.where(changed.any(axis=1), STEPS - np.argmax(changed[:, ::-1], axis=1), 0)
+        return last_change + 1
 
 
-def plot_answers(answers, images, labels):
+def decoded_minibatches(answers, images, labels, settings: MnistConfig, seed: int) -> list[Decoded]:
+    """Each decoded Iter's minibatch, found again from the seeded batch order."""
+    order = BatchOrder(len(images), settings.batch_size, seed)
+    return [
+        Decoded(seen, images[index], labels[index], answers[seen])
+        for seen in sorted(answers)
+        for index in [order(seen // settings.batch_size)]
+    ]
+
+
+def print_answers(decoded: list[Decoded], count: int, seed: int) -> None:
+    """The article's lines: the label of the Iter's training image and its answers of n_steps."""
+    for batch in decoded:
+        for k in range(min(count, len(batch.labels))):
+            digits = " ".join(str(d) for d in batch.answers[k])
+            print(f"[seed {seed}] Iter {batch.seen}, training image {k}, label {batch.labels[k]}")
+            print(f"answers of n_steps {digits}")
+
+
+def plot_answers(decoded: list[Decoded]):
+    """Each decoded Iter's first training image and p(its label) after every row, the answers written above."""
     plt = pyplot()
-    n = len(images)
+    n = len(decoded)
     figure, axes = plt.subplots(n, 2, figsize=(10, 2.6 * n), gridspec_kw=dict(width_ratios=[1, 3]), squeeze=False)
-    for k in range(n):
-        axes[k, 0].imshow(images[k], cmap="gray_r")
-        axes[k, 0].set_title(f"test image {k}, label {labels[k]}", fontsize=9)
+    for k, batch in enumerate(decoded):
+        label = int(batch.labels[0])
+        axes[k, 0].imshow(batch.images[0], cmap="gray_r")
+        axes[k, 0].set_title(f"Iter {batch.seen:,}: training image, label {label}", fontsize=9)
         axes[k, 0].axis("off")
-        for seen, probs in sorted(answers.items()):
-            axes[k, 1].plot(
-                np.arange(1, STEPS + 1), probs[k, :, labels[k]], marker=".", label=f"after {seen:,} examples"
-            )
-        final = answers[max(answers)][k].argmax(axis=-1)
-        for row, digit in enumerate(final):
+        axes[k, 1].plot(np.arange(1, STEPS + 1), batch.probabilities[0, :, label], marker=".")
+        for row, digit in enumerate(batch.answers[0]):
             axes[k, 1].text(row + 1, 1.04, str(digit), ha="center", fontsize=7)
         axes[k, 1].set_ylim(0, 1.12)
         axes[k, 1].set_xlabel("rows read (time step)")
-        axes[k, 1].set_ylabel("p(true class)")
-        axes[k, 1].legend(fontsize=7, loc="center left")
-    figure.suptitle("Answers of n_steps: the output layer on each step's h (digits above: final guesses per row)")
+        axes[k, 1].set_ylabel("p(label)")
+    figure.suptitle("Answers of n_steps: the output layer on each row's h (the digits above: the answer per row)")
     figure.tight_layout()
     return figure
+
+
+def sigmoid_demo(report: Report) -> None:
+    """The article's `tf.sigmoid` of ten logits, judged to its nine printed digits.
+
+    Its figures are the float32 formula ``1 / (1 + exp(-x))`` that TensorFlow's sigmoid was in 2016, with a
+    correctly rounded exp (NumPy's). `tf.sigmoid` today, and that formula on TensorFlow's own float32 exp,
+    land one or two units in the last place away on some logits; both are recorded, in units in the last place.
+    """
+    import tensorflow as tf
+
+    from reproductions.documented import SIGMOID_LOGITS
+
+    logits = np.asarray(SIGMOID_LOGITS, np.float32)
+    one = np.float32(1)
+    formula = one / (one + np.exp(-logits))
+    for k, value in enumerate(formula):
+        report.check(f"sigmoid_{k}", float(value), label=f"sigmoid({SIGMOID_LOGITS[k]}): 1 / (1 + exp(-x)), float32")
+    today = tf.sigmoid(logits).numpy()
+    tf_formula = (1.0 / (1.0 + tf.exp(-tf.constant(logits)))).numpy()
+    report.record(
+        "sigmoid_demo",
+        dict(
+            formula_2016=formula.tolist(),
+            tf_sigmoid_ulps_apart=(today.view(np.int32) - formula.view(np.int32)).tolist(),
+            tf_formula_ulps_apart=(tf_formula.view(np.int32) - formula.view(np.int32)).tolist(),
+        ),
+    )
+    print("sigmoid demo: " + " ".join(f"{v:.8e}" for v in formula))
 
 
 def picture_mnist_inside(report: Report, model, test_x, test_y, seed: int) -> None:
@@ -375,7 +451,6 @@ def reproduce(
         seed=options.seed,
         seeds=options.seeds,
         **{name: getattr(settings, name) for name in TRAINING_SETTINGS},
-        train_images=len(data[0]),
     )
     checkpoints = claim_checkpoints(report.run_dir / "checkpoints", training) if settings.checkpoint_every else None
     checkpoint_dir = (lambda name: checkpoints / name) if checkpoints else (lambda name: None)
@@ -384,10 +459,16 @@ def reproduce(
         f"MNIST: {len(data[0])} train / {len(data[2])} test images from {mnist_dir or 'TensorFlow Datasets'}; "
         f"{options.seeds} seed(s) x {steps_total} steps of {settings.batch_size}"
     )
+    sigmoid_demo(report)
     runs = train_every_seed(report, settings, options, data, checkpoint_dir)
     judge(report, settings, runs)
+    decoded = {
+        run.figures["seed"]: decoded_minibatches(run.answers, data[0], data[1], settings, run.figures["seed"])
+        for run in runs
+        if run.trainer is not None
+    }
+    judge_answers(report, settings, decoded)
     first = runs[0]  # RunOptions holds at least one seed
-    picture_answers(report, first.answers, data[2][: settings.decode_images], data[3][: settings.decode_images])
     if first.trainer is None:
         print(f"the seed-{options.seed} run diverged: no experiments, pictures or export (they need its model)")
     else:
@@ -406,6 +487,12 @@ def load_data(settings: MnistConfig, mnist_dir, tfds_data_dir):
         test_x, test_y = load_mnist("test", path=mnist_dir, data_dir=tfds_data_dir)
         if len(train_x) == 0 or len(test_x) == 0:
             raise ValueError(f"MNIST data is empty: {len(train_x)} train, {len(test_x)} test images.")
+        if settings.validation_images >= len(train_x):
+            raise ValueError(
+                f"--mnist_validation_images={settings.validation_images} leaves none of the {len(train_x)} "
+                "training images to train on; lower it."
+            )
+        train_x, train_y = train_x[settings.validation_images :], train_y[settings.validation_images :]
         if settings.batch_size > len(train_x):
             raise ValueError(
                 f"--mnist_batch_size={settings.batch_size} is larger than the {len(train_x)} training images."
@@ -423,7 +510,7 @@ def train_every_seed(report: Report, settings: MnistConfig, options: RunOptions,
             train_y,
             settings,
             seed=seed,
-            decode=test_x[: settings.decode_images] if seed == options.seed else None,
+            decode=True,
             label=f"[seed {seed}] ",
             strategy=options.strategy,
             checkpoint_dir=checkpoint_dir(f"seed_{seed}"),
@@ -478,13 +565,44 @@ def logged_figures(seen: int) -> tuple[str, str]:
     return f"minibatch_loss_iter_{seen}", f"minibatch_accuracy_iter_{seen}"
 
 
-def picture_answers(report: Report, answers, images, labels) -> None:
-    """The first seed's answers of n_steps: printed as the article's, recorded and pictured."""
-    if not answers:
+def judge_answers(report: Report, settings: MnistConfig, decoded: dict[int, list[Decoded]]) -> None:
+    """The article's remarks on the answers of n_steps, judged over every seed's decoded training minibatches;
+    the first `decode_images` of each printed and recorded, the first seed's pictured."""
+    final = {seed: batches[-1] for seed, batches in decoded.items() if batches and batches[-1].seen == DECODE_AT[-1]}
+    for seed, batches in decoded.items():
+        print_answers(batches, settings.decode_images, seed)
+    if not final:
+        for key in ("nsteps_one_first_guess", "nsteps_guess_differs_across_runs", "nsteps_settles_late",
+                    "nsteps_right_at_last_step"):  # fmt: skip
+            report.not_run(key, f"training stops before Iter {DECODE_AT[-1]:,}")
         return
-    print_answers(answers, labels)
-    report.record("answers_of_n_steps", {str(seen): probs.argmax(axis=-1).tolist() for seen, probs in answers.items()})
-    report.plot(plot_answers(answers, images, labels), "answers_of_n_steps.png")
+    first_guesses = {seed: np.unique(b.answers[:, 0]).tolist() for seed, batches in decoded.items() for b in batches}
+    report.check("nsteps_one_first_guess", all(len(guesses) == 1 for guesses in first_guesses.values()))
+    constants = sorted({int(batch.answers[0, 0]) for batch in final.values()})
+    if len(final) > 1:
+        label = (
+            f"answers of n_steps: the step-1 constants of {len(final)} fresh runs, {constants}, are not all one digit"
+        )
+        report.check("nsteps_guess_differs_across_runs", len(constants) > 1, label=label)
+    else:
+        report.not_run("nsteps_guess_differs_across_runs", "one seed: --seeds=1")
+    settled = np.concatenate([batch.settled_at for batch in final.values()])
+    report.check("nsteps_settles_late", float(np.median(settled)))
+    right = [float(np.mean(batch.answers[:, -1] == batch.labels)) for batch in final.values()]
+    report.check("nsteps_right_at_last_step", float(np.mean(right)))
+    report.record(
+        "answers_of_n_steps",
+        {
+            str(seed): {
+                str(b.seen): dict(labels=b.labels[: settings.decode_images].tolist(),
+                                  answers=b.answers[: settings.decode_images].tolist())
+                for b in batches
+            }
+            for seed, batches in decoded.items()
+        },
+    )  # fmt: skip
+    report.record("first_guess_per_seed", {str(seed): int(b.answers[0, 0]) for seed, b in final.items()})
+    report.plot(plot_answers(next(iter(decoded.values()))), "answers_of_n_steps.png")
 
 
 def experiments_pictures_export(

@@ -137,25 +137,36 @@ class Report:
         """The settings run with another value than the article's: ``{setting: (run, article)}``."""
         return {name: (run, article) for name, (run, article) in self.protocol.items() if run != article}
 
-    def check(self, key: str, reproduced: Any, label: str | None = None) -> bool | None:
-        """Judges `reproduced` against the documented figure `key`; `label` says what was run, if not the article's."""
+    def check(
+        self, key: str, reproduced: Any, label: str | None = None, envelope: tuple[float, float] | None = None
+    ) -> bool | None:
+        """Judges `reproduced` against the documented figure `key`; `label` says what was run, if not the article's.
+
+        `envelope` is the span of the figure over runs that differ from this one by rounding alone (initial
+        weights nudged by one unit in the last place). A printed figure that they move by more than one unit
+        of its last digit follows rounding, not the algorithm: it is judged by whether the printed value lies
+        within that span, and the row says so.
+        """
         figure = documented(self.article, key)
         if reproduced is not None and not isinstance(reproduced, bool) and hasattr(reproduced, "item"):
             reproduced = reproduced.item()
         if isinstance(reproduced, (int, float)) and not isinstance(reproduced, bool):
             reproduced = float(reproduced)
-        verdict = figure.passes(reproduced)
-        self.rows.append(
-            dict(
-                key=key,
-                figure=label or figure.label,
-                documented=figure.documented,
-                reproduced=reproduced,
-                tolerance=figure.describe_tolerance(),
-                source=figure.source,
-                result={True: "PASS", False: "FAIL", None: "-"}[verdict],
-            )
+        verdict, tolerance = figure.passes(reproduced), figure.describe_tolerance()
+        row: dict[str, Any] = dict(key=key, figure=label or figure.label, documented=figure.documented)
+        if envelope is not None and figure.kind == "digits":
+            row["envelope"] = list(envelope)
+            if figure.in_units(envelope[1]) - figure.in_units(envelope[0]) > 1:
+                verdict = figure.within_envelope(*envelope)
+                spread = f"{envelope[0]:.6g}–{envelope[1]:.6g}"
+                tolerance = f"follows rounding: rounding variants span {spread}; the printed value must lie inside"
+        row.update(
+            reproduced=reproduced,
+            tolerance=tolerance,
+            source=figure.source,
+            result={True: "PASS", False: "FAIL", None: "-"}[verdict],
         )
+        self.rows.append(row)
         return verdict
 
     def diverged(self, run: str, step: int, loss: float) -> None:

@@ -172,7 +172,11 @@ CASES = [
     (
         "mnist-batch-above-data",
         "reproductions.mnist_lstm",
-        [lambda t: f"--mnist_dir={_mnist_dir(t / 'm', lambda root: None)}", "--mnist_batch_size=10"],
+        [
+            lambda t: f"--mnist_dir={_mnist_dir(t / 'm', lambda root: None)}",
+            "--mnist_batch_size=10",
+            "--mnist_validation_images=0",
+        ],
         "--mnist_batch_size=10 is larger than the 4 training images",
     ),
     ("digits-strategy", "reproductions.digits_lstm", ["--strategy=horovod"], "flag --strategy=horovod: "),

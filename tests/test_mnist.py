@@ -154,7 +154,14 @@ def test_report_shows_the_articles_log_figures_beside_the_run(tmp_path):
         write_idx(root / f"{stem}-images-idx3-ubyte.gz", rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8))
         write_idx(root / f"{stem}-labels-idx1-ubyte.gz", rng.integers(0, 10, size=n, dtype=np.uint8))
     report = reproduce(
-        MnistConfig(train_examples=9_000, hidden=4, decode_images=1, rotated_training=False, checkpoint_every=0),
+        MnistConfig(
+            train_examples=9_000,
+            validation_images=0,
+            hidden=4,
+            decode_images=1,
+            rotated_training=False,
+            checkpoint_every=0,
+        ),
         RunOptions(seeds=1, run_dir=tmp_path / "run"),
         mnist_dir=root,
     )
@@ -169,7 +176,12 @@ def test_report_shows_the_articles_log_figures_beside_the_run(tmp_path):
     ):
         assert rows[key]["result"] == "-" and 0.0 <= rows[key]["reproduced"] < 10.0
     assert "final_minibatch_loss" not in rows  # Iter 99,840 was not reached
-    assert report.protocol_changes == {"seeds": (1, 3), "train_examples": (9_000, 100_000), "hidden": (4, 128)}
+    assert report.protocol_changes == {
+        "seeds": (1, 3),
+        "train_examples": (9_000, 100_000),
+        "validation_images": (0, 5_000),
+        "hidden": (4, 128),
+    }
     assert "after 9,000 examples" in rows["mean_test_accuracy"]["figure"]
     assert report.status == "FAIL"  # random images: no accuracy target is met
 

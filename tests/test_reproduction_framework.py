@@ -11,7 +11,11 @@ def test_every_documented_figure_names_its_source_and_a_known_kind():
     for article, figures in DOCUMENTED.items():
         for key, figure in figures.items():
             assert figure.source, (article, key)
-            assert figure.kind in {"rel", "abs", "min", "max", "true", "info"}, (article, key)
+            assert figure.kind in {"rel", "abs", "min", "max", "true", "digits", "equal", "info"}, (article, key)
+            if figure.kind == "digits":  # the text as printed: a number, its last digit the unit
+                assert isinstance(figure.documented, str) and float(figure.documented) == pytest.approx(
+                    float(figure.documented)
+                ), (article, key)
 
 
 @pytest.mark.parametrize(
@@ -22,6 +26,14 @@ def test_every_documented_figure_names_its_source_and_a_known_kind():
         (Figure("x", 0.95, "min"), 0.95, 0.9499),
         (Figure("x", 0.0075, "max"), 0.0075, 0.0076),
         (Figure("x", True, "true"), True, False),
+        # Printed digits, one unit either way: 0.0663 takes 0.06625 (rounds to 0.0662 or 0.0663) up to 0.06645.
+        (Figure("x", "0.0663", "digits"), 0.06644, 0.06646),
+        (Figure("x", "0.0663", "digits"), 0.06616, 0.06614),
+        (Figure("x", "529.6915", "digits"), 529.69155, 529.6937),
+        (Figure("x", "8.07410061e-01", "digits"), 0.807410062, 0.8074101),
+        (Figure("x", "0.0900", "digits"), 0.09003, 0.0902),
+        (Figure("x", "[10, 20, 40]", "equal"), [10, 20, 40], [10, 20, 41]),
+        (Figure("x", "[[2., 1.], [4., 3.]]", "equal"), [[2.0, 1.0], [4.0, 3.0]], [[2.0, 1.0], [4.0, 3.0000001]]),
     ],
 )
 def test_figure_judgement(figure, good, bad):
@@ -29,6 +41,33 @@ def test_figure_judgement(figure, good, bad):
     assert figure.passes(bad) is False
     for broken in (float("nan"), float("inf"), -float("inf"), None, "0.99", "yes", b"1", [1.0]):
         assert figure.passes(broken) is False, broken
+
+
+def test_digits_unit_is_the_last_printed_digit():
+    assert Figure("x", "0.0663", "digits").unit == pytest.approx(1e-4)
+    assert Figure("x", "529.6915", "digits").unit == pytest.approx(1e-4)
+    assert Figure("x", "3.92260008e-05", "digits").unit == pytest.approx(1e-13)
+    with pytest.raises(ValueError, match="finite number"):
+        _ = Figure("x", "nan", "digits").unit
+
+
+def test_equal_kind_refuses_other_shapes():
+    figure = Figure("x", "[10, 20, 40]", "equal")
+    for other in ([10, 20], [[10, 20, 40]], "10 20 40", None):
+        assert figure.passes(other) is False, other
+
+
+def test_a_figure_rounding_moves_is_judged_within_the_span_of_rounding_variants(tmp_path):
+    report = Report("counting_rnn", tmp_path)
+    # Variants within one printed unit: the figure is judged to its digits (0.3247 is not 0.3313).
+    assert report.check("rmsprop_cost_epoch_200", 0.32467, envelope=(0.32467, 0.32470)) is False
+    # Variants that rounding spreads over 0.3247-0.3337: the printed 0.3313 lies inside.
+    assert report.check("rmsprop_cost_epoch_200", 0.32467, envelope=(0.32467, 0.33365)) is True
+    # ... and a printed value outside the span still fails.
+    assert report.check("rmsprop_cost_epoch_200", 0.23109, envelope=(0.23109, 0.24711)) is False
+    rows = report.rows
+    assert "follows rounding" in rows[1]["tolerance"] and rows[1]["envelope"] == [0.32467, 0.33365]
+    assert rows[0]["tolerance"] == "printed digits ±1"
 
 
 def test_true_kind_takes_only_true():

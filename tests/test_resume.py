@@ -42,6 +42,7 @@ def command(mnist_dir, output_dir):
         f"--mnist_dir={mnist_dir}",
         f"--output_dir={output_dir}",
         "--mnist_train_examples=9664",
+        "--mnist_validation_images=0",
         "--mnist_batch_size=64",
         "--mnist_hidden=16",
         "--seeds=2",
