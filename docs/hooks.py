@@ -5,6 +5,12 @@
   (``docs/reports/NAME.json``, a `report.json` of ``python -m reproductions``);
 - ``<!-- environment: NAME -->``: what produced that run (its environment block);
 - ``<!-- pictures: NAME -->``: the run's pictures (``docs/reports/NAME/*.png``);
+- ``<!-- differences: NAME -->``: where that run differs from the article, and why
+  (the report's ``differences``, from the article's config in `reproductions`);
+- ``<!-- shipped: NAME -->``: that run's exported files, each measured on the test set;
+- ``<!-- experiments: mnist_lstm -->``: the experiments the MNIST article left
+  unfinished, as that run measured them;
+- ``<!-- articles -->``: the five articles' table (`reproductions.article_table`, the README's too);
 - ``<!-- benchmark -->``: the table of ``docs/reports/lstm_speed.json``, written by
   ``python -m benchmarks.lstm_speed --json_out=docs/reports/lstm_speed.json``;
 - ``<!-- inside_page -->``: the size and speed of the IMDB run's ``inside.html``
@@ -18,38 +24,81 @@ import re
 from pathlib import Path
 
 REPORTS = Path(__file__).parent / "reports"
-MARKER = re.compile(r"<!-- (figures|environment|pictures): (\w+) -->|<!-- (benchmark|inside_page) -->")
+MARKER = re.compile(
+    r"<!-- (figures|environment|pictures|differences|experiments|shipped): (\w+) -->"
+    r"|<!-- (benchmark|inside_page|articles) -->"
+)
 
 
 def _cell(value) -> str:
+    """A reproduced value, rounded for reading (documented figures are shown as printed: `_documented`)."""
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value).replace("|", "\\|")
 
 
+def _documented(value) -> str:
+    """A documented figure exactly as the article (or the target) writes it: printed text stays text."""
+    return "yes" if value is True else str(value).replace("|", "\\|")
+
+
 def figures(name: str) -> str:
+    """Every row of the run's report in its order (a figure judged in two float types is two rows), then any
+    documented figure that run did not judge."""
     from reproductions.documented import DOCUMENTED
 
     report = json.loads((REPORTS / f"{name}.json").read_text())
-    reproduced = {row["key"]: row for row in report["figures"]}
     lines = [
         "| figure | documented | tolerance | source | reproduced | result |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for key, figure in DOCUMENTED[name].items():
-        row = reproduced.get(key, {})
+    for row in report["figures"]:
         lines.append(
-            f"| {_cell(row.get('figure', figure.label))} | {_cell(figure.documented)} | "
-            f"{_cell(figure.describe_tolerance())} | {_cell(figure.source)} | {_cell(row.get('reproduced', '–'))} | "
-            f"{row.get('result', '–')} |"
-        )
-    extra = [row for row in report["figures"] if row["key"] not in DOCUMENTED[name]]
-    for row in extra:  # e.g. the same figure judged in a second float type
-        lines.append(
-            f"| {_cell(row['figure'])} | {_cell(row['documented'])} | {_cell(row['tolerance'])} | "
+            f"| {_cell(row['figure'])} | {_documented(row['documented'])} | {_cell(row['tolerance'])} | "
             f"{_cell(row['source'])} | {_cell(row['reproduced'])} | {row['result']} |"
         )
+    judged = {row["key"] for row in report["figures"]}
+    for key, figure in DOCUMENTED[name].items():
+        if key not in judged:
+            lines.append(
+                f"| {_cell(figure.label)} | {_documented(figure.documented)} | {_cell(figure.describe_tolerance())} "
+                f"| {_cell(figure.source)} | – | – |"
+            )
     return "\n".join(lines) + f"\n\nVerdict of that run: **{report['status']}**."
+
+
+def differences(name: str) -> str:
+    """The run's differences from the article, each with its reason; a run with none says so."""
+    from reproductions.report import describe_difference
+
+    report = json.loads((REPORTS / f"{name}.json").read_text())
+    found = report.get("differences", [])
+    if not found:
+        return "None: that run follows the article in every setting."
+    return "\n".join(f"- {describe_difference(difference)}" for difference in found)
+
+
+def shipped(name: str) -> str:
+    """The run's SavedModel and TFLite files, each measured on the real test set (`reproductions.shipping`)."""
+    report = json.loads((REPORTS / f"{name}.json").read_text())
+    lines = [
+        "| file | test accuracy | max \\|diff\\| from the SavedModel | bytes | batch 1 | batch 1,024 |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for file, row in report["results"]["tflite"].items():
+        lines.append(
+            f"| `{file}` | {row['accuracy']:.4f} | {row['max_abs_difference']:.2g} | {row['bytes']:,} | "
+            f"{row['batch1_ms']:.2f} ms | {row['batch1024_ms']:.1f} ms |"
+        )
+    return "\n".join(lines)
+
+
+def experiments(name: str) -> str:
+    """The MNIST article's unfinished experiments, as the run measured them (no documented figure)."""
+    report = json.loads((REPORTS / f"{name}.json").read_text())
+    lines = ["| experiment | test accuracy |", "| --- | --- |"]
+    lines += [f"| {what} | {accuracy:.4f} |" for what, accuracy in report["results"]["experiments"].items()]
+    return "\n".join(lines)
 
 
 def environment(name: str) -> str:
@@ -121,8 +170,20 @@ def on_page_markdown(markdown: str, **_) -> str:
         kind, name, bench = match.groups()
         if bench == "inside_page":
             return inside_page()
+        if bench == "articles":
+            from reproductions.article_table import article_table
+
+            return article_table(REPORTS)
         if bench:
             return benchmark()
-        return {"figures": figures, "environment": environment, "pictures": pictures}[kind](name)
+        makers = dict(
+            figures=figures,
+            environment=environment,
+            pictures=pictures,
+            differences=differences,
+            experiments=experiments,
+            shipped=shipped,
+        )
+        return makers[kind](name)
 
     return MARKER.sub(replace, markdown)

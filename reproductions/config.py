@@ -35,13 +35,29 @@ def setting(
     upper_bound: float | None = None,
     choices: Sequence[str] | None = None,
     protocol: bool = True,
+    article: Any = None,
+    why: str = "",
 ) -> Any:
     """A field of a protocol dataclass: its default (the article's), its flag's help and bounds.
 
     ``protocol=False`` marks a setting that does not change what is measured
     (how often to print, to checkpoint): it is recorded but not compared.
+
+    Where the default deliberately differs from what the article did, `article`
+    is the article's value and `why` the reason: the difference is listed on the
+    article's page and in its report (`differences`), for as long as a run keeps it.
     """
-    metadata = dict(help=help, lower_bound=lower_bound, upper_bound=upper_bound, choices=choices, protocol=protocol)
+    if (article is None) != (not why):
+        raise ValueError("a setting that differs from the article names both the article's value and why")
+    metadata = dict(
+        help=help,
+        lower_bound=lower_bound,
+        upper_bound=upper_bound,
+        choices=choices,
+        protocol=protocol,
+        article=article,
+        why=why,
+    )
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -80,3 +96,17 @@ def protocol_of(config: Any) -> dict[str, tuple[Any, Any]]:
         for f in dataclasses.fields(config)
         if f.metadata.get("protocol", True)
     }
+
+
+def differences(config: Any) -> list[dict[str, Any]]:
+    """Where a run with `config` differs from the article, and why: each setting whose value is not the
+    article's (`setting`'s `article`), then the config class's ``DIFFERENCES`` (what no setting expresses,
+    ``(what, why)`` pairs)."""
+    found = [
+        dict(what=f.name, run=getattr(config, f.name), article=f.metadata["article"], why=f.metadata["why"])
+        for f in dataclasses.fields(config)
+        if f.metadata.get("article") is not None and getattr(config, f.name) != f.metadata["article"]
+    ]
+    for what, why in getattr(type(config), "DIFFERENCES", ()):
+        found.append(dict(what=what, run=None, article=None, why=why))
+    return found

@@ -19,8 +19,19 @@ from typing import Any
 KEY_PACKAGES = ("tensorflow", "keras", "numpy", "torch", "scikit-learn", "tensorflow-datasets", "ai-edge-litert")
 # The environment variables that change TensorFlow's kernels.
 KEY_VARIABLES = ("XLA_FLAGS", "TF_ENABLE_ONEDNN_OPTS")
-# The lock beside the code in a clone (editable install); a regular install carries none.
-LOCK_PATH = Path(__file__).resolve().parents[1] / "requirements" / "lock.txt"
+# The project's folder in a clone (editable install), and the lock beside the code; a regular install carries none.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+LOCK_PATH = PROJECT_ROOT / "requirements" / "lock.txt"
+
+
+def portable(path: str | Path, *bases: Path) -> str:
+    """`path` relative to the first of `bases` (then the project's folder) that holds it, else as it is: a report
+    names what it wrote and read without the folders of the machine that wrote it."""
+    resolved = Path(path).resolve()
+    for base in (*bases, PROJECT_ROOT):
+        if resolved.is_relative_to(base.resolve()):
+            return resolved.relative_to(base.resolve()).as_posix() or "."
+    return str(path)
 
 
 def installed_version(distribution: str) -> str | None:
@@ -69,7 +80,7 @@ def lock_status(path: Path = LOCK_PATH) -> dict[str, Any]:
     pins = read_lock(path)
     differences = lock_differences(pins)
     return dict(
-        path=str(path),
+        path=portable(path),
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         matches=not differences,
         differences=differences,

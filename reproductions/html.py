@@ -81,6 +81,27 @@ def _shipped(tflite: dict | None) -> list[str]:
     return out
 
 
+def _differences(found: list[dict]) -> list[str]:
+    """Where the run differs from the article, and why (`reproductions.config.differences`)."""
+    from reproductions.report import describe_difference
+
+    if not found:
+        return []
+    items = "".join(f"<li>{_cell(describe_difference(difference))}</li>" for difference in found)
+    return [f"<h3>Where this run differs from the article</h3><ul>{items}</ul>"]
+
+
+def _experiments(experiments: dict | None) -> list[str]:
+    """New experiments with no documented figure (the MNIST article's unfinished ones)."""
+    if not experiments:
+        return []
+    rows = "".join(f"<tr><td>{_cell(name)}</td><td>{accuracy:.4f}</td></tr>" for name, accuracy in experiments.items())
+    return [
+        "<h3>The experiments the article left unfinished (no documented figure)</h3>",
+        f"<table><tr><th>experiment</th><th>test accuracy</th></tr>{rows}</table>",
+    ]
+
+
 def _section(row: dict, runs: Path) -> list[str]:
     name = row["reproduction"]
     out = [f'<h2 id="{_cell(name)}">{_cell(name)}: {_cell(row["status"])}</h2>']
@@ -100,11 +121,13 @@ def _section(row: dict, runs: Path) -> list[str]:
     for figure in report["figures"]:
         result = figure["result"]
         out.append(
-            f"<tr><td>{_cell(figure['figure'])}</td><td>{_cell(figure['documented'])}</td>"
+            f"<tr><td>{_cell(figure['figure'])}</td><td>{html.escape(str(figure['documented']))}</td>"
             f"<td>{_cell(figure['reproduced'])}</td><td>{_cell(figure['tolerance'])}</td>"
             f'<td class="{result if result != "-" else ""}">{_cell(result)}</td></tr>'
         )
     out.append("</table>")
+    out += _differences(report.get("differences", []))
+    out += _experiments(report.get("results", {}).get("experiments"))
     out += _shipped(report.get("results", {}).get("tflite"))
     folder = report_path.parent.resolve().relative_to(runs.resolve())
     page = report.get("results", {}).get("inside_page")

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from reproductions import faults
-from reproductions.config import protocol_of
+from reproductions.config import differences, protocol_of
 from reproductions.documented import DOCUMENTED, documented
-from reproductions.environment import environment
+from reproductions.environment import environment, portable
 from reproductions.runlog import RunLog
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -99,6 +99,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def describe_difference(difference: dict[str, Any]) -> str:
+    """One line of "where this run differs from the article": what, the two values when a setting, and why."""
+    if difference.get("article") is None:
+        return f"{difference['what']}: {difference['why']}"
+    return f"{difference['what']} = {difference['run']} (the article: {difference['article']}): {difference['why']}"
+
+
 class Report:
     """Collects a reproduction's figures and judges them against `documented`.
 
@@ -129,6 +136,8 @@ class Report:
         self.results: dict[str, Any] = {}
         self.plots: list[str] = []
         self.protocol = {**({} if config is None else protocol_of(config)), **(protocol or {})}
+        # Where this run differs from the article, and why (`reproductions.config.differences`).
+        self.differences = [] if config is None else differences(config)
         self.not_run_reasons: dict[str, str] = {}
         self.log = RunLog(self.run_dir, tensorboard)
 
@@ -207,7 +216,7 @@ class Report:
         with faults.writing(path):
             exported = export_saved_model(model, path, **options)
         print(f"exported {what} to {exported}")
-        self.record("export_dir", str(exported))
+        self.record("export_dir", portable(exported))
         return exported
 
     def _never_judged(self) -> list[str]:
@@ -295,12 +304,16 @@ class Report:
             detail += f"; never judged: {', '.join(never)}"
         if self.status == "NO VERDICT":
             detail = "no figure was judged, so this run cannot pass"
+        if self.differences:
+            print("Where this run differs from the article:")
+            for difference in self.differences:
+                print(f"  - {describe_difference(difference)}")
         print(f"{self.article}: {self.status} ({detail}); report in {self.run_dir}")
         if self.log.enabled:
             self.log.hparams({**(self.config or {}), **{name: run for name, (run, _) in self.protocol.items()}})
             self.log.pictures(self.run_dir, self.plots)
             self.log.close()
-            self.results["tensorboard"] = str(self.log.directory)
+            self.results["tensorboard"] = portable(self.log.directory, self.run_dir)
         payload = dict(
             article=self.article,
             status=self.status,
@@ -308,6 +321,7 @@ class Report:
             config=self.config,
             protocol={name: dict(run=run, article=article) for name, (run, article) in self.protocol.items()},
             protocol_changes=sorted(self.protocol_changes),
+            differences=self.differences,
             figures=rows,
             results=self.results,
             plots=self.plots,

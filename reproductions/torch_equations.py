@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from absl import flags
@@ -41,6 +41,19 @@ class TorchConfig:
     hidden_dim: int = setting(16, "LSTM units per direction.", lower_bound=1)
     output_dim: int = setting(3, "Outputs of the fully connected layer.", lower_bound=1)
     max_layers: int = setting(3, "The grid runs num_layers = 1..max_layers.", lower_bound=1)
+
+    DIFFERENCES: ClassVar[tuple[tuple[str, str], ...]] = (
+        (
+            "batch_first",
+            "the article describes batch_first=True as (batch, feature, seq); torch.nn.LSTM takes (batch, seq, "
+            "feature), and that is the layout compared here",
+        ),
+        (
+            "sizes",
+            "the article gives no sizes for its model; a grid of small ones (the settings above) is compared, "
+            "where every difference shows",
+        ),
+    )
 
 
 config.define_flags(TorchConfig, PREFIX)

@@ -150,39 +150,66 @@ def claim_checkpoints(directory: Path, settings: dict) -> Path:
     return directory
 
 
-def resumable_early_stopping(backup_dir: Path, **options):
-    """Keras' `EarlyStopping` whose state survives an interruption, beside `BackupAndRestore`'s backup.
+def tutorial_early_stopping(backup_dir: Path, x_valid, y_valid, *, valid_every: int, patience: int, batch: int = 64):
+    """The Theano LSTM tutorial's early stopping, as a Keras callback whose state survives an interruption.
 
-    `BackupAndRestore` restores the model, the optimizer and the epoch, but
-    not the early stopping's best score, its patience count or the best
-    weights it would restore at the end: a resumed run would then choose its
-    best epoch among the epochs after the restart only. This one writes that
-    state into `backup_dir` after every epoch (aside, then renamed) and reads
-    it back when training begins; `BackupAndRestore` deletes the folder once
-    training completes.
+    Every `valid_every` updates (``validFreq``, counted across epochs) it
+    measures the validation error. An error at or below every earlier one keeps
+    the weights as the best and clears the bad count. Once more than `patience`
+    validations are in, an error no better than the best of all but the last
+    `patience` of them raises the bad count; when the count passes `patience`,
+    training stops. At the end the best weights are restored (``best_p``).
+
+    `BackupAndRestore` restores the model, the optimizer and the epoch, not this
+    state: it is written into `backup_dir` after every epoch (aside, then renamed)
+    and read back when training begins; `BackupAndRestore` deletes the folder
+    once training completes.
     """
     import keras
 
-    class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    class TutorialEarlyStopping(keras.callbacks.Callback):
         state_file, weights_file = Path(backup_dir) / "early_stopping.json", Path(backup_dir) / "early_stopping.npz"
 
         def on_train_begin(self, logs=None):
-            super().on_train_begin(logs)
+            self.updates, self.errors, self.bad, self.best_weights = 0, [], 0, None
             if self.state_file.is_file():
                 state = json.loads(self.state_file.read_text())
-                self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
+                self.updates, self.errors, self.bad = state["updates"], state["errors"], state["bad"]
                 if self.weights_file.is_file():
                     with np.load(self.weights_file) as saved:
                         self.best_weights = [saved[f"w{k}"] for k in range(len(saved.files))]
 
+        def validation_error(self) -> float:
+            hits = 0
+            for start in range(0, len(y_valid), batch):
+                probabilities = np.asarray(self.model(x_valid[start : start + batch], training=False))
+                hits += int(np.sum(probabilities.argmax(axis=-1) == y_valid[start : start + batch]))
+            return 1.0 - hits / len(y_valid)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.updates += 1
+            if self.updates % valid_every:
+                return
+            error = self.validation_error()
+            self.errors.append(error)
+            if error <= min(self.errors):
+                self.best_weights, self.bad = self.model.get_weights(), 0
+            if len(self.errors) > patience and error >= min(self.errors[:-patience]):
+                self.bad += 1
+                if self.bad > patience:
+                    print(f"Early Stop! after {self.updates} updates ({len(self.errors)} validations)")
+                    self.model.stop_training = True
+
         def on_epoch_end(self, epoch, logs=None):
-            super().on_epoch_end(epoch, logs)
             if self.best_weights is not None:
                 buffer = io.BytesIO()
                 np.savez(buffer, **{f"w{k}": w for k, w in enumerate(self.best_weights)})
                 write_atomically(self.weights_file, buffer.getvalue())
-            best = None if self.best is None else float(self.best)
-            state = dict(wait=self.wait, best=best, best_epoch=self.best_epoch)
+            state = dict(updates=self.updates, errors=self.errors, bad=self.bad)
             write_atomically(self.state_file, json.dumps(state))
 
-    return ResumableEarlyStopping(**options)
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    return TutorialEarlyStopping()

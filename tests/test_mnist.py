@@ -166,8 +166,8 @@ def test_report_shows_the_articles_log_figures_beside_the_run(tmp_path):
         mnist_dir=root,
     )
     rows = {row["key"]: row for row in report.rows}
-    assert rows["minibatch_loss_iter_1280"]["documented"] == 1.806859
-    assert rows["minibatch_accuracy_iter_8960"]["documented"] == 0.75
+    assert rows["minibatch_loss_iter_1280"]["documented"] == "1.806859"
+    assert rows["minibatch_accuracy_iter_8960"]["documented"] == "0.75000"
     for key in (
         "minibatch_loss_iter_1280",
         "minibatch_accuracy_iter_1280",
