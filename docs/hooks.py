@@ -13,6 +13,9 @@
 - ``<!-- articles -->``: the five articles' table (`reproductions.article_table`, the README's too);
 - ``<!-- benchmark -->``: the table of ``docs/reports/lstm_speed.json``, written by
   ``python -m benchmarks.lstm_speed --json_out=docs/reports/lstm_speed.json``;
+- after the build, MathJax (the ``jupyter-server-mathjax`` package's copy) goes to
+  ``assets/mathjax`` beside the pages, for the notebook pages' equations to render with
+  no network;
 - ``<!-- inside_page -->``: the size and speed of the IMDB run's ``inside.html``
   (``docs/reports/inside_page.json``, written by ``python -m benchmarks.inside_page``).
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 REPORTS = Path(__file__).parent / "reports"
@@ -187,3 +191,10 @@ def on_page_markdown(markdown: str, **_) -> str:
         return makers[kind](name)
 
     return MARKER.sub(replace, markdown)
+
+
+def on_post_build(config, **_) -> None:
+    import jupyter_server_mathjax
+
+    source = Path(jupyter_server_mathjax.__file__).parent / "static"
+    shutil.copytree(source, Path(config["site_dir"]) / "assets" / "mathjax", dirs_exist_ok=True)

@@ -323,6 +323,8 @@ def reproduce(settings: CountingConfig = CountingConfig(), options: RunOptions =
     report = options.report(NAME, settings)
     theano_scan_examples(report)
     x, y, w_x, w_rec = counting_data(seed=settings.data_seed)
+    report.check("example_sequence", x[0].tolist())
+    report.check("example_target", float(y[0]))
     print(f"Initial weights: wx = {w_x:8.4f}, wRec = {w_rec:8.4f}")
     report.check("initial_wx", w_x)
     report.check("initial_wrec", w_rec)

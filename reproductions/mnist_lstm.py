@@ -581,19 +581,20 @@ def logged_figures(seen: int) -> tuple[str, str]:
 
 
 def judge_answers(report: Report, settings: MnistConfig, decoded: dict[int, list[Decoded]]) -> None:
-    """The article's remarks on the answers of n_steps, judged over every seed's decoded training minibatches;
-    the first `decode_images` of each printed and recorded, the first seed's pictured."""
+    """The article's remarks on the answers of n_steps, judged over every seed's decoded training minibatches
+    (those of Iter 99,840 where a remark is about the trained model); the decoded answers printed, recorded and
+    pictured."""
+    record_answers(report, settings, decoded)
     final = {seed: batches[-1] for seed, batches in decoded.items() if batches and batches[-1].seen == DECODE_AT[-1]}
-    for seed, batches in decoded.items():
-        print_answers(batches, settings.decode_images, seed)
     if not final:
         for key in ("nsteps_one_first_guess", "nsteps_guess_differs_across_runs", "nsteps_settles_late",
                     "nsteps_right_at_last_step"):  # fmt: skip
             report.not_run(key, f"training stops before Iter {DECODE_AT[-1]:,}")
         return
-    first_guesses = {seed: np.unique(b.answers[:, 0]).tolist() for seed, batches in decoded.items() for b in batches}
-    report.check("nsteps_one_first_guess", all(len(guesses) == 1 for guesses in first_guesses.values()))
+    first_guesses = [np.unique(b.answers[:, 0]) for batches in decoded.values() for b in batches]
+    report.check("nsteps_one_first_guess", all(len(guesses) == 1 for guesses in first_guesses))
     constants = sorted({int(batch.answers[0, 0]) for batch in final.values()})
+    report.record("first_guess_per_seed", {str(seed): int(b.answers[0, 0]) for seed, b in final.items()})
     if len(final) > 1:
         label = (
             f"answers of n_steps: the step-1 constants of {len(final)} fresh runs, {constants}, are not all one digit"
@@ -605,6 +606,13 @@ def judge_answers(report: Report, settings: MnistConfig, decoded: dict[int, list
     report.check("nsteps_settles_late", float(np.median(settled)))
     right = [float(np.mean(batch.answers[:, -1] == batch.labels)) for batch in final.values()]
     report.check("nsteps_right_at_last_step", float(np.mean(right)))
+
+
+def record_answers(report: Report, settings: MnistConfig, decoded: dict[int, list[Decoded]]) -> None:
+    """The first `decode_images` training images of each decoded Iter: printed as the article prints them,
+    recorded, and the first seed's pictured."""
+    for seed, batches in decoded.items():
+        print_answers(batches, settings.decode_images, seed)
     report.record(
         "answers_of_n_steps",
         {
@@ -616,8 +624,9 @@ def judge_answers(report: Report, settings: MnistConfig, decoded: dict[int, list
             for seed, batches in decoded.items()
         },
     )  # fmt: skip
-    report.record("first_guess_per_seed", {str(seed): int(b.answers[0, 0]) for seed, b in final.items()})
-    report.plot(plot_answers(next(iter(decoded.values()))), "answers_of_n_steps.png")
+    first = next(iter(decoded.values()), [])
+    if first:
+        report.plot(plot_answers(first), "answers_of_n_steps.png")
 
 
 def experiments_pictures_export(

@@ -59,7 +59,7 @@ def test_report_json_holds_the_whole_config_and_names_the_changes(tmp_path):
     report.check("min_train500_accuracy", 0.9)
     report.finish()
     written = json.loads((tmp_path / "report.json").read_text())
-    assert written["config"] == dict(epochs=2, hidden=50, batches=14)
+    assert written["config"] == dict(epochs=2, hidden=50, batches=14, tanh_experiment=True)
     assert written["protocol_changes"] == ["epochs", "seeds"]
     assert "PROTOCOL CHANGED: epochs=2 (article: 100), seeds=1 (article: 3)" in report.header()
 

@@ -104,33 +104,33 @@ def test_unknown_figure_is_an_error(tmp_path):
 
 
 def test_an_expected_figure_never_judged_fails_the_report(tmp_path, capsys):
-    report = Report("imdb_sentiment", tmp_path)
-    report.check("scan_test_accuracy", 0.85)  # the gap to Keras is never judged
+    report = Report("torch_equations", tmp_path)
+    report.check("max_abs_difference", 2e-7)  # the difference to Keras is never judged
     assert report.finish() == EXIT_FAIL
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["status"] == "FAIL"
-    assert ("accuracy_gap_to_keras", "never judged", "FAIL") in [
+    assert ("max_abs_difference_keras", "never judged", "FAIL") in [
         (row["key"], row["reproduced"], row["result"]) for row in saved["figures"]
     ]
-    assert "never judged: accuracy_gap_to_keras" in capsys.readouterr().out
+    assert "never judged: max_abs_difference_keras" in capsys.readouterr().out
 
 
 def test_a_report_that_judged_nothing_is_not_a_pass(tmp_path, capsys):
-    report = Report("imdb_sentiment", tmp_path)
-    report.not_run("scan_test_accuracy", "--imdb_layer=keras")
-    report.not_run("accuracy_gap_to_keras", "--imdb_layer=keras")
+    report = Report("torch_equations", tmp_path)
+    report.not_run("max_abs_difference", "a reason")
+    report.not_run("max_abs_difference_keras", "a reason")
     assert report.finish() == EXIT_FAIL
     assert report.status == "NO VERDICT"
     assert "no figure was judged" in capsys.readouterr().out
 
 
 def test_figures_left_out_by_the_settings_are_shown_not_failed(tmp_path):
-    report = Report("imdb_sentiment", tmp_path)
-    report.check("scan_test_accuracy", 0.85)
-    report.not_run("accuracy_gap_to_keras", "--imdb_layer=scan")
+    report = Report("torch_equations", tmp_path)
+    report.check("max_abs_difference", 2e-7)
+    report.not_run("max_abs_difference_keras", "a reason")
     assert report.finish() == EXIT_PASS
     rows = json.loads((tmp_path / "report.json").read_text())["figures"]
-    assert rows[-1]["reproduced"] == "not run (--imdb_layer=scan)" and rows[-1]["result"] == "-"
+    assert rows[-1]["reproduced"] == "not run (a reason)" and rows[-1]["result"] == "-"
     with pytest.raises(KeyError):
         report.not_run("no_such_figure", "typo")
 

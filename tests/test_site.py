@@ -85,3 +85,51 @@ def test_seeing_inside_embeds_a_live_inside_page_its_picture_and_its_measured_fi
         assert requests == [embedded.as_uri()]
     finally:
         tab.close()
+
+
+@pytest.fixture(scope="module")
+def executed_site(tmp_path_factory):
+    """The site built with every notebook run (TF_LSTM_EXECUTE_NOTEBOOKS=true, as CI builds it; CI passes its
+    build in TF_LSTM_EXECUTED_SITE so that it is not built twice)."""
+    import os
+    from pathlib import Path
+
+    if os.environ.get("TF_LSTM_EXECUTED_SITE"):
+        return Path(os.environ["TF_LSTM_EXECUTED_SITE"])
+    out = tmp_path_factory.mktemp("executed_site")
+    built = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=1800,
+        env={**os.environ, "TF_LSTM_EXECUTE_NOTEBOOKS": "true"},
+    )
+    assert built.returncode == 0, built.stderr[-4000:]
+    return out
+
+
+@pytest.mark.slow
+def test_a_notebook_page_shows_its_outputs_and_renders_its_equations_offline(executed_site, chromium):
+    """The digits notebook's page: its printed accuracy and its pictures are on the page, and MathJax, served
+    with the site, typesets its equations with no request leaving the machine."""
+    page = executed_site / "notebooks" / "c_digits" / "index.html"
+    text = page.read_text()
+    assert "test accuracy 0." in text  # the printed output of a cell that ran
+    assert "$z = [x_t, h]W + b$" in text  # the source equation, for MathJax to typeset
+    tab = chromium.new_page()
+    outside = []
+    tab.on("request", lambda request: outside.append(request.url) if not request.url.startswith("file:") else None)
+    try:
+        tab.goto(page.as_uri())
+        tab.wait_for_function("window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0", timeout=60_000)
+        rendered = tab.locator(".MathJax, .MathJax_CHTML, .MathJax_SVG")
+        assert rendered.count() >= 5  # every inline equation of the markdown cells
+        assert "[x_t, h]W" not in tab.locator("body").inner_text()  # no raw LaTeX left on screen
+        pictures = tab.locator(".jp-OutputArea-output img")
+        assert pictures.count() >= 2  # the run's pictures, shown by its cells
+        widths = pictures.evaluate_all("images => images.map(image => image.naturalWidth)")
+        assert min(widths) > 100
+        assert outside == []
+    finally:
+        tab.close()
