@@ -8,7 +8,7 @@ from tf_lstm.convert import (
     to_torch_state_dict,
 )
 from tf_lstm.dropin import from_keras, from_torch, to_torch
-from tf_lstm.export import export_saved_model
+from tf_lstm.export import export_onnx, export_saved_model
 from tf_lstm.gates import canonical_gate_order, convert_gate_order
 from tf_lstm.inside import inside_page, read_inside_page
 from tf_lstm.layers import Recurrent, ScanLSTM, ScanRNN
@@ -36,6 +36,7 @@ __all__ = [
     "TFLiteModel",
     "canonical_gate_order",
     "convert_gate_order",
+    "export_onnx",
     "export_saved_model",
     "export_tflite",
     "from_keras",

@@ -194,3 +194,54 @@ def export_saved_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
+
+
+def export_onnx(model, path, *, streaming: bool = False):
+    """Writes `model` (Sequential or functional, nested models included) as an ONNX file at `path`.
+
+    Every `ScanLSTM` and `ScanRNN`, alone or in ``keras.layers.Bidirectional`` or
+    `MultiLayerLSTM`, becomes ONNX's fused ``LSTM``/``RNN`` operator: gate blocks
+    reordered to ``i, o, f, c``, the forget bias folded into the bias, peepholes,
+    activations (hard sigmoid with Keras 3's slope), the coupled gate,
+    right-padded masks as ``sequence_lens``, initial states. What the operator
+    lacks (cell clipping, a projection, layer norm, zoneout, masks with gaps or
+    left padding) runs, for that layer only, as an ONNX ``Scan`` of the layer's
+    step in standard operators, equal to the layer (a mask picks between the two
+    when the graph runs). ``Dense``, ``Embedding``, ``Masking``, `MaskedMean`,
+    activations, ``Dropout`` (the identity in inference) and ``Concatenate``
+    become standard operators. onnxruntime serves the file; the ``[onnx]`` extra
+    installs ``onnx`` and ``onnxruntime``.
+
+    Args:
+        model: a built Keras model.
+        path: the ``.onnx`` file to write; an existing file is replaced only if
+            `export_onnx` wrote it.
+        streaming: every recurrent layer's states (and `MaskedMean`'s running sum
+            and count) are inputs and outputs of the graph, named ``<layer>/<state>``
+            and ``<layer>/<state>_out``: feed each chunk's outputs to the next
+            (zeros first), as the SavedModel's ``stream`` signature.
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: a layer nothing here can express (a ``Lambda``, a custom
+            layer, a subclassed model), named in one line; a bad path.
+        ImportError: ``onnx`` is not installed.
+
+    >>> import keras, numpy as np, tempfile, pathlib, tf_lstm
+    >>> model = keras.Sequential([keras.Input((5, 3)), tf_lstm.ScanLSTM(4), keras.layers.Dense(2)])
+    >>> path = tf_lstm.export_onnx(model, pathlib.Path(tempfile.mkdtemp()) / "model.onnx")
+    >>> import onnxruntime
+    >>> runner = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    >>> x = np.ones((1, 5, 3), np.float32)
+    >>> bool(np.allclose(runner.run(None, {runner.get_inputs()[0].name: x})[0], model(x), atol=1e-6))
+    True
+    """
+    try:
+        from tf_lstm import onnx_export
+    except ImportError as error:
+        raise ImportError(
+            f"tf_lstm.export_onnx needs the onnx package ({error}): pip install -e '.[onnx]' -c requirements/lock.txt"
+        ) from None
+    return onnx_export.export_onnx(model, path, streaming=streaming)

@@ -31,36 +31,7 @@ class Unsupported(ValueError):
 
 
 def export_onnx(model: keras.Model, path: str | os.PathLike, *, streaming: bool = False) -> Path:
-    """Writes `model` (Sequential or functional, nested models included) as an ONNX file at `path`.
-
-    Every `ScanLSTM` and `ScanRNN`, alone or in `keras.layers.Bidirectional` or
-    `MultiLayerLSTM`, becomes ONNX's fused ``LSTM``/``RNN`` operator: gate blocks
-    reordered, the forget bias folded into the bias, peepholes, activations
-    (hard sigmoid with Keras 3's slope), the coupled gate, right-padded masks as
-    ``sequence_lens``, initial states. What the operator lacks (cell clipping, a
-    projection, layer norm, zoneout, masks with gaps or left padding) runs, for
-    that layer only, as an ONNX ``Scan`` of the layer's step in standard
-    operators. ``Dense``, ``Embedding``, ``Masking``, `MaskedMean`, activations,
-    ``Dropout`` (the identity in inference) and ``Concatenate`` become standard
-    operators.
-
-    Args:
-        model: a built Keras model.
-        path: the ``.onnx`` file to write; an existing file is replaced only if
-            this function wrote it.
-        streaming: every recurrent layer's states (and `MaskedMean`'s running
-            sum and count) are inputs and outputs of the graph, named
-            ``<layer>/<state>`` and ``<layer>/<state>_out``: run it chunk by chunk,
-            feeding each chunk's outputs back (zeros first), as the SavedModel's
-            ``stream`` signature.
-
-    Returns:
-        The path written.
-
-    Raises:
-        ValueError: a layer nothing here can express (a ``Lambda``, a custom
-            layer, a subclassed model), named; a bad path.
-    """
+    """`tf_lstm.export_onnx`: `model` as an ONNX file at `path` (see there)."""
     path = _checked_path(path)
     model_proto = to_onnx(model, streaming=streaming)
     onnx.checker.check_model(model_proto, full_check=True)
@@ -76,7 +47,7 @@ def to_onnx(model: keras.Model, *, streaming: bool = False) -> onnx.ModelProto:
     inputs = [_graph_input(graph, tensor) for tensor in _functional(model).inputs]
     converter = Converter(graph, streaming)
     outputs = converter.run(model, inputs)
-    for k, (value, tensor) in enumerate(zip(outputs, _functional(model).outputs)):
+    for k, (value, tensor) in enumerate(zip(outputs, keras.tree.flatten(_functional(model).outputs))):
         graph.output(value.name, getattr(tensor, "name", None) or f"output_{k}", rank=value.rank)
     for name, (source, rank) in converter.state_outputs.items():
         graph.output(source, name, rank=rank)
@@ -125,8 +96,7 @@ class Converter:
 
     def run(self, model: keras.Model, inputs: list[Value]) -> list[Value]:
         functional = _functional(model)
-        outputs = functional._run_through_graph(inputs, call_fn=self.call)
-        return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        return list(_flatten([functional._run_through_graph(inputs, call_fn=self.call)]))
 
     def call(self, layer, *args, **kwargs):
         if isinstance(layer, keras.Model):
@@ -253,6 +223,36 @@ def _masked_mean(converter: Converter, layer, x: Value, mask=None, **_) -> Value
     return Value(graph.op("Div", [total, graph.op("Max", [count, graph.const(np.float32(1e-30))])]), 2)
 
 
+def _operand(converter: Converter, value) -> str:
+    """A Value's name, or a Python number as a constant."""
+    if isinstance(value, Value):
+        return value.name
+    return converter.graph.const(np.asarray(value, np.float32 if isinstance(value, float) else np.int64))
+
+
+def _compare(op_type: str):
+    """Keras' ``ops.equal``/``ops.not_equal`` (how Embedding and Masking make their masks in a functional graph)."""
+
+    def convert(converter: Converter, operation, a, b, **_) -> Value:
+        graph = converter.graph
+        left, right = _operand(converter, a), _operand(converter, b)
+        if isinstance(a, Value) and not isinstance(b, Value):  # the constant in the tensor's type
+            right = graph.op("CastLike", [right, left])
+        equal = graph.op("Equal", [left, right])
+        return Value(equal if op_type == "Equal" else graph.op("Not", [equal]), a.rank if isinstance(a, Value) else 0)
+
+    return convert
+
+
+def _any(converter: Converter, operation, x: Value, **_) -> Value:
+    graph = converter.graph
+    axes = operation.axis if isinstance(operation.axis, (list, tuple)) else [operation.axis]
+    found = graph.op(
+        "ReduceMax", [graph.cast(x.name, TensorProto.INT32)], axes=list(axes), keepdims=int(operation.keepdims)
+    )
+    return Value(graph.cast(found, TensorProto.BOOL), x.rank if operation.keepdims else x.rank - len(axes))
+
+
 LAYERS: dict[type, Callable] = {
     keras.layers.Dense: _dense,
     keras.layers.Embedding: _embedding,
@@ -268,11 +268,16 @@ LAYERS: dict[type, Callable] = {
 
 
 def _register_tf_lstm_layers() -> None:
+    from keras.src.ops import numpy as keras_numpy  # the classes of ops.equal & co. (no public name in Keras 3)
+
     from tf_lstm import onnx_layers
     from tf_lstm.layers import Recurrent
     from tf_lstm.multilayer import MultiLayerLSTM
     from tf_lstm.pooling import MaskedMean
 
+    LAYERS[keras_numpy.Equal] = _compare("Equal")
+    LAYERS[keras_numpy.NotEqual] = _compare("NotEqual")
+    LAYERS[keras_numpy.Any] = _any
     LAYERS[MaskedMean] = _masked_mean
     LAYERS[Recurrent] = onnx_layers.recurrent_layer
     LAYERS[keras.layers.Bidirectional] = onnx_layers.bidirectional
