@@ -259,12 +259,15 @@ def reproduce(settings: DigitsConfig = DigitsConfig(), options: RunOptions = Run
     picture_accuracy(report, histories)
     if first_model is None:
         print("every run diverged: no pictures of the inside, no export")
+        report.not_run("onnx_examples_differing", "every run diverged: no model to export")
         return report
     picture_digits_inside(report, first_model, data, options.seed)
-    if options.export_to is not None:
-        serving = serving_model(first_model)
-        exported = report.export(serving, options.export_to, f"the seed-{options.seed} model")
-        ship_tflite(report, serving, exported, data[2], data[3].argmax(-1), calibration=data[0])
+    if options.export_to is None:
+        report.not_run("onnx_examples_differing", "--export_dir=none")
+        return report
+    serving = serving_model(first_model)
+    exported = report.export(serving, options.export_to, f"the seed-{options.seed} model")
+    ship_tflite(report, serving, exported, data[2], data[3].argmax(-1), calibration=data[0])
     return report
 
 

@@ -175,7 +175,9 @@ def serving_model(model):
     """Images ``[batch, 28, 28]`` → class probabilities of the last step."""
     import keras
 
-    last = keras.layers.Lambda(lambda t: t[:, -1], name="last_step")(model.outputs[0])
+    import tf_lstm
+
+    last = tf_lstm.LastStep(name="last_step")(model.outputs[0])
     return keras.Model(model.inputs, keras.layers.Softmax(name="probabilities")(last), name="mnist_lstm_serving")
 
 
@@ -485,6 +487,7 @@ def reproduce(
     first = runs[0]  # RunOptions holds at least one seed
     if first.trainer is None:
         print(f"the seed-{options.seed} run diverged: no experiments, pictures or export (they need its model)")
+        report.not_run("onnx_examples_differing", f"the seed-{options.seed} run diverged: no model to export")
     else:
         experiments_pictures_export(report, first.trainer, settings, options, data, checkpoint_dir)
     if checkpoints:  # finished: a rerun starts afresh, as Keras' BackupAndRestore does
@@ -676,10 +679,12 @@ def experiments_pictures_export(
     report.plot(plot_experiments(shown, experiments), "experiments.png")
 
     picture_mnist_inside(report, first.model, test_x, test_y, seed)
-    if export_to is not None:
-        serving = serving_model(first.model)
-        exported = report.export(serving, export_to, f"the seed-{seed} model", streaming=True)
-        ship_tflite(report, serving, exported, test_x, test_y, calibration=train_x[:200])
+    if export_to is None:
+        report.not_run("onnx_examples_differing", "--export_dir=none")
+        return
+    serving = serving_model(first.model)
+    exported = report.export(serving, export_to, f"the seed-{seed} model", streaming=True)
+    ship_tflite(report, serving, exported, test_x, test_y, calibration=train_x[:200])
 
 
 def plot_experiments(images: dict[str, np.ndarray], experiments: dict[str, float]):

@@ -1,4 +1,5 @@
-"""What a reproduction ships beside its SavedModel: TFLite files, with their accuracy, size and speed measured."""
+"""What a reproduction ships beside its SavedModel: TFLite files and an ONNX file, each with its accuracy, size and
+speed measured, the ONNX file's answers judged against the SavedModel's."""
 
 from __future__ import annotations
 
@@ -36,6 +37,42 @@ def _latencies(call, test_x: np.ndarray) -> dict[str, float]:
 
 def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+
+
+def ship_onnx(report: Report, model, export_dir: Path, test_x, test_labels, reference) -> dict[str, Any] | None:
+    """``model.onnx`` (`tf_lstm.export_onnx`) served by onnxruntime on every core with its spinning threads off:
+    its row of the table; the test examples whose answer differs from the SavedModel's are judged (none, or one
+    on a rounding tie). Without the ``onnx`` extra the figure is marked not run, with the command that adds it."""
+    try:
+        import onnxruntime
+    except ImportError:
+        report.not_run("onnx_examples_differing", "onnxruntime is not installed: pip install -e '.[onnx]'")
+        return None
+    from tf_lstm.export import export_onnx
+
+    with faults.writing(export_dir / "model.onnx"):
+        path = export_onnx(model, export_dir / "model.onnx")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count() or 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    runner = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    name = runner.get_inputs()[0].name
+
+    def serve(x):
+        return runner.run(None, {name: x})[0]
+
+    outputs = np.concatenate([serve(test_x[k : k + BATCH]) for k in range(0, len(test_x), BATCH)])
+    differing = int(np.sum(outputs.argmax(-1) != reference.argmax(-1)))
+    report.check("onnx_examples_differing", differing)
+    print(f"model.onnx: {differing} test answers differ from the SavedModel's; largest probability difference "
+          f"{float(np.max(np.abs(outputs - reference))):.1e}")  # fmt: skip
+    return dict(
+        accuracy=float(np.mean(outputs.argmax(-1) == test_labels)),
+        max_abs_difference=float(np.max(np.abs(outputs - reference))),
+        bytes=_size(path),
+        examples_differing=differing,
+        **_latencies(serve, test_x),
+    )
 
 
 def ship_tflite(
@@ -90,6 +127,9 @@ def ship_tflite(
             bytes=_size(path),
             **_latencies(runner, test_x),
         )
+    onnx_row = ship_onnx(report, model, export_dir, test_x, test_labels, reference)
+    if onnx_row is not None:
+        rows["model.onnx"] = onnx_row
     reference_row = rows["SavedModel"]
     title = f"export ({len(test_x):,} test inputs)"
     print(f"\n{title:<32}| test accuracy | max |diff| | size       | batch 1           | batch {BATCH:,}")

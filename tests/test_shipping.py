@@ -1,4 +1,5 @@
-"""ship_tflite: the TFLite files beside a reproduction's SavedModel, each measured on the test set."""
+"""ship_tflite: the TFLite files and the ONNX file beside a reproduction's SavedModel, each measured on the test
+set, the ONNX file's answers judged."""
 
 import json
 
@@ -29,7 +30,7 @@ def test_every_variant_is_written_and_measured(tmp_path, capsys):
     report = Report("digits_lstm", tmp_path / "run")
     exported = export_saved_model(model, tmp_path / "model")
     rows = ship_tflite(report, model, exported, x, labels, calibration=x_train[:200] / 16.0)
-    assert list(rows) == ["SavedModel", *VARIANTS]
+    assert list(rows) == ["SavedModel", *VARIANTS, "model.onnx"]
     assert sorted(p.name for p in exported.glob("*.tflite")) == sorted(VARIANTS)
     float_accuracy = rows["SavedModel"]["accuracy"]
     assert float_accuracy > 0.8  # trained: far above chance (0.1), so a broken file shows
@@ -43,6 +44,10 @@ def test_every_variant_is_written_and_measured(tmp_path, capsys):
         assert row["bytes"] > 0 and row["batch1_ms"] > 0 and row["batch1024_ms"] > 0, name
         assert 0.0 <= row["accuracy"] <= 1.0 and np.isfinite(row["max_abs_difference"]), name
     assert rows["model_int8.tflite"]["quantize"] == "int8"
+    # onnxruntime's fused LSTM: the SavedModel's answers, probabilities to float32 rounding.
+    assert rows["model.onnx"]["examples_differing"] == 0 and rows["model.onnx"]["accuracy"] == float_accuracy
+    assert rows["model.onnx"]["max_abs_difference"] <= float32_tolerance(lstm_terms(8, 8, 16) + 17, 1.0)
+    assert [(row["key"], row["result"]) for row in report.rows] == [("onnx_examples_differing", "PASS")]
     printed = capsys.readouterr().out
     assert all(name in printed for name in rows) and "export (360 test inputs)" in printed
     report.finish()

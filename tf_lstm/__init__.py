@@ -14,7 +14,7 @@ from tf_lstm.inside import inside_page, read_inside_page
 from tf_lstm.layers import Recurrent, ScanLSTM, ScanRNN
 from tf_lstm.multilayer import MultiLayerLSTM
 from tf_lstm.optimizers import ArticleRMSProp
-from tf_lstm.pooling import MaskedMean
+from tf_lstm.pooling import LastStep, MaskedMean
 from tf_lstm.scan import scan_rnn
 from tf_lstm.steps import linear_rnn_step, lstm_gates, lstm_step
 from tf_lstm.tflite import TFLiteModel, export_tflite
@@ -26,6 +26,7 @@ __all__ = [
     "ArticleRMSProp",
     "Cell",
     "LSTMCell",
+    "LastStep",
     "LinearRNNCell",
     "MaskedMean",
     "MultiLayerLSTM",

@@ -253,6 +253,10 @@ def _any(converter: Converter, operation, x: Value, **_) -> Value:
     return Value(graph.cast(found, TensorProto.BOOL), x.rank if operation.keepdims else x.rank - len(axes))
 
 
+def _last_step(converter: Converter, layer, x: Value, **_) -> Value:
+    return Value(converter.graph.op("Gather", [x.name, converter.graph.const(np.int64(-1))], axis=1), x.rank - 1)
+
+
 LAYERS: dict[type, Callable] = {
     keras.layers.Dense: _dense,
     keras.layers.Embedding: _embedding,
@@ -273,12 +277,13 @@ def _register_tf_lstm_layers() -> None:
     from tf_lstm import onnx_layers
     from tf_lstm.layers import Recurrent
     from tf_lstm.multilayer import MultiLayerLSTM
-    from tf_lstm.pooling import MaskedMean
+    from tf_lstm.pooling import LastStep, MaskedMean
 
     LAYERS[keras_numpy.Equal] = _compare("Equal")
     LAYERS[keras_numpy.NotEqual] = _compare("NotEqual")
     LAYERS[keras_numpy.Any] = _any
     LAYERS[MaskedMean] = _masked_mean
+    LAYERS[LastStep] = _last_step
     LAYERS[Recurrent] = onnx_layers.recurrent_layer
     LAYERS[keras.layers.Bidirectional] = onnx_layers.bidirectional
     LAYERS[MultiLayerLSTM] = onnx_layers.multilayer

@@ -64,3 +64,23 @@ class MaskedMean(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[2])
+
+
+@keras.saving.register_keras_serializable(package="tf_lstm")
+class LastStep(keras.layers.Layer):
+    """The last step of ``[batch, time, features]``: ``[batch, features]``.
+
+    A named layer where a model would hold ``Lambda(lambda t: t[:, -1])``: a
+    Lambda is Python that no exporter (`tf_lstm.export_onnx`) and no safe-mode
+    loader can read.
+
+    >>> import numpy as np
+    >>> LastStep()(np.arange(6, dtype="float32").reshape(1, 3, 2)).numpy().tolist()
+    [[4.0, 5.0]]
+    """
+
+    def call(self, inputs):
+        return inputs[:, -1]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
