@@ -16,9 +16,10 @@ keras.layers.LSTM with and without `jit_compile`, with and without
 `unroll=True` (where the sequence is short enough to unroll, see
 `UNROLL_MAX_STEPS`), and torch.nn.LSTM's fused CPU kernel. ScanLSTM `auto`'s
 best mode is compared with Keras' best and with the best peer (the fastest
-of Keras and torch); each ratio comes with the range of the per-repeat ratios
-(the two contenders of a repeat ran back to back), and a range that spans 1.0
-is reported as "on par", not as a win or a loss. Shared, noisy machines make
+of Keras and torch); each ratio of medians comes with its 95% bootstrap
+confidence interval (repeats resampled in pairs: the two contenders of a
+repeat ran back to back), and an interval that spans 1.0 is reported as "on
+par", not as a win or a loss (`compare`). Shared, noisy machines make
 absolute times unreliable; the ratios are what to read. Also printed: the
 FLOP count of a step and the fraction of this machine's measured matmul peak
 each contender reaches. `--memory` adds the peak memory of a training step
@@ -264,13 +265,34 @@ def best_mode(samples: dict[str, list[float]], prefix: str) -> str | None:
     return min(modes, key=lambda name: statistics.median(samples[name])) if modes else None
 
 
+BOOTSTRAP_RESAMPLES = 2000
+
+
 def compare(samples: dict[str, list[float]], ours: str, peer: str) -> dict:
-    """The ratio of medians ours / peer and the range of the per-repeat ratios; a range across 1 is "on par"."""
-    ratios = [a / b for a, b in zip(samples[ours], samples[peer])]
-    ratio = statistics.median(samples[ours]) / statistics.median(samples[peer])
-    low, high = min(ratios), max(ratios)
+    """The ratio of medians ours / peer, its 95% bootstrap confidence interval, and the verdict from that interval:
+    "faster" below 1, "slower" above, "on par" across it.
+
+    The repeats are resampled in pairs (the two contenders of a repeat ran back to back), the median ratio taken
+    of each resample. One burst of the host in one repeat moves a few resamples, not the interval, where the range
+    of per-repeat ratios (also returned) reaches wherever that one repeat went.
+    """
+    a, b = np.asarray(samples[ours], float), np.asarray(samples[peer], float)
+    ratio = float(np.median(a) / np.median(b))
+    picks = np.random.default_rng(0).integers(0, len(a), size=(BOOTSTRAP_RESAMPLES, len(a)))
+    resampled = np.median(a[picks], axis=1) / np.median(b[picks], axis=1)
+    low, high = (float(q) for q in np.percentile(resampled, [2.5, 97.5]))
     verdict = "faster" if high < 1.0 else "slower" if low > 1.0 else "on par"
-    return dict(ours=ours, peer=peer, ratio=ratio, ratio_min=low, ratio_max=high, verdict=verdict)
+    ratios = a / b
+    return dict(
+        ours=ours,
+        peer=peer,
+        ratio=ratio,
+        ci_low=low,
+        ci_high=high,
+        ratio_min=float(ratios.min()),
+        ratio_max=float(ratios.max()),
+        verdict=verdict,
+    )
 
 
 def peak_memory_mb(kind: str, case: Case) -> dict[str, float]:
@@ -405,7 +427,7 @@ def main(argv):
                 rows.append(dict(case=case.name, task=task, comparison=against, **verdict))
                 print(
                     f"  => {ours} / {name} ({against.replace('_', ' ')}): x{verdict['ratio']:.2f} "
-                    f"(per repeat {verdict['ratio_min']:.2f}-{verdict['ratio_max']:.2f}): {verdict['verdict']}"
+                    f"(95% CI {verdict['ci_low']:.2f}-{verdict['ci_high']:.2f}): {verdict['verdict']}"
                 )
     for case in (c for c in CASES if c.name in names and c.name in TFLITE_CASES and FLAGS.tflite and FLAGS.timing):
         with tempfile.TemporaryDirectory(prefix="lstm_speed_export.") as directory:

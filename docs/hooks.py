@@ -132,13 +132,14 @@ def benchmark() -> str:
     if verdicts:
         lines += [
             "",
-            "| case | task | comparison | ratio (per-repeat range) | verdict |",
+            "| case | task | comparison | ratio (95% CI) | verdict |",
             "| --- | --- | --- | --- | --- |",
         ]
         for row in verdicts:
             lines.append(
                 f"| {row['case']} | {row['task']} | {row['comparison'].replace('_', ' ')} | {row['ratio']:.2f}× "
-                f"({row['ratio_min']:.2f}–{row['ratio_max']:.2f}) | {row['verdict']} |"
+                f"({row['ci_low']:.2f}–{row['ci_high']:.2f}) | "
+                f"{row['verdict']} |"
             )
     made = "\n".join(f"- {line}" for line in describe(result["environment"]))
     return "\n".join(lines) + f"\n\nMeasured on:\n\n{made}\n"
