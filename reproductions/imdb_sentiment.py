@@ -253,22 +253,30 @@ def tutorial_numpy_examples(report: Report) -> None:
     report.check("numpy_blocks_repeat", repeats)
 
 
-def evaluate_by_length(classifier, sequences, labels, batch_size: int = 64) -> float:
-    """Accuracy over ragged id sequences, batched by length so padding stays small."""
+def predict_by_length(predict, sequences, batch_size: int = 64) -> np.ndarray:
+    """`predict` (right-padded int64 ids ``[batch, time]`` → probabilities) over ragged id sequences, batched by
+    length so padding stays small; the probabilities in the sequences' order."""
+    import tensorflow as tf
+
+    lengths = sequences.row_lengths().numpy()
+    order = np.argsort(lengths, kind="stable")
+    probabilities = np.zeros((len(order), 2), np.float32)
+    for start in range(0, len(order), batch_size):
+        index = order[start : start + batch_size]
+        batch = tf.cast(tf.gather(sequences, index).to_tensor(), tf.int64).numpy()
+        probabilities[index] = np.asarray(predict(batch))
+    return probabilities
+
+
+def evaluate_by_length(classifier, sequences, labels, batch_size: int = 64) -> tuple[float, np.ndarray]:
+    """Accuracy over ragged id sequences (`predict_by_length`), and the probabilities."""
     import tensorflow as tf
 
     predict = tf.function(
         lambda t: classifier(t, training=False), input_signature=[tf.TensorSpec([None, None], tf.int64)]
     )
-    lengths = sequences.row_lengths().numpy()
-    order = np.argsort(lengths, kind="stable")
-    hits = 0
-    for start in range(0, len(order), batch_size):
-        index = order[start : start + batch_size]
-        batch = tf.gather(sequences, index).to_tensor()
-        probabilities = predict(tf.cast(batch, tf.int64)).numpy()
-        hits += int(np.sum(probabilities.argmax(axis=1) == labels[index]))
-    return hits / len(order)
+    probabilities = predict_by_length(predict, sequences, batch_size)
+    return float(np.mean(probabilities.argmax(axis=1) == labels)), probabilities
 
 
 def train_and_test(
@@ -358,7 +366,7 @@ def _compiled_classifier(layer: str, settings: ImdbConfig, seed: int, strategy):
 def _tested(layer: str, classifier, data: dict, history: dict, epoch_seconds: list[float]) -> dict:
     """The trained classifier's test accuracy on every test review, with its training's figures."""
     start = time.perf_counter()
-    accuracy = evaluate_by_length(classifier, data["test_sequences"], data["y_test"])
+    accuracy, probabilities = evaluate_by_length(classifier, data["test_sequences"], data["y_test"])
     test_seconds = time.perf_counter() - start
     best_valid = max(history.get("val_accuracy", [float("nan")]))
     per_epoch = sum(epoch_seconds) / max(len(epoch_seconds), 1)
@@ -373,6 +381,7 @@ def _tested(layer: str, classifier, data: dict, history: dict, epoch_seconds: li
         epochs=len(epoch_seconds),
         seconds_per_epoch=per_epoch,
         test_seconds=test_seconds,
+        test_probabilities=probabilities,  # for the ONNX file's judgement; not recorded
         history={k: [float(x) for x in v] for k, v in history.items()},
     )
 
@@ -410,6 +419,7 @@ def reproduce(
             test_reviews=len(data["y_test"]),
         ),
     )
+    probabilities = {name: result.pop("test_probabilities", None) for name, result in results.items()}
     report.record("results", results)
     judge(report, settings, results)
     picture_accuracy(report, settings, results)
@@ -426,7 +436,10 @@ def reproduce(
             vocabulary=[str(word) for word in data["vocabulary"]],
         )
     if options.export_to is not None and classifiers:
-        export(report, settings, classifiers, data, options.export_to)
+        chosen = export(report, settings, classifiers, data, options.export_to)
+        ship_onnx(report, classifiers[chosen], options.export_to, data, probabilities[chosen])
+    else:
+        report.not_run("onnx_examples_differing", "--export_dir=none" if classifiers else "no layer trained")
     report.record("total_seconds", time.perf_counter() - start)
     return report
 
@@ -506,8 +519,9 @@ def picture_accuracy(report: Report, settings: ImdbConfig, results: dict) -> Non
     report.plot(figure, "accuracy.png")
 
 
-def export(report: Report, settings: ImdbConfig, classifiers: dict, data: dict, export_to: Path) -> None:
-    """ScanLSTM's classifier (else the other) as a SavedModel taking raw strings, streaming included."""
+def export(report: Report, settings: ImdbConfig, classifiers: dict, data: dict, export_to: Path) -> str:
+    """ScanLSTM's classifier (else the other) as a SavedModel taking raw strings, streaming included; returns
+    which."""
     import tensorflow as tf
 
     chosen = "scan" if "scan" in classifiers else next(iter(classifiers))
@@ -517,6 +531,44 @@ def export(report: Report, settings: ImdbConfig, classifiers: dict, data: dict, 
         f"the {chosen} model (raw strings in, positive probability out)",
         input_signature=[tf.TensorSpec([None], tf.string, name="review")],
         streaming=True,
+    )
+    return chosen
+
+
+def ship_onnx(report: Report, classifier, export_to: Path, data: dict, keras_probabilities) -> None:
+    """The classifier (token ids in: ONNX holds no TextVectorization) as ``model.onnx`` in the SavedModel's folder,
+    served by onnxruntime over every test review and judged: at most one answer different from the model's."""
+    try:
+        import onnxruntime
+    except ImportError:
+        report.not_run("onnx_examples_differing", "onnxruntime is not installed: pip install -e '.[onnx]'")
+        return
+    from tf_lstm.export import export_onnx
+
+    with faults.writing(Path(export_to) / "model.onnx"):
+        path = export_onnx(classifier, Path(export_to) / "model.onnx")
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    runner = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    name = runner.get_inputs()[0].name
+    start = time.perf_counter()
+    probabilities = predict_by_length(lambda ids: runner.run(None, {name: ids})[0], data["test_sequences"])
+    seconds = time.perf_counter() - start
+    differing = int(np.sum(probabilities.argmax(-1) != keras_probabilities.argmax(-1)))
+    largest = float(np.max(np.abs(probabilities - keras_probabilities)))
+    print(f"model.onnx (token ids in): {differing} of {len(probabilities):,} test answers differ from the model's; "
+          f"largest probability difference {largest:.1e}; {seconds:.0f} s for every test review")  # fmt: skip
+    report.check("onnx_examples_differing", differing)
+    report.record(
+        "onnx",
+        dict(
+            file="model.onnx",
+            bytes=path.stat().st_size,
+            accuracy=float(np.mean(probabilities.argmax(-1) == data["y_test"])),
+            examples_differing=differing,
+            max_abs_difference=largest,
+            test_seconds=seconds,
+        ),
     )
 
 

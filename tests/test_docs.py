@@ -42,7 +42,13 @@ def exports(tmp_path_factory):
     imdb = write_aclimdb(root / "imdb")
     common = [f"--output_dir={root / 'runs'}", "--seeds=1", "--notensorboard"]
     for args in (
-        ["reproductions.mnist_lstm", f"--mnist_dir={mnist}", "--mnist_train_examples=1280", "--mnist_hidden=16"],
+        [
+            "reproductions.mnist_lstm",
+            f"--mnist_dir={mnist}",
+            "--mnist_train_examples=1280",
+            "--mnist_validation_images=0",
+            "--mnist_hidden=16",
+        ],
         [
             "reproductions.imdb_sentiment",
             f"--imdb_path={imdb}",

@@ -49,7 +49,7 @@ def test_a_trained_keras_lstm_goes_to_pictures_a_streaming_savedmodel_and_tflite
     folder, model, x = trained
     out = tmp_path / "look"
     result = inspect(
-        folder / "model.keras", f"--inputs={folder / 'data.npz'}", f"--out={out}", "--saved_model", "--tflite"
+        folder / "model.keras", f"--inputs={folder / 'data.npz'}", f"--out={out}", "--saved_model", "--tflite", "--onnx"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("gates.png", "saturation.png", "gradients.png", "gradients.json", "index.html", "model.tflite"):
@@ -68,6 +68,13 @@ def test_a_trained_keras_lstm_goes_to_pictures_a_streaming_savedmodel_and_tflite
     assert {"stream", "zero_state"} <= set(served.signatures)
     np.testing.assert_allclose(tf_lstm.TFLiteModel(out / "model.tflite")(x), expected, rtol=0, atol=atol)
     assert all(not op.startswith("CUSTOM") for op in tf_lstm.tflite.tflite_ops(out / "model.tflite"))
+    # The keras.layers.LSTM, come over as a ScanLSTM, is one fused LSTM node in the ONNX file.
+    import onnx
+    import onnxruntime
+
+    assert [node.op_type for node in onnx.load(str(out / "model.onnx")).graph.node].count("LSTM") == 1
+    runner = onnxruntime.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(runner.run(None, {runner.get_inputs()[0].name: x})[0], expected, rtol=0, atol=atol)
 
 
 def test_a_model_file_that_runs_code_is_refused_unless_unsafe(trained, tmp_path):

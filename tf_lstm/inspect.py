@@ -82,6 +82,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="the output folder (default: inspect/<model name>)")
     p.add_argument("--saved_model", action="store_true", help="also export a streaming SavedModel")
     p.add_argument("--tflite", action="store_true", help="also export a builtin-only TFLite file")
+    p.add_argument("--onnx", action="store_true", help="also export an ONNX file with fused LSTM nodes ([onnx] extra)")
     p.add_argument("--unsafe", action="store_true", help="load a model file that runs code (Lambda); trust it first")
     return p
 
@@ -230,6 +231,12 @@ def write_inspection(
         spec = tf.TensorSpec([None, *x.shape[1:]], tf.as_dtype(x.dtype), name="inputs")
         tf_lstm.export_tflite(model, out / "model.tflite", input_signature=[spec])
         exports.append("model.tflite")
+    if args.onnx:
+        try:
+            tf_lstm.export_onnx(model, out / "model.onnx")
+        except (ImportError, ValueError) as error:
+            raise InspectError(f"--onnx: {error}") from error
+        exports.append("model.onnx")
     (out / "index.html").write_text(_page(model, x, list(pictures), gradients, exports))
     return out
 
