@@ -57,6 +57,7 @@ flags.DEFINE_integer(
 flags.DEFINE_bool("memory", False, "Also measure peak memory of a training step (one subprocess per contender).")
 flags.DEFINE_bool("timing", True, "Time the contenders (--notiming with --memory measures memory only).")
 flags.DEFINE_bool("torch", True, "Include torch.nn.LSTM when torch is installed.")
+flags.DEFINE_bool("onnx", True, "Include the model exported to ONNX, served by onnxruntime, on the inference rows.")
 flags.DEFINE_bool("tflite", True, "Time TFLite exports (float, int8) against the SavedModel on the inference rows.")
 flags.DEFINE_string("json_out", "benchmarks/results/lstm_speed.json", "Where to write the results as JSON.")
 flags.DEFINE_list("cases", [], "Run only these cases (default: all; --quick: mnist, digits, batch1).")
@@ -190,6 +191,31 @@ def build_torch_contender(case: Case):
             return forward().numpy()
 
     return train_step, infer
+
+
+def build_onnx_contender(case: Case, directory: Path) -> Callable[[], Any]:
+    """The same ScanLSTM + Dense(10), exported by `tf_lstm.export_onnx` (one fused LSTM node; a masked case feeds
+    its right-padded mask) and served by onnxruntime on every core, its spinning threads off: left on, they spin
+    on the cores the contender timed next needs, and it looks faster than it is."""
+    import keras
+    import onnxruntime
+
+    import tf_lstm
+
+    keras.utils.set_random_seed(0)
+    inputs = [keras.Input((case.steps, case.features), name="x")]
+    if case.masked:
+        inputs.append(keras.Input((case.steps,), dtype="bool", name="mask"))
+    hidden = tf_lstm.ScanLSTM(case.units)(inputs[0], mask=inputs[1] if case.masked else None)
+    model = keras.Model(inputs, keras.layers.Dense(10)(hidden))
+    path = tf_lstm.export_onnx(model, directory / f"{case.name}.onnx")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1))
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    x, _, mask = make_inputs(case)
+    feeds = {"x": x, **({"mask": mask} if case.masked else {})}
+    return lambda: session.run(None, feeds)[0]
 
 
 def measure_matmul_peak() -> float:
@@ -367,6 +393,12 @@ def main(argv):
         have_torch = FLAGS.torch
     except ImportError:
         have_torch = False
+    try:
+        import onnxruntime  # noqa: F401
+
+        have_onnx = FLAGS.onnx
+    except ImportError:
+        have_onnx = False
     names = FLAGS.cases or (["mnist", "digits", "batch1"] if FLAGS.quick else [c.name for c in CASES])
     repeats = 5 if FLAGS.quick else FLAGS.repeats
     record = environment()
@@ -387,7 +419,10 @@ def main(argv):
             if have_torch:
                 train, infer = build_torch_contender(case)
                 functions["torch"] = train if task == "train" else infer
-            samples = time_alternating(functions, repeats, calls=FLAGS.calls)
+            with tempfile.TemporaryDirectory(prefix="lstm_speed_onnx.") as directory:
+                if task == "infer" and have_onnx:
+                    functions["onnxruntime"] = build_onnx_contender(case, Path(directory))
+                samples = time_alternating(functions, repeats, calls=FLAGS.calls)
             keras_best = best_mode(samples, "keras")
             ours = best_mode(samples, "scan-auto") or best_mode(samples, "scan")
             peer = min(
@@ -422,11 +457,17 @@ def main(argv):
                     f"of Keras' best   {flops / ms / 1e6:6.1f} GFLOP/s ({100 * flops / ms / 1e6 / peak:.0f}% of peak)"
                 )
             against_torch = [("torch", "torch")] if "torch" in samples else []
-            for against, name in (("keras_best", keras_best), ("best_peer", peer), *against_torch):
-                verdict = compare(samples, ours, name)
+            pairs = [
+                (ours, against, name)
+                for against, name in (("keras_best", keras_best), ("best_peer", peer), *against_torch)
+            ]
+            if "onnxruntime" in samples and "torch" in samples:
+                pairs.append(("onnxruntime", "onnxruntime_vs_torch", "torch"))
+            for mine, against, name in pairs:
+                verdict = compare(samples, mine, name)
                 rows.append(dict(case=case.name, task=task, comparison=against, **verdict))
                 print(
-                    f"  => {ours} / {name} ({against.replace('_', ' ')}): x{verdict['ratio']:.2f} "
+                    f"  => {mine} / {name} ({against.replace('_', ' ')}): x{verdict['ratio']:.2f} "
                     f"(95% CI {verdict['ci_low']:.2f}-{verdict['ci_high']:.2f}): {verdict['verdict']}"
                 )
     for case in (c for c in CASES if c.name in names and c.name in TFLITE_CASES and FLAGS.tflite and FLAGS.timing):

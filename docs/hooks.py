@@ -141,8 +141,19 @@ def benchmark() -> str:
                 f"({row['ci_low']:.2f}–{row['ci_high']:.2f}) | "
                 f"{row['verdict']} |"
             )
+    lines += ["", *fastest_at_inference(result["rows"])]
     made = "\n".join(f"- {line}" for line in describe(result["environment"]))
     return "\n".join(lines) + f"\n\nMeasured on:\n\n{made}\n"
+
+
+def fastest_at_inference(rows: list[dict]) -> list[str]:
+    """Which runtime serves each inference shape fastest (the lowest median), from the benchmark's rows."""
+    timed = [row for row in rows if row.get("task") == "infer" and "ms" in row]
+    lines = ["Fastest at inference, per shape (lowest median):", ""]
+    for case in dict.fromkeys(row["case"] for row in timed):
+        best = min((row for row in timed if row["case"] == case), key=lambda row: row["ms"])
+        lines.append(f"- {case}: {best['contender']} ({best['ms']:.3g} ms)")
+    return lines if len(lines) > 2 else []
 
 
 def inside_page() -> str:

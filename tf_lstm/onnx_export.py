@@ -75,11 +75,12 @@ def _functional(model: keras.Model):
 
 
 def _graph_input(graph: Graph, tensor) -> Value:
-    dtype = {"float32": TensorProto.FLOAT, "int32": TensorProto.INT32, "int64": TensorProto.INT64}.get(
-        str(tensor.dtype)
-    )
+    dtypes = {"float32": TensorProto.FLOAT, "int32": TensorProto.INT32, "int64": TensorProto.INT64}
+    dtype = {**dtypes, "bool": TensorProto.BOOL}.get(str(tensor.dtype))
     if dtype is None:
-        raise Unsupported(f"input '{tensor.name}' has dtype {tensor.dtype}: ONNX export takes float32 or integer ids.")
+        raise Unsupported(
+            f"input '{tensor.name}' has dtype {tensor.dtype}: ONNX export takes float32, integer ids or boolean masks."
+        )
     shape: list[int | str | None] = [None if size is None else int(size) for size in tensor.shape]
     shape[0] = "batch"
     if len(shape) > 1 and shape[1] is None:
