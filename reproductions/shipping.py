@@ -39,40 +39,52 @@ def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
 
 
-def ship_onnx(report: Report, model, export_dir: Path, test_x, test_labels, reference) -> dict[str, Any] | None:
-    """``model.onnx`` (`tf_lstm.export_onnx`) served by onnxruntime on every core with its spinning threads off:
-    its row of the table; the test examples whose answer differs from the SavedModel's are judged (none, or one
-    on a rounding tie). Without the ``onnx`` extra the figure is marked not run, with the command that adds it."""
+def ship_onnx(report: Report, model, export_dir: Path, test_x, test_labels, reference) -> dict[str, dict]:
+    """``model.onnx`` (`tf_lstm.export_onnx`) and ``model_dynamic.onnx`` (onnxruntime's dynamic quantization: the
+    LSTM's weights in int8, ``DynamicQuantizeLSTM``), served by onnxruntime on every core with its spinning threads
+    off: their rows of the table. The float file's test answers that differ from the SavedModel's are judged (none,
+    or one on a rounding tie). Without the ``onnx`` extra the figure is marked not run, with the command to add it."""
     try:
-        import onnxruntime
+        from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError:
         report.not_run("onnx_examples_differing", "onnxruntime is not installed: pip install -e '.[onnx]'")
-        return None
+        return {}
     from tf_lstm.export import export_onnx
 
     with faults.writing(export_dir / "model.onnx"):
         path = export_onnx(model, export_dir / "model.onnx")
+    with faults.writing(export_dir / "model_dynamic.onnx"):
+        quantize_dynamic(path, export_dir / "model_dynamic.onnx", weight_type=QuantType.QInt8)
+    rows = {}
+    for file in ("model.onnx", "model_dynamic.onnx"):
+        serve = onnx_runner(export_dir / file)
+        outputs = np.concatenate([serve(test_x[k : k + BATCH]) for k in range(0, len(test_x), BATCH)])
+        rows[file] = dict(
+            quantize=None if file == "model.onnx" else "dynamic",
+            accuracy=float(np.mean(outputs.argmax(-1) == test_labels)),
+            max_abs_difference=float(np.max(np.abs(outputs - reference))),
+            bytes=_size(export_dir / file),
+            examples_differing=int(np.sum(outputs.argmax(-1) != reference.argmax(-1))),
+            **_latencies(serve, test_x),
+        )
+    float_row = rows["model.onnx"]
+    report.check("onnx_examples_differing", float_row["examples_differing"])
+    print(f"model.onnx: {float_row['examples_differing']} test answers differ from the SavedModel's; largest "
+          f"probability difference {float_row['max_abs_difference']:.1e}")  # fmt: skip
+    return rows
+
+
+def onnx_runner(path: Path):
+    """``x → outputs`` of the ONNX file at `path` in onnxruntime, on every core, its spinning threads off (left on,
+    they take the cores whatever runs next needs)."""
+    import onnxruntime
+
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = os.cpu_count() or 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     runner = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     name = runner.get_inputs()[0].name
-
-    def serve(x):
-        return runner.run(None, {name: x})[0]
-
-    outputs = np.concatenate([serve(test_x[k : k + BATCH]) for k in range(0, len(test_x), BATCH)])
-    differing = int(np.sum(outputs.argmax(-1) != reference.argmax(-1)))
-    report.check("onnx_examples_differing", differing)
-    print(f"model.onnx: {differing} test answers differ from the SavedModel's; largest probability difference "
-          f"{float(np.max(np.abs(outputs - reference))):.1e}")  # fmt: skip
-    return dict(
-        accuracy=float(np.mean(outputs.argmax(-1) == test_labels)),
-        max_abs_difference=float(np.max(np.abs(outputs - reference))),
-        bytes=_size(path),
-        examples_differing=differing,
-        **_latencies(serve, test_x),
-    )
+    return lambda x: runner.run(None, {name: x})[0]
 
 
 def ship_tflite(
@@ -127,9 +139,7 @@ def ship_tflite(
             bytes=_size(path),
             **_latencies(runner, test_x),
         )
-    onnx_row = ship_onnx(report, model, export_dir, test_x, test_labels, reference)
-    if onnx_row is not None:
-        rows["model.onnx"] = onnx_row
+    rows.update(ship_onnx(report, model, export_dir, test_x, test_labels, reference))
     reference_row = rows["SavedModel"]
     title = f"export ({len(test_x):,} test inputs)"
     print(f"\n{title:<32}| test accuracy | max |diff| | size       | batch 1           | batch {BATCH:,}")

@@ -30,12 +30,12 @@ def test_every_variant_is_written_and_measured(tmp_path, capsys):
     report = Report("digits_lstm", tmp_path / "run")
     exported = export_saved_model(model, tmp_path / "model")
     rows = ship_tflite(report, model, exported, x, labels, calibration=x_train[:200] / 16.0)
-    assert list(rows) == ["SavedModel", *VARIANTS, "model.onnx"]
+    assert list(rows) == ["SavedModel", *VARIANTS, "model.onnx", "model_dynamic.onnx"]
     assert sorted(p.name for p in exported.glob("*.tflite")) == sorted(VARIANTS)
     float_accuracy = rows["SavedModel"]["accuracy"]
     assert float_accuracy > 0.8  # trained: far above chance (0.1), so a broken file shows
     assert rows["model.tflite"]["accuracy"] == float_accuracy  # float32 in another order: the same answers
-    for name in ("model_dynamic.tflite", "model_int8.tflite"):
+    for name in ("model_dynamic.tflite", "model_int8.tflite", "model_dynamic.onnx"):
         print(f"{name}: accuracy {rows[name]['accuracy']:.4f} against the float file's {float_accuracy:.4f}")
         assert rows[name]["accuracy"] >= float_accuracy - QUANTIZED_ALLOWANCE, name
     # probabilities after 8 steps of 16 units and a Dense over them
