@@ -16,10 +16,13 @@ class BlockOrthogonal(keras.initializers.Initializer):
 
     def __call__(self, shape, dtype=None):
         rows, columns = shape
-        if columns != self.blocks * rows:
-            raise ValueError(f"BlockOrthogonal({self.blocks}) makes [n, {self.blocks}·n] matrices, got {shape}.")
-        orthogonal = keras.initializers.Orthogonal(seed=self.seed)
-        return keras.ops.concatenate([orthogonal((rows, rows), dtype) for _ in range(self.blocks)], axis=1)
+        if columns % self.blocks:
+            raise ValueError(f"BlockOrthogonal({self.blocks}) splits the columns in {self.blocks}, got shape {shape}.")
+        block = (rows, columns // self.blocks)  # square in the tutorial (dim_proj × dim_proj); else semi-orthogonal
+        # One initializer per block: a Keras initializer draws the same values at every call.
+        seeds = [None if self.seed is None else self.seed + k for k in range(self.blocks)]
+        draws = [keras.initializers.Orthogonal(seed=seed)(block, dtype) for seed in seeds]
+        return keras.ops.concatenate(draws, axis=1)
 
     def get_config(self):
         return dict(blocks=self.blocks, seed=self.seed)

@@ -155,3 +155,18 @@ def test_cli_rejects_a_missing_path(tmp_path):
     assert result.stderr.strip() == (
         f"error: flag --imdb_path={tmp_path / 'nope.tar.gz'}: --imdb_path must name an existing file or directory"
     )
+
+
+def test_the_tutorial_initializer_is_four_independent_orthogonal_blocks():
+    import keras
+
+    from reproductions.initializers import BlockOrthogonal
+
+    keras.utils.set_random_seed(0)
+    w = np.asarray(BlockOrthogonal(4)((16, 64)))
+    blocks = np.split(w, 4, axis=1)
+    for block in blocks:  # each ortho_weight: orthogonal to float32 rounding (16 products of values <= 1)
+        np.testing.assert_allclose(block.T @ block, np.eye(16), rtol=0, atol=16 * np.finfo(np.float32).eps * 4)
+    assert np.max(np.abs(blocks[0] - blocks[1])) > 0.1  # independent draws, not one block repeated
+    with pytest.raises(ValueError, match="splits the columns in 4"):
+        BlockOrthogonal(4)((16, 30))

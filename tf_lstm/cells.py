@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import keras
 import tensorflow as tf
@@ -84,9 +84,7 @@ def _activation(name: str, value: Any) -> Callable[[tf.Tensor], tf.Tensor]:
     """A Keras activation that must be there (None is refused: a gate needs one)."""
     if value is None:
         raise ValueError(f"{name} must be a Keras activation, got {name}=None.")
-    fn = activation_or_none(name, value)
-    assert fn is not None
-    return fn
+    return cast(Callable[[tf.Tensor], tf.Tensor], activation_or_none(name, value))  # not None: checked above
 
 
 def _positive(name: str, value: Any) -> float:

@@ -243,8 +243,7 @@ def load_tf1_lstm_checkpoint(layer: ScanLSTM, checkpoint: str, scope: str = "rnn
         )
     if not layer.built:
         layer.build((None, None, fused.shape[0] - h_size))
-    assert layer.input_size is not None
-    if fused.shape[0] != layer.input_size + h_size:
+    if layer.input_size is None or fused.shape[0] != layer.input_size + h_size:
         raise ValueError(
             f"{scope}/kernel has {fused.shape[0] - h_size} input rows, but the layer was built for {layer.input_size}."
         )

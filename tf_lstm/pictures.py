@@ -50,15 +50,13 @@ def gates_figure(
     for row, example in enumerate(examples):
         for col, kind in enumerate(columns):
             ax = axes[row, col]
-            if kind == "image":
-                assert images is not None
+            if kind == "image" and images is not None:  # (the column is there only with images)
                 ax.imshow(images[row], cmap="gray_r")
                 label = "" if labels is None else f", label {labels[row]}"
                 ax.set_title(f"example {example}{label}: input", fontsize=9)
                 ax.set_xlabel("feature")
                 ax.set_ylabel(step_name)
-            elif kind == "gradient":
-                assert gradients is not None
+            elif kind == "gradient" and gradients is not None:  # (likewise, with gradients)
                 steps = np.arange(1, gradients.shape[1] + 1)
                 ax.semilogy(steps, np.maximum(gradients[example], 1e-30), marker=".")
                 ax.set_title("‖∂L/∂h_t‖ (gradient reaching each step)", fontsize=9)

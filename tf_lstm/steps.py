@@ -53,7 +53,8 @@ def gate_activations(
     `candidate_activation` (Keras' ``activation``).
     """
     z_i, z_f, z_g, z_o = split_gates(z, gate_positions, forget_bias)
-    assert z_i is not None, "gate_activations reads the four gates"
+    if z_i is None:
+        raise ValueError(f"gate_activations reads the four gates; gate_positions {dict(gate_positions)} has no 'i'.")
     return gate_activation(z_i), gate_activation(z_f), candidate_activation(z_g), gate_activation(z_o)
 
 
@@ -175,7 +176,8 @@ def lstm_step(
     h, c = carry
     h_in = h if recurrent_dropout_mask is None else h * recurrent_dropout_mask
     if inputs_t is not None:
-        assert layer_norm is None, "layer norm normalises x·W_x and h·W_h apart: no fused matmul"
+        if layer_norm is not None:
+            raise ValueError("inputs_t fuses x·W_x into the recurrent matmul; layer norm normalises them apart.")
         h_in = tf.concat([inputs_t, h_in], axis=-1)
     recurrent = tf.matmul(h_in, recurrent_kernel)
     if layer_norm is None:
@@ -188,7 +190,8 @@ def lstm_step(
         z = z + bias
     z_i, z_f, z_g, z_o = split_gates(z, gate_positions, forget_bias)
     if peepholes is not None:
-        assert z_i is not None, "peepholes need the input gate"
+        if z_i is None:
+            raise ValueError("peepholes need the input gate, and the coupled gate (no 'i' block) has none.")
         z_i, z_f = z_i + peepholes[0] * c, z_f + peepholes[1] * c
     f, g = gate_activation(z_f), candidate_activation(z_g)
     i = 1.0 - f if z_i is None else gate_activation(z_i)
