@@ -92,6 +92,16 @@ def test_a_model_file_that_runs_code_is_refused_unless_unsafe(trained, tmp_path)
     )
     assert allowed.returncode == 0, allowed.stderr[-3000:]
     assert (tmp_path / "b" / "gates.png").is_file() and not (tmp_path / "b" / "gradients.json").exists()
+    # In a process of its own, --unsafe lifts safe mode for that load alone, not for whatever runs next.
+    from keras.src.saving import serialization_lib
+
+    from tf_lstm.inspect import load_model
+
+    loaded = load_model(tmp_path / "lambda.keras", unsafe=True)
+    assert any(isinstance(layer, keras.layers.Lambda) for layer in loaded.layers)
+    assert serialization_lib.in_safe_mode() is not False
+    with pytest.raises(ValueError, match="safe_mode"):
+        keras.saving.load_model(tmp_path / "lambda.keras")
 
 
 def test_a_reproductions_export_is_inspected(tmp_path):

@@ -70,6 +70,7 @@ def test_two_workers_train_the_digits_model_to_identical_weights(tmp_path):
             ("mean_test_accuracy", "FAIL"),
             ("min_train500_accuracy", "FAIL"),
             ("tanh_claim", "-"),  # --digits_tanh_experiment=false: not run, and said so
+            ("onnx_examples_differing", "-"),  # --export_dir=none: likewise
         ]
         judged = [row for row in report["figures"] if row["result"] != "-"]
         assert all(0.0 <= row["reproduced"] < row["documented"] for row in judged)

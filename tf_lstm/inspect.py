@@ -103,13 +103,19 @@ def _keras_file(model_path: Path) -> Path:
 
 def load_model(model_path: Path, unsafe: bool):
     """The Keras model in `model_path`, loaded in safe mode unless `unsafe`, its Keras LSTMs converted."""
+    from keras.src.saving.serialization_lib import SafeModeScope  # Keras 3 names no public scope for it
+
+    path = _keras_file(model_path)
+    # Unsafe only within this load and conversion (from_keras clones the layers), never for the whole process.
+    with SafeModeScope(safe_mode=not unsafe):
+        return _load_and_convert(model_path, path, unsafe)
+
+
+def _load_and_convert(model_path: Path, path: Path, unsafe: bool):
     import keras
 
     import tf_lstm
 
-    path = _keras_file(model_path)
-    if unsafe:  # the user trusts the file: its layers may also be rebuilt (from_keras clones them)
-        keras.config.enable_unsafe_deserialization()
     try:
         model = keras.saving.load_model(path, safe_mode=not unsafe)
     except ValueError as error:
