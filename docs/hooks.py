@@ -13,7 +13,7 @@
 - ``<!-- articles -->``: the five articles' table (`reproductions.article_table`, the README's too);
 - ``<!-- benchmark -->``: the table of ``docs/reports/lstm_speed.json``, written by
   ``python -m benchmarks.lstm_speed --json_out=docs/reports/lstm_speed.json``;
-- after the build, MathJax (the ``jupyter-server-mathjax`` package's copy) goes to
+- after the build, MathJax (the ``jupyter-server-mathjax`` package's copy, told to use its STIX-Web fonts) goes to
   ``assets/mathjax`` beside the pages, for the notebook pages' equations to render with
   no network;
 - ``<!-- inside_page -->``: the size and speed of the IMDB run's ``inside.html``
@@ -205,8 +205,19 @@ def on_page_markdown(markdown: str, **_) -> str:
     return MARKER.sub(replace, markdown)
 
 
+# The package's MathJax holds the STIX-Web fonts only: MathJax is told so, or it reaches for its TeX fonts, which are
+# not there, and an equation with a prime fails to render.
+MATHJAX_FONTS = """MathJax.Hub.Config({"HTML-CSS": {availableFonts: ["STIX-Web"], preferredFont: "STIX-Web",
+  webFont: "STIX-Web", imageFont: null}});
+MathJax.Ajax.loadComplete("[MathJax]/config/local/tf_lstm.js");
+"""
+
+
 def on_post_build(config, **_) -> None:
     import jupyter_server_mathjax
 
     source = Path(jupyter_server_mathjax.__file__).parent / "static"
-    shutil.copytree(source, Path(config["site_dir"]) / "assets" / "mathjax", dirs_exist_ok=True)
+    target = Path(config["site_dir"]) / "assets" / "mathjax"
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    (target / "config" / "local").mkdir(parents=True, exist_ok=True)
+    (target / "config" / "local" / "tf_lstm.js").write_text(MATHJAX_FONTS)
