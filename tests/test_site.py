@@ -22,18 +22,25 @@ class Images(html.parser.HTMLParser):
             self.sources.append(dict(attrs)["src"])
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
+def build_site(out, execute_notebooks: bool = False):
+    """`mkdocs build --strict` into `out`, the notebooks run while it builds when `execute_notebooks`."""
+    import os
+
     built = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=600,
+        timeout=1800 if execute_notebooks else 600,
+        env={**os.environ, "TF_LSTM_EXECUTE_NOTEBOOKS": "true" if execute_notebooks else "false"},
     )
     assert built.returncode == 0, built.stderr[-4000:]
     return out
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    return build_site(tmp_path_factory.mktemp("site"))
 
 
 def test_every_page_is_built_with_its_generated_tables(site):
@@ -96,17 +103,7 @@ def executed_site(tmp_path_factory):
 
     if os.environ.get("TF_LSTM_EXECUTED_SITE"):
         return Path(os.environ["TF_LSTM_EXECUTED_SITE"])
-    out = tmp_path_factory.mktemp("executed_site")
-    built = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=1800,
-        env={**os.environ, "TF_LSTM_EXECUTE_NOTEBOOKS": "true"},
-    )
-    assert built.returncode == 0, built.stderr[-4000:]
-    return out
+    return build_site(tmp_path_factory.mktemp("executed_site"), execute_notebooks=True)
 
 
 @pytest.mark.slow
