@@ -194,8 +194,13 @@ def serving_model(classifier, vocabulary, vocabulary_size: int):
         name="vectorizer",
     )
     texts = keras.Input((), dtype="string", name="review")
-    ids = keras.layers.Lambda(lambda t: keras.ops.cast(t, "int64"), name="ids")(vectorizer(texts))
-    positive = keras.layers.Lambda(lambda p: p[:, 1], name="positive")(classifier(ids))
+    probabilities = classifier(vectorizer(texts))  # TextVectorization's ids are int64, as the classifier takes
+    # The positive class's column, [batch], in standard layers: no Lambda, which safe-mode loaders (tf-lstm inspect)
+    # and exporters cannot read.
+    classes = keras.layers.Reshape((2, 1), name="classes")(probabilities)
+    positive = keras.layers.Reshape((), name="positive")(
+        keras.layers.Cropping1D((1, 0), name="positive_class")(classes)
+    )
     return keras.Model(texts, positive, name=f"{classifier.name}_serving")
 
 

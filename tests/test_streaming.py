@@ -225,3 +225,9 @@ def test_imdb_serving_model_streams_word_by_word(tmp_path):
     state = loaded.signatures["zero_state"](batch_size=tf.constant(2))
     result = loaded.signatures["stream"](review=tf.constant(reviews), **state)
     np.testing.assert_allclose(result["outputs"].numpy(), whole, rtol=0, atol=TOLERANCE)
+    # No Lambda in it: Keras' safe mode (tf-lstm inspect's default) loads it, and it computes the same.
+    import keras
+
+    model.save(tmp_path / "serving.keras")
+    again = keras.saving.load_model(tmp_path / "serving.keras")
+    np.testing.assert_allclose(again(tf.constant(reviews)), whole, rtol=0, atol=TOLERANCE)
