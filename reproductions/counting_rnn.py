@@ -312,8 +312,8 @@ def theano_scan_examples(report: Report) -> None:
 
 
 def reproduce(settings: CountingConfig = CountingConfig(), options: RunOptions = RunOptions()) -> Report:
-    """Article B's experiment: the scan examples, every run from the article's initial weights (and the nudged
-    runs), the divergence onset, judged and pictured."""
+    """Article B's experiment: the scan examples, every run from the article's initial weights (and its NumPy
+    reference runs), the divergence onset, judged and pictured."""
     import tensorflow as tf
 
     from tf_lstm.data import counting_data
@@ -403,20 +403,20 @@ def train_runs(runs: list[Run], x, y, initial, settings: CountingConfig, options
 
 
 def span(values) -> tuple[float, float] | None:
-    """``(lowest, highest)`` of a figure over the nudged runs and the run itself; None without nudged runs."""
+    """``(lowest, highest)`` of a figure over the run and its reference runs; None without references."""
     values = [float(v) for v in values]
     return (min(values), max(values)) if len(values) > 1 else None
 
 
-def judge_run(report: Report, settings: CountingConfig, run: Run, result: Trained, nudged: list[Trained], initial):
+def judge_run(report: Report, settings: CountingConfig, run: Run, result: Trained, references: list[Trained], initial):
     """Logs a judged run and checks every printed cost, the final weights and (RMSProp) the 2-cycle against the
-    article's, each beside its span over this run and the NumPy reference runs (`nudged`); returns its final
+    article's, each beside its span over this run and the NumPy reference runs (`references`); returns its final
     ``(w_x, w_rec)``, or None if it diverged."""
     costs, weights = result.costs, result.weights
     if len(costs) < settings.epochs:  # stopped where the cost turned NaN or Inf
         report.diverged(f"{run.title} ({run.dtype}, learning rate {run.learning_rate:g})", len(costs), costs[-1])
         return None
-    nudged = [t for t in nudged if len(t.costs) == len(costs)]
+    references = [t for t in references if len(t.costs) == len(costs)]  # those that ran to the end
     final = (float(weights[-1][0]), float(weights[-1][1]))
     for epoch in range(0, len(costs), 10):  # every 10th update: the curves, at a tenth of the cost
         report.log.scalars(
@@ -437,7 +437,7 @@ def judge_run(report: Report, settings: CountingConfig, run: Run, result: Traine
     )
     for name, epoch, figure in printed_costs(run.key):
         if epoch <= len(costs):
-            envelope = span([costs[epoch - 1]] + [t.costs[epoch - 1] for t in nudged])
+            envelope = span([costs[epoch - 1]] + [t.costs[epoch - 1] for t in references])
             report.check(name, costs[epoch - 1], label=f"{figure.label} ({run.dtype})", envelope=envelope)
         else:
             report.not_run(name, f"--counting_epochs={settings.epochs}")
@@ -445,7 +445,7 @@ def judge_run(report: Report, settings: CountingConfig, run: Run, result: Traine
     if run.key == "rmsprop":
         recorded.update(judge_cycle(report, run, costs, weights, final_label))
     for k, (key, name) in enumerate(((f"{run.key}_final_wx", "wx"), (f"{run.key}_final_wrec", "wRec"))):
-        envelope = span([final[k]] + [t.weights[-1][k] for t in nudged])
+        envelope = span([final[k]] + [t.weights[-1][k] for t in references])
         report.check(key, final[k], label=f"{run.title} final {name}{final_label} ({run.dtype})", envelope=envelope)
     report.record(f"{run.key}_{run.dtype}", recorded)
     return final

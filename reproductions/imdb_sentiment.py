@@ -544,20 +544,17 @@ def ship_onnx(report: Report, classifier, export_to: Path, data: dict, keras_pro
     """The classifier (token ids in: ONNX holds no TextVectorization) as ``model.onnx`` in the SavedModel's folder,
     served by onnxruntime over every test review and judged: at most one answer different from the model's."""
     try:
-        import onnxruntime
+        import onnxruntime  # noqa: F401
     except ImportError:
         report.not_run("onnx_examples_differing", "onnxruntime is not installed: pip install -e '.[onnx]'")
         return
+    from reproductions.shipping import onnx_runner
     from tf_lstm.export import export_onnx
 
     with faults.writing(Path(export_to) / "model.onnx"):
         path = export_onnx(classifier, Path(export_to) / "model.onnx")
-    options = onnxruntime.SessionOptions()
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    runner = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    name = runner.get_inputs()[0].name
     start = time.perf_counter()
-    probabilities = predict_by_length(lambda ids: runner.run(None, {name: ids})[0], data["test_sequences"])
+    probabilities = predict_by_length(onnx_runner(path), data["test_sequences"])
     seconds = time.perf_counter() - start
     differing = int(np.sum(probabilities.argmax(-1) != keras_probabilities.argmax(-1)))
     largest = float(np.max(np.abs(probabilities - keras_probabilities)))

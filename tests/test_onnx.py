@@ -183,6 +183,18 @@ def models():
             2,
             2,
         ),
+        "mean_without_mask": (
+            keras.Sequential(
+                [
+                    keras.Input((STEPS, FEATURES)),
+                    tf_lstm.ScanLSTM(UNITS, return_sequences=True),
+                    tf_lstm.MaskedMean(),
+                    keras.layers.Dense(2),
+                ]
+            ),
+            1,
+            1,
+        ),
         "linear_rnn": (
             keras.Sequential([keras.Input((STEPS, FEATURES)), tf_lstm.ScanRNN(UNITS), keras.layers.Dense(1)]),
             0,

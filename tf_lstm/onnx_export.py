@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from tf_lstm.onnx_graph import OPSET, RECURRENT_ACTIVATIONS, Graph, Value, activation_name
+from tf_lstm.onnx_graph import OPSET, Graph, Value, activation_name
 
 MARK = "tf_lstm_export"  # metadata on every file written here: only such a file is ever replaced
 
@@ -97,11 +97,11 @@ class Converter:
 
     def run(self, model: keras.Model, inputs: list[Value]) -> list[Value]:
         functional = _functional(model)
-        return list(_flatten([functional._run_through_graph(inputs, call_fn=self.call)]))
+        return list(keras.tree.flatten(functional._run_through_graph(inputs, call_fn=self.call)))
 
     def call(self, layer, *args, **kwargs):
         if isinstance(layer, keras.Model):
-            values = [a for a in _flatten(args) if isinstance(a, Value)]
+            values = [a for a in keras.tree.flatten(args) if isinstance(a, Value)]
             outputs = self.run(layer, values)
             return outputs[0] if len(outputs) == 1 else outputs
         convert = next((fn for kind, fn in LAYERS.items() if isinstance(layer, kind)), None)
@@ -124,14 +124,6 @@ class Converter:
         self.state_outputs[f"{layer.name}/{name}_out"] = (source, rank)
 
 
-def _flatten(items):
-    for item in items:
-        if isinstance(item, (list, tuple)):
-            yield from _flatten(item)
-        else:
-            yield item
-
-
 def _unsupported(layer) -> str:
     if isinstance(layer, keras.layers.Lambda):
         return (
@@ -152,11 +144,7 @@ def _activation(converter: Converter, x: str, function) -> str:
         return x
     if name == "softmax":
         return graph.op("Softmax", [x], axis=-1)
-    if name in RECURRENT_ACTIVATIONS:
-        return graph.activation(x, name)
-    if name in ("elu", "selu", "gelu"):
-        raise NotImplementedError(f"activation {name!r}")
-    raise NotImplementedError(f"activation {name!r}")
+    return graph.activation(x, name)  # the recurrent operators' activations; NotImplementedError names any other
 
 
 def _dense(converter: Converter, layer, x: Value, **_) -> Value:
@@ -206,8 +194,9 @@ def _masked_mean(converter: Converter, layer, x: Value, mask=None, **_) -> Value
     graph = converter.graph
     mask_name = mask.name if isinstance(mask, Value) else x.mask
     if mask_name is None:
-        weights = graph.op("ReduceMax", [graph.op("Mul", [x.name, graph.const(np.float32(0))])], axes=[-1], keepdims=1)
-        weights = graph.op("Add", [weights, graph.const(np.float32(1))])
+        steps = graph.op("Shape", [x.name], end=2)  # every step counts: ones [batch, time, 1]
+        shape = graph.op("Concat", [steps, graph.const(np.array([1]))], axis=0)
+        weights = graph.op("ConstantOfShape", [shape], value=onnx.numpy_helper.from_array(np.ones(1, np.float32)))
     else:
         weights = graph.op(
             "Unsqueeze", [graph.op("Cast", [mask_name], to=TensorProto.FLOAT), graph.const(np.array([-1]))]

@@ -128,6 +128,11 @@ class Graph:
         """``[time, batch]`` booleans: step t of sequence b is within its length, ``t < lengths[b]``."""
         return self.op("Less", [self.unsqueeze(self.positions(x), 1), lengths])
 
+    def reverse_time(self, x: str) -> str:
+        """`x` (time-major) with its time axis reversed."""
+        ends = [self.const(np.array([v])) for v in (-1, np.iinfo(np.int64).min, 0, -1)]  # start, end, axis, step
+        return self.op("Slice", [x, *ends])
+
     def clip(self, x: str, bound: float | None) -> str:
         if bound is None:
             return x
@@ -177,7 +182,7 @@ def lstm_parameters(graph: Graph, layer, reverse_of: list | None = None) -> dict
             gates_r = [
                 block(recurrent, "f", -1.0),
                 block(recurrent, "o"),
-                0 * block(recurrent, "o"),
+                np.zeros_like(block(recurrent, "o")),
                 block(recurrent, "g"),
             ]
             gates_b = [-forget, block(bias, "o"), np.zeros_like(forget), block(bias, "g")]

@@ -24,11 +24,6 @@ def _time_major(graph, x: Value, mask: str | None, layer_time_major: bool):
     return xs, mask
 
 
-def _reverse(graph, x: str) -> str:
-    return graph.op("Slice", [x, graph.const(np.array([-1])), graph.const(np.array([np.iinfo(np.int64).min])),
-                              graph.const(np.array([0])), graph.const(np.array([-1]))])  # fmt: skip
-
-
 def _initial(converter, layers, initial_state) -> list[str] | None:
     """The initial states: given in the call, streamed (graph inputs), or None (zeros)."""
     if initial_state is not None:
@@ -65,7 +60,7 @@ def recurrent_layer(converter, layer, x: Value, mask=None, initial_state=None, t
     mask_name = mask.name if isinstance(mask, Value) else x.mask
     xs, ms = _time_major(graph, x, mask_name, layer.time_major)
     if layer.go_backwards:  # processing order: outputs stay reversed, as Keras gives them
-        xs, ms = _reverse(graph, xs), (ms and _reverse(graph, ms))
+        xs, ms = graph.reverse_time(xs), (ms and graph.reverse_time(ms))
     out, states = recurrent(graph, [layer], xs, ms, _initial(converter, [layer], initial_state))
     return _finish(converter, layer, x, out, states, mask_name, layer.time_major)
 

@@ -134,17 +134,12 @@ def _scanned(graph: Graph, layers: list, x: str, mask: str | None, initial: list
     for d, layer in enumerate(layers):
         states = initial[d * per_direction : (d + 1) * per_direction] if initial else None
         backward = d == 1
-        xs, ms = (_reverse_time(graph, x), mask and _reverse_time(graph, mask)) if backward else (x, mask)
+        xs, ms = (graph.reverse_time(x), mask and graph.reverse_time(mask)) if backward else (x, mask)
         out, final = _scan_direction(graph, layer, xs, ms, states)
-        outputs.append(_reverse_time(graph, out) if backward else out)
+        outputs.append(graph.reverse_time(out) if backward else out)
         finals.extend(final)
     output = outputs[0] if len(outputs) == 1 else graph.op("Concat", outputs, axis=2)
     return output, finals
-
-
-def _reverse_time(graph: Graph, x: str) -> str:
-    return graph.op("Slice", [x, graph.const(np.array([-1])), graph.const(np.array([np.iinfo(np.int64).min])),
-                              graph.const(np.array([0])), graph.const(np.array([-1]))])  # fmt: skip
 
 
 def _scan_direction(graph: Graph, layer, x: str, mask: str | None, initial: list[str] | None):
