@@ -89,3 +89,42 @@ def test_the_layer_norm_variant_is_a_contender():
     digits = next(case for case in CASES if case.name == "digits")
     train, infer = build_tf_contender("layernorm", digits, jit=False)
     assert np.isfinite(train()) and infer().shape == (digits.batch, 10)
+
+
+def test_onnxruntime_modes_serve_the_same_model(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from benchmarks.lstm_speed import ONNX_MODES, Case, build_onnx_contenders, build_tf_contender
+    from tests.tolerance import float32_tolerance, lstm_terms
+
+    case = Case("tiny", 2, 5, 3, 4, masked=True)
+    functions = build_onnx_contenders(case, tmp_path)
+    assert list(functions) == list(ONNX_MODES)
+    outputs = {name: np.asarray(fn()[0]) for name, fn in functions.items()}
+    _, keras_infer = build_tf_contender("scan-auto", case, jit=False)
+    expected = keras_infer()  # the same seed builds the same weights
+    tolerance = float32_tolerance(lstm_terms(5, 3, 4) + 5, 3.0)
+    for name in ("onnxruntime", "onnxruntime-1thread"):
+        np.testing.assert_allclose(outputs[name], expected, rtol=0, atol=tolerance)
+    # int8 weights: within a few hundredths of logits of magnitude ~1, far from equal to float32's bound
+    assert outputs["onnxruntime-int8"].shape == (2, 10)
+    assert np.max(np.abs(outputs["onnxruntime-int8"] - expected)) < 0.05
+
+
+def test_verdicts_take_each_peer_in_its_best_mode_and_onnxruntime_in_float():
+    from benchmarks.lstm_speed import verdicts
+
+    samples = {
+        "keras": [10.0, 10.1, 10.2],
+        "scan-auto": [9.0, 9.1, 9.2],
+        "torch": [6.0, 6.1, 6.2],
+        "torch-1thread": [5.0, 5.1, 5.2],
+        "onnxruntime": [4.0, 4.1, 4.2],
+        "onnxruntime-1thread": [4.5, 4.6, 4.7],
+        "onnxruntime-int8": [1.0, 1.1, 1.2],
+    }
+    found = dict(verdicts(samples))
+    assert found["best_peer"]["peer"] == "torch-1thread" and found["torch"]["peer"] == "torch-1thread"
+    onnx = found["onnxruntime_vs_torch"]
+    assert (onnx["ours"], onnx["peer"]) == ("onnxruntime", "torch-1thread")  # not the int8 file
+    assert onnx["ratio"] == pytest.approx(4.1 / 5.1) and onnx["verdict"] == "faster"
+    assert found["keras_best"]["verdict"] == "faster"
