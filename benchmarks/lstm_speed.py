@@ -64,8 +64,8 @@ flags.DEFINE_string("json_out", "benchmarks/results/lstm_speed.json", "Where to 
 flags.DEFINE_list("cases", [], "Run only these cases (default: all; --quick: mnist, digits, batch1).")
 flags.DEFINE_list(
     "scan_methods",
-    ["scan-auto", "scan", "scan-while", "scan-bptt", "layernorm"],
-    "ScanLSTM contenders: scan (tf.scan), scan-auto (the default), scan-while, scan-unroll, scan-bptt; "
+    ["scan-auto", "scan", "scan-while", "scan-manual_backward", "layernorm"],
+    "ScanLSTM contenders: scan (tf.scan), scan-auto (the default), scan-while, scan-unroll, scan-manual_backward; "
     "layernorm is the layer-normalised variant (layer_norm=True, method auto), to know its cost.",
 )
 
@@ -572,8 +572,8 @@ def installed(module: str) -> bool:
 
 def main(argv):
     del argv
-    from reproductions.cli import import_tensorflow_quietly
     from reproductions.environment import describe, environment
+    from reproductions.startup import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     import tensorflow as tf
@@ -610,7 +610,10 @@ def main(argv):
         onnxruntime_modes={name: dataclasses.asdict(mode) for name, mode in ONNX_MODES.items()},
         onnxruntime_session=ONNX_SESSION,
     )
-    result = dict(environment=record, matmul_peak_gflops=setup.peak_gflops, settings=settings, rows=rows)
+    command = " ".join(["python -m benchmarks.lstm_speed", *sys.argv[1:]])
+    result = dict(
+        command=command, environment=record, matmul_peak_gflops=setup.peak_gflops, settings=settings, rows=rows
+    )
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nresults written to {out}")
 

@@ -15,6 +15,7 @@ from absl import app, flags
 
 from reproductions import environment, faults
 from reproductions.report import EXIT_INTERNAL, EXIT_USAGE, Report
+from reproductions.startup import import_tensorflow_quietly
 
 FLAGS = flags.FLAGS
 
@@ -226,26 +227,6 @@ def tfds_missing(dataset: str, url: str, fix: str, data_dir: str | None = None) 
             f"{dataset} could not be downloaded through TensorFlow Datasets ({type(error).__name__}: {reason}); {fix}"
         )
     return None
-
-
-def import_tensorflow_quietly() -> None:
-    """Imports TensorFlow with its C++ start-up lines (CUDA probing, oneDNN) kept off stderr.
-
-    Those lines are written before TensorFlow's logging can be configured;
-    stderr is restored before anything is raised, so a failed import still
-    shows its traceback.
-    """
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def existing_path(flag: str, kind: str = "any") -> None:

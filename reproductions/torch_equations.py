@@ -121,7 +121,7 @@ def compare(
     import tensorflow as tf
     import torch
 
-    from tf_lstm.convert import load_torch_state_dict
+    from tf_lstm.interop import load_torch_state_dict
     from tf_lstm.multilayer import MultiLayerLSTM
 
     torch.manual_seed(seed)
@@ -176,7 +176,7 @@ def compare(
 def _gradient_differences(model, gradients, named: dict) -> list[float]:
     """Each weight's gradient (in `model`'s variables' order: per direction the kernel, recurrent kernel, bias and
     projection) against PyTorch's, its ``named`` parameters' ``.grad``, in PyTorch's layout."""
-    from tf_lstm.convert import scan_lstm_to_torch
+    from tf_lstm.interop import scan_lstm_to_torch
 
     grads = iter(gradients)
     differences = []
@@ -201,7 +201,7 @@ def _exported_back(model, case: dict, input_dim: int, hidden_dim: int, x_torch):
     """Our weights as a state dict make a `torch.nn.LSTM`: its ``(output, h_n, c_n)`` on the same inputs."""
     import torch
 
-    from tf_lstm.convert import to_torch_state_dict
+    from tf_lstm.interop import to_torch_state_dict
 
     again = torch.nn.LSTM(
         input_dim,
@@ -223,7 +223,7 @@ def one_step_equations(seed: int, input_dim: int, hidden_dim: int) -> dict[str, 
     import tensorflow as tf
     import torch
 
-    from tf_lstm.convert import load_torch_state_dict
+    from tf_lstm.interop import load_torch_state_dict
     from tf_lstm.multilayer import MultiLayerLSTM
     from tf_lstm.steps import lstm_gates
 
@@ -293,7 +293,7 @@ def gate_differences_over_steps(seed: int, input_dim: int, hidden_dim: int, step
     import torch
 
     import tf_lstm
-    from tf_lstm.convert import load_torch_state_dict
+    from tf_lstm.interop import load_torch_state_dict
     from tf_lstm.multilayer import MultiLayerLSTM
 
     torch.manual_seed(seed)
@@ -351,7 +351,7 @@ def keras_difference(seed: int, input_dim: int, hidden_dim: int) -> float:
     import keras
 
     import tf_lstm
-    from tf_lstm.convert import load_keras_lstm_weights
+    from tf_lstm.interop import load_keras_lstm_weights
 
     x = np.random.default_rng(seed).normal(size=(4, 6, input_dim)).astype(np.float32)
     keras.utils.set_random_seed(seed)

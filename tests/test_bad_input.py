@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tf_lstm import ScanLSTM, ScanRNN
-from tf_lstm.convert import load_keras_lstm_weights, load_torch_state_dict
+from tf_lstm.interop import load_keras_lstm_weights, load_torch_state_dict
 from tf_lstm.multilayer import MultiLayerLSTM
 
 X = np.zeros((2, 5, 3), "float32")
@@ -127,8 +127,8 @@ def test_unknown_method():
         ScanLSTM(4, method="fast")
 
 
-def test_bptt_is_lstm_only_and_tanh_or_none():
-    with pytest.raises(ValueError, match="method='bptt'"):
-        ScanRNN(2, method="bptt")
+def test_manual_backward_is_lstm_only_and_tanh_or_none():
+    with pytest.raises(ValueError, match="method='manual_backward'"):
+        ScanRNN(2, method="manual_backward")
     with pytest.raises(ValueError, match="cell_activation='relu'"):
-        ScanLSTM(4, method="bptt", cell_activation="relu")
+        ScanLSTM(4, method="manual_backward", cell_activation="relu")

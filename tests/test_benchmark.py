@@ -128,3 +128,27 @@ def test_verdicts_take_each_peer_in_its_best_mode_and_onnxruntime_in_float():
     assert (onnx["ours"], onnx["peer"]) == ("onnxruntime", "torch-1thread")  # not the int8 file
     assert onnx["ratio"] == pytest.approx(4.1 / 5.1) and onnx["verdict"] == "faster"
     assert found["keras_best"]["verdict"] == "faster"
+
+
+def test_the_docs_name_the_fastest_float_runtime_per_shape_and_int8_apart():
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docs" / "hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    rows = [
+        dict(case="batch1", task="infer", contender="torch", ms=0.38),
+        dict(case="batch1", task="infer", contender="onnxruntime-1thread", ms=0.17),
+        dict(case="batch1", task="infer", contender="onnxruntime-int8", ms=0.14),
+        dict(case="batch1", task="infer_export", contender="tflite-float", ms=0.29),
+        dict(case="batch1", task="infer_export", contender="tflite-int8", ms=0.11),
+        dict(case="batch1", task="train", contender="torch", ms=0.01),  # training rows do not count
+        dict(case="mnist", task="infer", contender="torch", ms=9.0),
+        dict(case="mnist", task="infer", comparison="torch", ratio=1.0),  # a verdict row, no time
+    ]
+    assert hooks.fastest_at_inference(rows)[2:] == [
+        "- batch1: onnxruntime-1thread (0.17 ms); int8: tflite-int8 (0.11 ms)",
+        "- mnist: torch (9 ms)",
+    ]

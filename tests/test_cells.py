@@ -82,9 +82,9 @@ def test_a_new_cell_has_the_gradients_of_finite_differences_in_every_method(x, m
     assert_gradients_match_finite_differences(layer, lambda: tf.reduce_sum(layer(x64, mask=mask) ** 2))
 
 
-def test_a_new_cell_without_a_runner_refuses_bptt_and_auto_falls_back(x):
-    with pytest.raises(ValueError, match="method='bptt' needs the cell's sequence runner: GRUCell has no"):
-        gru(method="bptt")
+def test_a_new_cell_without_a_runner_refuses_manual_backward_and_auto_falls_back(x):
+    with pytest.raises(ValueError, match="method='manual_backward' needs the cell's sequence runner: GRUCell has no"):
+        gru(method="manual_backward")
     layer = gru()
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(layer(np.zeros((BATCH, 200, FEATURES), "float32"), training=True))

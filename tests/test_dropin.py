@@ -38,7 +38,7 @@ def test_keras_lstm_arguments_build_a_scan_lstm_with_keras_meaning():
 def test_use_bias_false_with_unit_forget_bias_builds_as_keras_builds_it():
     theirs = keras.layers.LSTM(U, use_bias=False, unit_forget_bias=True)
     theirs(X)
-    ours = tf_lstm.ScanLSTM.from_keras(theirs)
+    ours = tf_lstm.from_keras_layer(theirs)
     assert ours.bias is None and ours.unit_forget_bias is True
     assert_same(ours(X), theirs(X), tolerance(), "use_bias=False")
 
@@ -88,7 +88,9 @@ def test_from_keras_refuses_a_subclassed_model_saying_what_to_do():
 
     model = Mine()
     model(X)
-    with pytest.raises(ValueError, match=r"model 'mine' is a subclassed keras.Model \(Mine\).*ScanLSTM.from_keras"):
+    with pytest.raises(
+        ValueError, match=r"model 'mine' is a subclassed keras.Model \(Mine\).*tf_lstm.from_keras_layer"
+    ):
         tf_lstm.from_keras(model)
 
 

@@ -153,7 +153,7 @@ def test_failed_export_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("method", ["auto", "bptt"])
+@pytest.mark.parametrize("method", ["auto", "manual_backward"])
 def test_saved_model_of_a_long_sequence_model(tmp_path, method):
     # Unknown length at export: auto must not put the BPTT gradient into the SavedModel.
     inputs = keras.Input((None, FEATURES))

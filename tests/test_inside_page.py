@@ -76,7 +76,7 @@ def text_page(tmp_path_factory):
         folder / "model.keras",
         f"--inputs={folder / 'reviews.npz'}",
         f"--vocabulary={folder / 'words.txt'}",
-        f"--out={folder / 'look'}",
+        f"--output_dir={folder / 'look'}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     converted = tf_lstm.from_keras(keras.saving.load_model(folder / "model.keras"))
@@ -423,7 +423,10 @@ def test_inspect_writes_the_page_of_a_trained_image_model(chromium, tmp_path):
     model.save(tmp_path / "digits.keras")
     np.savez(tmp_path / "test.npz", x=x_test[:100].astype("float32"), y=y_test[:100])
     result = inspect(
-        tmp_path / "digits.keras", f"--inputs={tmp_path / 'test.npz'}", "--input_kind=image", f"--out={tmp_path / 'o'}"
+        tmp_path / "digits.keras",
+        f"--inputs={tmp_path / 'test.npz'}",
+        "--input_kind=image",
+        f"--output_dir={tmp_path / 'o'}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'href="inside.html"' in (tmp_path / "o" / "index.html").read_text()
@@ -456,7 +459,7 @@ def test_inspect_reads_text_lines_through_the_models_text_vectorization(chromium
     )
     model.save(tmp_path / "text.keras")
     (tmp_path / "lines.txt").write_text("\n".join(lines) + "\n")
-    result = inspect(tmp_path / "text.keras", f"--inputs={tmp_path / 'lines.txt'}", f"--out={tmp_path / 'o'}")
+    result = inspect(tmp_path / "text.keras", f"--inputs={tmp_path / 'lines.txt'}", f"--output_dir={tmp_path / 'o'}")
     assert result.returncode == 0, result.stderr[-3000:]
     held = read_inside_page(tmp_path / "o" / "inside.html")
     assert held["input"]["kind"] == "tokens" and held["lengths"] == [4, 5, 4, 3, 1]
@@ -469,12 +472,22 @@ def test_inspect_reads_text_lines_through_the_models_text_vectorization(chromium
 def test_inspect_writes_the_page_for_every_saved_model_kind(kind, tmp_path):
     """`tf-lstm inspect` on each kind of the matrix saved as .keras (a subclassed model has no saved form without
     its class: `inside_page` takes it in Python, above)."""
-    from tf_lstm.inspect import main
+    from reproductions.tf_lstm_command import command
 
     model, x = build(kind)
     model.save(tmp_path / "model.keras")
     np.save(tmp_path / "x.npy", x)
-    assert main([str(tmp_path / "model.keras"), f"--inputs={tmp_path / 'x.npy'}", f"--out={tmp_path / 'o'}"]) == 0
+    assert (
+        command(
+            [
+                "inspect",
+                str(tmp_path / "model.keras"),
+                f"--inputs={tmp_path / 'x.npy'}",
+                f"--output_dir={tmp_path / 'o'}",
+            ]
+        )
+        == 0
+    )
     held = read_inside_page(tmp_path / "o" / "inside.html")
     expected_tracks = {"bidirectional": 2, "multilayer": 2, "stacked": 2, "nested_sequential": 2}.get(kind, 1)
     assert held["sequences"] == BATCH and len(held["tracks"]) == expected_tracks

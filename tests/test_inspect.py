@@ -1,7 +1,9 @@
 """`tf-lstm inspect` on a Keras LSTM trained here and on a reproduction's export: pictures, gradients, TensorBoard,
 a page, a streaming SavedModel and a builtin-only TFLite file equal to the model; safe mode; bad input."""
 
+import dataclasses
 import json
+import re
 import subprocess
 import sys
 
@@ -15,11 +17,16 @@ from tests.conftest import ROOT
 from tests.tolerance import float32_tolerance, lstm_terms
 
 T, F, U = 12, 3, 8
+TF_NOTICE = re.compile(r"^[IWE]\d{4} |absl::InitializeLog|oneDNN|cuda|cpu_feature_guard")
 
 
 def inspect(*args, cwd=ROOT):
     return subprocess.run(
-        [sys.executable, "-m", "tf_lstm.inspect", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-m", "reproductions.tf_lstm_command", "inspect", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
     )
 
 
@@ -49,9 +56,16 @@ def test_a_trained_keras_lstm_goes_to_pictures_a_streaming_savedmodel_and_tflite
     folder, model, x = trained
     out = tmp_path / "look"
     result = inspect(
-        folder / "model.keras", f"--inputs={folder / 'data.npz'}", f"--out={out}", "--saved_model", "--tflite", "--onnx"
+        folder / "model.keras",
+        f"--inputs={folder / 'data.npz'}",
+        f"--output_dir={out}",
+        "--saved_model",
+        "--tflite",
+        "--onnx",
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    # The command starts quietly: none of TensorFlow's C++ start-up notices (absl log lines, CUDA probing, oneDNN).
+    assert not [line for line in result.stderr.splitlines() if TF_NOTICE.search(line)], result.stderr[-3000:]
     for name in ("gates.png", "saturation.png", "gradients.png", "gradients.json", "index.html", "model.tflite"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert list((out / "tensorboard").glob("events.out.tfevents.*"))
@@ -81,14 +95,14 @@ def test_a_model_file_that_runs_code_is_refused_unless_unsafe(trained, tmp_path)
     folder, _, _ = trained
     model = keras.Sequential([keras.Input((T, F)), keras.layers.LSTM(U), keras.layers.Lambda(lambda t: t * 2.0)])
     model.save(tmp_path / "lambda.keras")
-    refused = inspect(tmp_path / "lambda.keras", f"--inputs={folder / 'data.npz'}", f"--out={tmp_path / 'a'}")
+    refused = inspect(tmp_path / "lambda.keras", f"--inputs={folder / 'data.npz'}", f"--output_dir={tmp_path / 'a'}")
     assert refused.returncode == 2
     line = error_line(refused.stderr)
     assert "needs unsafe loading" in line and "Lambda" in line and "--unsafe" in line, line
     assert not (tmp_path / "a").exists()
     np.save(tmp_path / "x.npy", np.load(folder / "data.npz")["x"])  # inputs alone: no labels, no gradients
     allowed = inspect(
-        tmp_path / "lambda.keras", f"--inputs={tmp_path / 'x.npy'}", f"--out={tmp_path / 'b'}", "--unsafe"
+        tmp_path / "lambda.keras", f"--inputs={tmp_path / 'x.npy'}", f"--output_dir={tmp_path / 'b'}", "--unsafe"
     )
     assert allowed.returncode == 0, allowed.stderr[-3000:]
     assert (tmp_path / "b" / "gates.png").is_file() and not (tmp_path / "b" / "gradients.json").exists()
@@ -131,7 +145,7 @@ def test_a_reproductions_export_is_inspected(tmp_path):
         tmp_path / "export",
         f"--inputs={tmp_path / 'x.npy'}",
         f"--labels={tmp_path / 'y.npy'}",
-        f"--out={tmp_path / 'look'}",
+        f"--output_dir={tmp_path / 'look'}",
         "--loss=categorical_crossentropy",
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -141,7 +155,17 @@ def test_a_reproductions_export_is_inspected(tmp_path):
 
 @pytest.mark.parametrize(
     "case",
-    ["no model", "no inputs", "folder not ours", "labels of another length", "not a model", "unknown flag"],
+    [
+        "no model",
+        "no inputs",
+        "no --inputs",
+        "two models",
+        "folder not ours",
+        "labels of another length",
+        "not a model",
+        "unknown flag",
+        "bad input_kind",
+    ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(trained, tmp_path, case):
     folder, _, _ = trained
@@ -152,17 +176,37 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(trained, tmp_path, cas
     (tmp_path / "text.keras").write_text("not a zip")
     model, inputs, out = folder / "model.keras", folder / "data.npz", tmp_path / "out"
     args, expected = {
-        "no model": ([tmp_path / "nope.keras", f"--inputs={inputs}", f"--out={out}"], "nope.keras: no such file"),
-        "no inputs": ([model, f"--inputs={tmp_path / 'x.npy'}", f"--out={out}"], "--inputs="),
-        "folder not ours": ([model, f"--inputs={inputs}", f"--out={tmp_path / 'theirs'}"], "is not an empty folder"),
+        "no model": (
+            [tmp_path / "nope.keras", f"--inputs={inputs}", f"--output_dir={out}"],
+            "nope.keras: no such file",
+        ),
+        "no inputs": ([model, f"--inputs={tmp_path / 'x.npy'}", f"--output_dir={out}"], "--inputs="),
+        "folder not ours": (
+            [model, f"--inputs={inputs}", f"--output_dir={tmp_path / 'theirs'}"],
+            "is not an empty folder",
+        ),
         "labels of another length": (
-            [model, f"--inputs={inputs}", f"--labels={tmp_path / 'short.npy'}", f"--out={out}"],
+            [model, f"--inputs={inputs}", f"--labels={tmp_path / 'short.npy'}", f"--output_dir={out}"],
             "--labels: 3 labels for 16 inputs",
         ),
-        "not a model": ([tmp_path / "text.keras", f"--inputs={inputs}", f"--out={out}"], "cannot be loaded"),
-        "unknown flag": ([model, f"--inputs={inputs}", "--colour=red"], "unrecognized arguments: --colour=red"),
+        "not a model": ([tmp_path / "text.keras", f"--inputs={inputs}", f"--output_dir={out}"], "cannot be loaded"),
+        "no --inputs": ([model, f"--output_dir={out}"], "--inputs: required"),
+        "two models": ([model, model, f"--inputs={inputs}", f"--output_dir={out}"], "expected one MODEL, got 2"),
+        "bad input_kind": ([model, f"--inputs={inputs}", "--input_kind=sound"], "--input_kind=sound: value should be one of"),
+        "unknown flag": ([model, f"--inputs={inputs}", "--colour=red"], "Unknown command line flag 'colour'"),
     }[case]
     result = inspect(*args)
     assert result.returncode == 2
     assert expected in error_line(result.stderr)
     assert not out.exists() and (tmp_path / "theirs" / "notes.txt").read_text() == "mine"
+
+
+def test_the_commands_flags_are_the_fields_of_the_librarys_inspection():
+    """The command names the input kinds without importing TensorFlow; they are the library's."""
+    from reproductions import tf_lstm_command
+    from tf_lstm import inspect as library
+    from tf_lstm.inside import INPUT_KINDS
+
+    assert tf_lstm_command.INPUT_KINDS == library.INPUT_KINDS == INPUT_KINDS
+    fields = {field.name for field in dataclasses.fields(library.Inspection)}
+    assert fields - {"model"} == set(tf_lstm_command.FLAGS) - {"verbose"}  # MODEL is the one positional

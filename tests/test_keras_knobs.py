@@ -163,9 +163,9 @@ def test_knobs_under_xla_equal_eager(x):
     assert_close_f32(compiled, eager, TERMS)
 
 
-def test_bptt_states_why_it_cannot_take_other_activations():
+def test_manual_backward_states_why_it_cannot_take_other_activations():
     with pytest.raises(ValueError, match="recurrent_activation='hard_sigmoid'"):
-        ScanLSTM(UNITS, recurrent_activation="hard_sigmoid", method="bptt")
+        ScanLSTM(UNITS, recurrent_activation="hard_sigmoid", method="manual_backward")
     assert ScanLSTM(UNITS).cell.missing_sequence_runner() is None
 
 

@@ -17,7 +17,7 @@ from tests.tolerance import (
     statistical_tolerance,
 )
 from tf_lstm import MaskedMean, MultiLayerLSTM, ScanLSTM, ScanRNN
-from tf_lstm.convert import load_keras_lstm_weights
+from tf_lstm.interop import load_keras_lstm_weights
 from tf_lstm.reference import linear_rnn_reference, lstm_reference
 
 BATCH, STEPS, FEATURES, UNITS = 3, 7, 5, 4
@@ -155,7 +155,7 @@ def test_equals_keras_lstm_given_its_weights(x, go_backwards):
         np.testing.assert_allclose(a, b, rtol=0, atol=OUTPUT_TOLERANCE)
 
 
-@pytest.mark.parametrize("method", ["scan", "bptt"])
+@pytest.mark.parametrize("method", ["scan", "manual_backward"])
 @pytest.mark.parametrize("cell_activation", ["tanh", None])
 def test_gradients_match_finite_differences(method, cell_activation):
     rng = np.random.default_rng(3)
@@ -333,7 +333,7 @@ def test_keras_file_round_trip(tmp_path, x):
     assert loaded.layers[1].get_config() == model.layers[1].get_config()
 
 
-@pytest.mark.parametrize("method", ["auto", "while", "unroll", "bptt"])
+@pytest.mark.parametrize("method", ["auto", "while", "unroll", "manual_backward"])
 @pytest.mark.parametrize("mask_kind", [None, "middle", "end"])
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])
@@ -355,7 +355,7 @@ def test_every_method_equals_the_reference(x, method, mask_kind, go_backwards, r
     np.testing.assert_allclose(c, ref_c, rtol=0, atol=OUTPUT_TOLERANCE)
 
 
-@pytest.mark.parametrize("method", ["auto", "scan", "while", "unroll", "bptt"])
+@pytest.mark.parametrize("method", ["auto", "scan", "while", "unroll", "manual_backward"])
 def test_every_method_under_xla_with_gradients(x, method):
     layer = ScanLSTM(UNITS, method=method, return_sequences=True)
     layer(x)
@@ -395,10 +395,10 @@ def test_while_handles_unknown_lengths_and_unroll_refuses_them(x):
 
 
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_bptt_gradients_equal_autodiff_with_state_dropout_and_mask(x, go_backwards):
+def test_manual_backward_gradients_equal_autodiff_with_state_dropout_and_mask(x, go_backwards):
     h0, c0 = (tf.constant(a) for a in np.random.default_rng(2).normal(size=(2, BATCH, UNITS)).astype("float32"))
     results = []
-    for method in ("scan", "bptt"):
+    for method in ("scan", "manual_backward"):
         layer = ScanLSTM(
             UNITS,
             method=method,

@@ -105,39 +105,39 @@ def test_zero_output_for_mask_zeroes_only_the_masked_outputs():
     )
 
 
-def test_bad_method_and_bptt_without_runner_or_with_collect():
+def test_bad_method_and_manual_backward_without_runner_or_with_collect():
     carry = (tf.constant(H0), tf.zeros(H0.shape, tf.float64))
     with pytest.raises(ValueError, match="method='fast'"):
         scan_rnn(step, tf.constant(X), carry, method="fast")
     with pytest.raises(ValueError, match="needs a runner"):
-        scan_rnn(step, tf.constant(X), carry, method="bptt")
+        scan_rnn(step, tf.constant(X), carry, method="manual_backward")
     with pytest.raises(ValueError, match="cannot collect"):
-        scan_rnn(step, tf.constant(X), carry, method="bptt", runner=lambda *a, **k: None, collect={"d": "d"})
+        scan_rnn(step, tf.constant(X), carry, method="manual_backward", runner=lambda *a, **k: None, collect={"d": "d"})
 
 
 # (method, steps known, training, under XLA, the cell has a runner) -> (method run, projection hoisted)
 CHOICES = [
     (("auto", 28, True, False, True), ("unroll", False)),
     (("auto", UNROLL_MAX_STEPS, False, False, True), ("unroll", True)),
-    (("auto", UNROLL_MAX_STEPS + 1, True, False, True), ("bptt", False)),
-    (("auto", None, True, False, True), ("bptt", False)),
+    (("auto", UNROLL_MAX_STEPS + 1, True, False, True), ("manual_backward", False)),
+    (("auto", None, True, False, True), ("manual_backward", False)),
     (("auto", None, True, False, False), ("while", True)),
     (("auto", None, False, False, True), ("while", True)),
-    (("auto", 28, True, True, True), ("bptt", False)),
+    (("auto", 28, True, True, True), ("manual_backward", False)),
     (("auto", UNROLL_MAX_STEPS + 1, True, True, True), ("while", True)),
     (("auto", None, True, True, True), ("while", True)),
     (("auto", 28, True, True, False), ("while", True)),
     (("auto", 28, False, True, True), ("while", False)),
     (("auto", 500, False, True, False), ("while", False)),
-    (("bptt", 28, True, False, True), ("bptt", False)),
-    (("bptt", 28, False, False, True), ("while", True)),
-    (("bptt", None, True, True, True), ("bptt", False)),
+    (("manual_backward", 28, True, False, True), ("manual_backward", False)),
+    (("manual_backward", 28, False, False, True), ("while", True)),
+    (("manual_backward", None, True, True, True), ("manual_backward", False)),
     (("scan", 28, True, True, True), ("scan", True)),
     (("while", None, False, False, False), ("while", True)),
     (("unroll", 500, True, False, True), ("unroll", True)),
     # Collecting per-step values or probing the state (the last field): the runner gives neither.
-    (("bptt", 28, True, False, True, True), ("while", True)),
-    (("bptt", None, True, True, True, True), ("while", True)),
+    (("manual_backward", 28, True, False, True, True), ("while", True)),
+    (("manual_backward", None, True, True, True, True), ("while", True)),
     (("auto", None, True, False, True, True), ("while", True)),
     (("auto", 28, True, True, True, True), ("while", True)),
     (("auto", 28, True, False, True, True), ("unroll", False)),

@@ -11,8 +11,9 @@ import tensorflow as tf
 
 from tests.tolerance import float32_tolerance, lstm_terms
 from tf_lstm import MaskedMean, MultiLayerLSTM, ScanLSTM, ScanRNN
+from tf_lstm.context import Slot, calling, slot_of
 from tf_lstm.export import export_saved_model
-from tf_lstm.streaming import Slot, state_specs, stream_function
+from tf_lstm.streaming import state_specs, stream_function
 
 FEATURES, UNITS, STEPS, VOCABULARY = 3, 4, 9, 20
 CHUNKS = [1, 4, 1, 3]  # uneven, summing to STEPS
@@ -129,7 +130,7 @@ def test_state_is_named_per_layer_and_starts_at_zero():
     result = stream(tf.constant(x), *zeros.values())
     np.testing.assert_allclose(result["outputs"], model.predict(x, verbose=0), rtol=0, atol=TOLERANCE)
     # Stream mode ends with the call: the layers run from zeros again.
-    assert all(spec.layer._stream is None for spec in state_specs(model))
+    assert all(slot_of(spec.layer) is None for spec in state_specs(model))
 
 
 def test_mean_counts_carry_over_chunks():
@@ -190,10 +191,10 @@ def test_a_streamed_layer_refuses_a_second_initial_state():
     lstm(x)
     zeros = [tf.zeros([1, UNITS])] * 2
     slot = Slot(carry=tuple(zeros))
-    with lstm.streaming(slot), pytest.raises(ValueError, match="'lstm' is streamed"):
+    with calling(slots=[(lstm, slot)]), pytest.raises(ValueError, match="'lstm' is streamed"):
         lstm(x, initial_state=zeros)
     assert slot.final is None
-    with lstm.streaming(slot):
+    with calling(slots=[(lstm, slot)]):
         lstm(x)
     assert [s.shape for s in slot.final] == [(1, UNITS)] * 2
     outside = lstm(x)  # outside the hook: from zeros again

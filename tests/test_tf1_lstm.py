@@ -114,9 +114,9 @@ def test_stateful_keeps_a_projected_state(x):
     assert_close_f32(np.concatenate([first, second], axis=1), whole(x), TERMS)
 
 
-def test_bptt_says_why_it_cannot_take_them():
+def test_manual_backward_says_why_it_cannot_take_them():
     with pytest.raises(ValueError, match="without use_peepholes, proj_size"):
-        ScanLSTM(UNITS, use_peepholes=True, proj_size=2, method="bptt")
+        ScanLSTM(UNITS, use_peepholes=True, proj_size=2, method="manual_backward")
 
 
 @pytest.mark.parametrize(

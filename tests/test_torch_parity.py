@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import require_torch
 from tests.tolerance import float32_tolerance, lstm_terms
-from tf_lstm.convert import load_torch_state_dict, to_torch_state_dict
+from tf_lstm.interop import load_torch_state_dict, to_torch_state_dict
 from tf_lstm.multilayer import MultiLayerLSTM
 
 FEATURES, HIDDEN, BATCH, STEPS = 5, 6, 3, 7

@@ -102,8 +102,8 @@ def test_variants_save_load_and_export(tmp_path, x):
     "options, message",
     [
         (dict(coupled=True, use_peepholes=True), "coupled=True has no input gate"),
-        (dict(layer_norm=True, method="bptt"), "without layer_norm"),
-        (dict(coupled=True, method="bptt"), "without coupled"),
+        (dict(layer_norm=True, method="manual_backward"), "without layer_norm"),
+        (dict(coupled=True, method="manual_backward"), "without coupled"),
         (dict(layer_norm_epsilon=0.0), "layer_norm_epsilon must be positive"),
     ],
 )
@@ -154,7 +154,7 @@ def test_zoneout_rates_are_checked():
     with pytest.raises(ValueError, match="zoneout_h must be a float in \\[0, 1\\), got zoneout_h=1.0"):
         ScanLSTM(UNITS, zoneout_h=1.0)
     with pytest.raises(ValueError, match="without .*zoneout"):
-        ScanLSTM(UNITS, zoneout_c=0.1, method="bptt")
+        ScanLSTM(UNITS, zoneout_c=0.1, method="manual_backward")
 
 
 EVERY_OPTION = [

@@ -1,16 +1,19 @@
 """tf_lstm: the LSTM written from scratch with `tf.scan`, checked against the articles."""
 
-from tf_lstm.cells import Cell, LinearRNNCell, LSTMCell, StepWeights
-from tf_lstm.convert import (
-    load_keras_lstm_weights,
-    load_tf1_lstm_checkpoint,
-    load_torch_state_dict,
-    to_torch_state_dict,
-)
-from tf_lstm.dropin import from_keras, from_torch, to_torch
+from tf_lstm.cells import Cell, LinearRNNCell, LSTMCell, StepInputs
 from tf_lstm.export import export_onnx, export_saved_model
 from tf_lstm.gates import canonical_gate_order, convert_gate_order
 from tf_lstm.inside import inside_page, read_inside_page
+from tf_lstm.interop import (
+    from_keras,
+    from_keras_layer,
+    from_torch,
+    load_keras_lstm_weights,
+    load_tf1_lstm_checkpoint,
+    load_torch_state_dict,
+    to_torch,
+    to_torch_state_dict,
+)
 from tf_lstm.layers import Recurrent, ScanLSTM, ScanRNN
 from tf_lstm.multilayer import MultiLayerLSTM
 from tf_lstm.optimizers import ArticleRMSProp
@@ -33,7 +36,7 @@ __all__ = [
     "Recurrent",
     "ScanLSTM",
     "ScanRNN",
-    "StepWeights",
+    "StepInputs",
     "TFLiteModel",
     "canonical_gate_order",
     "convert_gate_order",
@@ -41,6 +44,7 @@ __all__ = [
     "export_saved_model",
     "export_tflite",
     "from_keras",
+    "from_keras_layer",
     "from_torch",
     "gradients_through_time",
     "inside_page",
@@ -57,3 +61,12 @@ __all__ = [
     "to_torch_state_dict",
     "trace",
 ]
+
+
+def __getattr__(name: str):
+    """Earlier names, kept working with a `DeprecationWarning` (CHANGELOG.md lists them)."""
+    if name == "StepWeights":
+        from tf_lstm import cells
+
+        return cells.__getattr__(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

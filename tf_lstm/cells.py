@@ -14,24 +14,24 @@ to run it. To add a recurrence, subclass `Cell` and declare:
   rows: ``W_h`` is ``[output_size, blocks·units]``.
 - optionally ``extra_weights(units)``: more weights, ``{name: (shape,
   initializer)}`` (peepholes, a projection, layer-norm gains); the layer makes
-  them and hands them to ``step`` in ``weights.extra`` under those names.
-- ``step(carry, projected_t, weights)``: ``projected_t`` is ``x_t·W_x + b``
+  them and hands them to ``step`` in ``given.extra`` under those names.
+- ``step(carry, projected_t, given)``: ``projected_t`` is ``x_t·W_x + b``
   (``[batch, blocks·units]``, for every step at once before the loop or
-  step by step, as the layer plans), ``weights`` a `StepWeights` (``weights.recurrent(h)`` is
+  step by step, as the layer plans), ``given`` a `StepInputs` (``given.recurrent(h)`` is
   ``h·W_h``, recurrent dropout included); returns ``(new_carry, values)``,
   where ``values`` maps names to ``[batch, units]``-shaped (or wider) tensors
   the step computed on the way (Flax's ``(carry, y)``): the LSTM's gates, for
   `tf_lstm.scan_rnn`'s ``collect``. They cost nothing unless collected.
 - optionally ``fuses_input_matmul = True``: the step may then be given
-  ``weights.inputs_t``, the raw ``x_t``, and computes ``[x_t, h]·W`` in one
+  ``given.inputs_t``, the raw ``x_t``, and computes ``[x_t, h]·W`` in one
   matmul, ``W`` the stacked ``[W_x; W_h]`` given as ``recurrent_kernel`` and
   ``projected_t`` just ``b`` (the articles' fused matmul over ``[x, h]``). The
   layer does so where the projection is not done before the loop (inference
   under XLA).
 - optionally ``sequence_runner(...)``: a whole-sequence function with its own
-  backward pass, run by ``method="bptt"``, with ``missing_sequence_runner()``
+  backward pass, run by ``method="manual_backward"``, with ``missing_sequence_runner()``
   saying why there is none for the cell's options (``method="auto"`` then
-  falls back to a loop, and ``method="bptt"`` is refused when the layer is
+  falls back to a loop, and ``method="manual_backward"`` is refused when the layer is
   made, with that reason).
 - ``get_config()``: the constructor's arguments, for saving (register the
   class with ``keras.saving.register_keras_serializable``).
@@ -41,9 +41,9 @@ A cell with two blocks, a gated update ``h' = u⊙h + (1−u)⊙tanh(z_n)``:
 >>> import tensorflow as tf, tf_lstm
 >>> class GatedCell(tf_lstm.Cell):
 ...     blocks, state_names = 2, ("h",)
-...     def step(self, carry, projected_t, weights):
+...     def step(self, carry, projected_t, given):
 ...         (h,) = carry
-...         z_u, z_n = tf.split(projected_t + weights.recurrent(h), 2, axis=-1)
+...         z_u, z_n = tf.split(projected_t + given.recurrent(h), 2, axis=-1)
 ...         u = tf.sigmoid(z_u)
 ...         return (u * h + (1 - u) * tf.tanh(z_n),), {"u": u}
 >>> layer = tf_lstm.Recurrent(GatedCell(), 3, return_sequences=True)
@@ -54,6 +54,7 @@ A cell with two blocks, a gated update ``h' = u⊙h + (1−u)⊙tanh(z_n)``:
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -61,10 +62,9 @@ import keras
 import tensorflow as tf
 
 from tf_lstm import checks, gates
-from tf_lstm.bptt import lstm_sequence
-from tf_lstm.steps import linear_rnn_step, lstm_step
+from tf_lstm.manual_backward import lstm_sequence
+from tf_lstm.steps import Carry, dropped, linear_rnn_step, lstm_step
 
-Carry = tuple[tf.Tensor, ...]
 StepResult = tuple[Carry, dict[str, tf.Tensor]]
 
 
@@ -99,8 +99,9 @@ def serialize_activation(fn: Callable[[tf.Tensor], tf.Tensor] | None) -> Any:
 
 
 @dataclasses.dataclass(frozen=True)
-class StepWeights:
-    """What `tf_lstm.Recurrent` hands a cell's step beside the carry and ``x_t·W_x + b``.
+class StepInputs:
+    """What `tf_lstm.Recurrent` hands a cell's step beside the carry and ``x_t·W_x + b``: the recurrent weights in
+    the layout the plan chose, and this step's masks and raw inputs where the cell asks for them.
 
     Built by the layer for each step, in the layer's compute dtype.
 
@@ -127,9 +128,7 @@ class StepWeights:
 
     def recurrent(self, h: tf.Tensor) -> tf.Tensor:
         """``h·W_h``, h first multiplied by the recurrent dropout mask when there is one."""
-        if self.recurrent_dropout_mask is not None:
-            h = h * self.recurrent_dropout_mask
-        return tf.matmul(h, self.recurrent_kernel)
+        return tf.matmul(dropped(h, self.recurrent_dropout_mask), self.recurrent_kernel)
 
 
 class Cell:
@@ -155,7 +154,7 @@ class Cell:
         """Weights beyond ``kernel``, ``recurrent_kernel`` and ``bias``: ``{name: (shape, initializer)}``.
 
         The layer makes them (trainable, named as given) and hands them to
-        `step` as ``weights.extra``.
+        `step` as ``given.extra``.
         """
         return {}
 
@@ -163,19 +162,19 @@ class Cell:
         """Fresh random masks the step takes in training, ``{name: (rate, size)}``.
 
         Each step gets its own ``[batch, size]`` floats, 1 with probability
-        ``rate``, as ``weights.noise[name]``; outside training there are none.
+        ``rate``, as ``given.noise[name]``; outside training there are none.
         """
         return {}
 
-    def step(self, carry: Carry, projected_t: tf.Tensor, weights: StepWeights) -> StepResult:
-        """One time step: ``(carry, x_t·W_x + b, weights) -> (new_carry, values)``.
+    def step(self, carry: Carry, projected_t: tf.Tensor, given: StepInputs) -> StepResult:
+        """One time step: ``(carry, x_t·W_x + b, given) -> (new_carry, values)``.
 
         Args:
             carry: the state tensors, in `state_names`' order, each ``[batch, size]``.
             projected_t: ``[batch, blocks·units]``, this step's ``x_t·W_x + b``
                 (without ``b`` if `bias_in_step`; just ``b`` if
-                ``weights.inputs_t`` is given).
-            weights: the recurrent kernel and everything else the step reads.
+                ``given.inputs_t`` is given).
+            given: the recurrent kernel and everything else the step reads.
 
         Returns:
             ``(new_carry, values)``: the new state (its first tensor is the
@@ -248,7 +247,7 @@ class LSTMCell(Cell):
             probability, a fresh draw every step; in inference, the
             expectation ``z·previous + (1 − z)·new``.
 
-    Its sequence runner (`tf_lstm.bptt.lstm_sequence`) exists for
+    Its sequence runner (`tf_lstm.manual_backward.lstm_sequence`) exists for
     ``cell_activation`` tanh or None with the default tanh and sigmoid, and
     none of peepholes, clip and projection.
     """
@@ -328,18 +327,18 @@ class LSTMCell(Cell):
             noise["zoneout_c_mask"] = (self.zoneout_c, units)
         return noise
 
-    def step(self, carry, projected_t, weights):
+    def step(self, carry, projected_t, given):
         zoneout = None
         if self.zoneout_h or self.zoneout_c:
             # In training each kept unit's mask is 1; in inference the expectation: the rate itself.
-            noise = weights.noise
+            noise = given.noise
             zoneout = (noise.get("zoneout_h_mask", self.zoneout_h), noise.get("zoneout_c_mask", self.zoneout_c))
-        extra = weights.extra
+        extra = given.extra
         peepholes = (extra["w_i_diag"], extra["w_f_diag"], extra["w_o_diag"]) if self.use_peepholes else None
         return lstm_step(
             carry,
             projected_t,
-            recurrent_kernel=weights.recurrent_kernel,
+            recurrent_kernel=given.recurrent_kernel,
             gate_positions=self.gate_positions,
             forget_bias=self.forget_bias,
             cell_activation=self.cell_activation,
@@ -351,10 +350,10 @@ class LSTMCell(Cell):
             proj_clip=self.proj_clip,
             layer_norm=extra if self.layer_norm else None,
             layer_norm_epsilon=self.layer_norm_epsilon,
-            bias=weights.bias,
+            bias=given.bias,
             zoneout=zoneout,
-            recurrent_dropout_mask=weights.recurrent_dropout_mask,
-            inputs_t=weights.inputs_t,
+            recurrent_dropout_mask=given.recurrent_dropout_mask,
+            inputs_t=given.inputs_t,
         )
 
     def missing_sequence_runner(self):
@@ -435,14 +434,24 @@ class LinearRNNCell(Cell):
     def __init__(self, activation: Any = None):
         self.activation = activation_or_none("activation", activation)
 
-    def step(self, carry, projected_t, weights):
+    def step(self, carry, projected_t, given):
         return linear_rnn_step(
             carry,
             projected_t,
-            recurrent_kernel=weights.recurrent_kernel,
+            recurrent_kernel=given.recurrent_kernel,
             activation=self.activation,
-            recurrent_dropout_mask=weights.recurrent_dropout_mask,
+            recurrent_dropout_mask=given.recurrent_dropout_mask,
         )
 
     def get_config(self):
         return {"activation": serialize_activation(self.activation)}
+
+
+def __getattr__(name: str) -> Any:
+    """``StepWeights``, the earlier name of `StepInputs`, still works, with a `DeprecationWarning`."""
+    if name == "StepWeights":
+        warnings.warn(
+            "tf_lstm.StepWeights is named tf_lstm.StepInputs; StepWeights will be removed.", DeprecationWarning, 2
+        )
+        return StepInputs
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,16 +1,19 @@
-r"""``tf-lstm inspect``: look inside any trained LSTM model, one command.
+r"""Look inside any trained LSTM model: what ``tf-lstm inspect`` runs.
 
-    tf-lstm inspect MODEL --inputs=FILE [--labels=FILE] [--vocabulary=FILE] [--input_kind=KIND] [--out=DIR]
-                    [--saved_model] [--tflite] [--unsafe]
-    python -m tf_lstm.inspect MODEL --inputs=FILE ...
+    tf-lstm inspect MODEL --inputs=FILE [--labels=FILE] [--vocabulary=FILE] [--input_kind=KIND]
+                    [--output_dir=DIR] [--saved_model] [--tflite] [--onnx] [--unsafe] [--verbose]
+
+or, from Python, ``inspect(Inspection(model=..., inputs=...))``. The command
+(`reproductions.tf_lstm_command`) maps its flags one to one onto the fields of
+`Inspection`.
 
 MODEL is a ``.keras`` file (with ``keras.layers.LSTM`` or tf_lstm layers) or a
 SavedModel folder written by `tf_lstm.export_saved_model` (its ``model.keras``
 is read). Keras LSTMs are converted with `tf_lstm.from_keras` (same weights,
 the same outputs). FILE is a ``.npy`` array, a ``.npz`` (its ``x`` or first
 array; ``y``, if there, serves as labels), or a text file with one input a
-line for a model that starts with ``TextVectorization``. The folder (``--out``,
-default ``inspect/<model name>``) receives:
+line for a model that starts with ``TextVectorization``. The folder
+(``--output_dir``, default ``inspect/<model name>``) receives:
 
 - ``gates.png``: the input, forget and output gates and the cell state of the
   first few inputs, step by step (and the gradient reaching each step, with
@@ -37,17 +40,14 @@ empty or an earlier inspection's.
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import html
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-EXIT_USAGE = 2
 INPUT_KINDS = ("auto", "tokens", "image", "count", "values")  # tf_lstm.inside.INPUT_KINDS, without importing TF
 MARKER = "tf_lstm_inspect.json"
 SHOWN = 3  # inputs drawn in gates.png
@@ -58,33 +58,37 @@ class InspectError(ValueError):
     """Bad input: one line, exit status 2."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, as every tf_lstm command, not argparse's usage block
-        raise InspectError(f"{message} (tf-lstm inspect --help)")
+@dataclasses.dataclass(frozen=True)
+class Inspection:
+    """What to inspect and what to write; each field is the ``tf-lstm inspect`` flag of the same name.
 
+    Attributes:
+        model: a .keras file, or a SavedModel folder written by `tf_lstm.export_saved_model`.
+        inputs: a .npy or .npz array of inputs, or a text file (one input a line).
+        labels: a .npy array of targets, for the gradients through time (an .npz's ``y`` otherwise).
+        loss: a Keras loss for the gradients (default: from the model's output).
+        vocabulary: a text file, one word a line: the words of token-id inputs.
+        input_kind: how inside.html draws the input under the steps, one of `INPUT_KINDS`.
+        output_dir: the output folder (default: ``inspect/<model name>``).
+        saved_model, tflite, onnx: also export a streaming SavedModel, a builtin-only TFLite file, an ONNX file.
+        unsafe: load a model file that runs code (a Lambda); trust it first.
+    """
 
-def parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="tf-lstm inspect",
-        description="Pictures of the gates, cell state, saturation and gradients of a trained LSTM model.",
-    )
-    p.add_argument("model", help="a .keras file, or a SavedModel folder written by tf_lstm.export_saved_model")
-    p.add_argument("--inputs", required=True, help="a .npy or .npz array of inputs, or a text file (one a line)")
-    p.add_argument("--labels", help="a .npy array of targets, for the gradients through time")
-    p.add_argument("--loss", default=None, help="a Keras loss for the gradients (default: from the model's output)")
-    p.add_argument("--vocabulary", help="a text file, one word a line: the words of token-id inputs")
-    p.add_argument(
-        "--input_kind",
-        default="auto",
-        choices=INPUT_KINDS,
-        help="how inside.html draws the input under the steps (default: tokens for ids and text, else values or rows)",
-    )
-    p.add_argument("--out", help="the output folder (default: inspect/<model name>)")
-    p.add_argument("--saved_model", action="store_true", help="also export a streaming SavedModel")
-    p.add_argument("--tflite", action="store_true", help="also export a builtin-only TFLite file")
-    p.add_argument("--onnx", action="store_true", help="also export an ONNX file with fused LSTM nodes ([onnx] extra)")
-    p.add_argument("--unsafe", action="store_true", help="load a model file that runs code (Lambda); trust it first")
-    return p
+    model: str | Path
+    inputs: str | Path
+    labels: str | Path | None = None
+    loss: str | None = None
+    vocabulary: str | Path | None = None
+    input_kind: str = "auto"
+    output_dir: str | Path | None = None
+    saved_model: bool = False
+    tflite: bool = False
+    onnx: bool = False
+    unsafe: bool = False
+
+    def __post_init__(self):
+        if self.input_kind not in INPUT_KINDS:
+            raise InspectError(f"--input_kind={self.input_kind}: not one of {', '.join(INPUT_KINDS)}")
 
 
 def _keras_file(model_path: Path) -> Path:
@@ -158,34 +162,37 @@ def load_array(path: Path, what: str, key: str) -> np.ndarray:
 
 def _check_out(out: Path) -> Path:
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
-        raise InspectError(f"--out={out}: exists and is not an empty folder or an earlier inspection's; pass another")
+        raise InspectError(
+            f"--output_dir={out}: exists and is not an empty folder or an earlier inspection's; pass another"
+        )
     return out
 
 
-def inspect(args: argparse.Namespace) -> Path:
-    """Runs the inspection `args` asks for; returns the output folder."""
-    model_path = Path(args.model)
+def inspect(request: Inspection) -> Path:
+    """Runs the inspection `request` asks for; returns the output folder. Bad input raises `InspectError` (one
+    line naming the flag and the value) before anything is written."""
+    model_path = Path(request.model)
     if not model_path.exists():
         raise InspectError(f"model {model_path}: no such file or folder")
-    x = load_array(Path(args.inputs), "inputs", "x")
-    y = load_array(Path(args.labels), "labels", "y") if args.labels else None
-    if y is None and Path(args.inputs).suffix == ".npz":
-        with np.load(args.inputs) as arrays:
+    x = load_array(Path(request.inputs), "inputs", "x")
+    y = load_array(Path(request.labels), "labels", "y") if request.labels else None
+    if y is None and Path(request.inputs).suffix == ".npz":
+        with np.load(request.inputs) as arrays:
             y = arrays["y"] if "y" in arrays.files else None
     if y is not None and len(y) != len(x):
         raise InspectError(f"--labels: {len(y)} labels for {len(x)} inputs")
     vocabulary = None
-    if args.vocabulary:
-        vocabulary = [str(word) for word in load_array(Path(args.vocabulary), "vocabulary", "vocabulary")]
-    out = _check_out(Path(args.out) if args.out else Path("inspect") / model_path.stem)
-    model = load_model(model_path, args.unsafe)
+    if request.vocabulary:
+        vocabulary = [str(word) for word in load_array(Path(request.vocabulary), "vocabulary", "vocabulary")]
+    out = _check_out(Path(request.output_dir) if request.output_dir else Path("inspect") / model_path.stem)
+    model = load_model(model_path, request.unsafe)
     if x.dtype.kind == "f":
         x = x.astype(model.compute_dtype)
-    return write_inspection(model, x, y, out, args, vocabulary=vocabulary)
+    return write_inspection(model, x, y, out, request, vocabulary=vocabulary)
 
 
 def write_inspection(
-    model, x: np.ndarray, y: np.ndarray | None, out: Path, args: argparse.Namespace, *, vocabulary=None
+    model, x: np.ndarray, y: np.ndarray | None, out: Path, request: Inspection, *, vocabulary=None
 ) -> Path:
     """The pictures, gradients, TensorBoard histograms, page and exports of `model` on `x` (and `y`), in `out`."""
     import tensorflow as tf
@@ -200,7 +207,7 @@ def write_inspection(
         raise InspectError(f"model {model.name!r}: {error}") from error
     one = _one_direction(traced)
     gradients = summary = None
-    loss = args.loss or default_loss(model, x)
+    loss = request.loss or default_loss(model, x)
     if y is not None:
         try:
             gradients = tf_lstm.gradients_through_time(model, x, y, loss)
@@ -211,7 +218,7 @@ def write_inspection(
         }
         summary.update(loss=gradients["loss"], saliency_at=gradients["saliency_at"])
     out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text(json.dumps({"written_by": "tf-lstm inspect", "model": str(args.model)}) + "\n")
+    (out / MARKER).write_text(json.dumps({"written_by": "tf-lstm inspect", "model": str(request.model)}) + "\n")
     shown = list(range(min(SHOWN, len(x))))
     pictures = {
         "gates.png": gates_figure(
@@ -228,16 +235,16 @@ def write_inspection(
     for name, figure in pictures.items():
         figure.savefig(out / name, dpi=100)
     _histograms(out / "tensorboard", model, one)
-    _inside_page(model, x, y, out, loss=loss, vocabulary=vocabulary, input_kind=getattr(args, "input_kind", "auto"))
+    _inside_page(model, x, y, out, loss=loss, vocabulary=vocabulary, input_kind=request.input_kind)
     exports = []
-    if args.saved_model:
+    if request.saved_model:
         tf_lstm.export_saved_model(model, out / "saved_model", streaming=True)
         exports.append("saved_model/")
-    if args.tflite:
+    if request.tflite:
         spec = tf.TensorSpec([None, *x.shape[1:]], tf.as_dtype(x.dtype), name="inputs")
         tf_lstm.export_tflite(model, out / "model.tflite", input_signature=[spec])
         exports.append("model.tflite")
-    if args.onnx:
+    if request.onnx:
         try:
             tf_lstm.export_onnx(model, out / "model.onnx")
         except (ImportError, ValueError) as error:
@@ -316,30 +323,3 @@ def _page(model, x: np.ndarray, pictures: list[str], gradients, exports: list[st
         f"(select units, find where they are on, read the input coloured by a unit).</p>{images}"
         "<p>TensorBoard: <code>tensorboard --logdir tensorboard</code> in this folder.</p></body></html>\n"
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``tf-lstm inspect ...``: exit status 0 done, 2 bad input (one line on stderr)."""
-    argv = sys.argv[1:] if argv is None else argv
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        args = parser().parse_args(argv)
-        out = inspect(args)
-    except InspectError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    print(f"inspection written to {out}; open {out / 'index.html'}")
-    return 0
-
-
-def command(argv: list[str] | None = None) -> int:
-    """The ``tf-lstm`` console script: ``tf-lstm inspect ...``."""
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] != "inspect":
-        print("error: usage: tf-lstm inspect MODEL --inputs=FILE [...] (tf-lstm inspect --help)", file=sys.stderr)
-        return EXIT_USAGE
-    return main(argv[1:])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,20 +3,16 @@ and the two layers of the articles: `ScanLSTM` and `ScanRNN`."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import keras
 import tensorflow as tf
 
-from tf_lstm import checks, gates
+from tf_lstm import checks, context, gates
 from tf_lstm.cells import Cell, LinearRNNCell, LSTMCell
-from tf_lstm.plan import Weights, check_method, make_plan, run_cell
+from tf_lstm.plan import check_method, make_plan, run_cell
 from tf_lstm.sequences import check_inputs, check_mask, initial_carry
-
-if TYPE_CHECKING:
-    from tf_lstm.streaming import Slot
+from tf_lstm.steps import Weights
 
 
 @keras.saving.register_keras_serializable(package="tf_lstm")
@@ -66,8 +62,8 @@ class Recurrent(keras.layers.Layer):
         method: how the recurrence runs: ``"scan"`` (`tf.scan`, the
             articles' form), ``"while"`` (`tf.while_loop` keeping only the
             outputs), ``"unroll"`` (one graph node per step; needs a known
-            sequence length), ``"bptt"`` (the cell's sequence runner, a
-            hand-written backward pass; see `tf_lstm.bptt`), or ``"auto"`` (the
+            sequence length), ``"manual_backward"`` (the cell's sequence runner, a
+            hand-written backward pass; see `tf_lstm.manual_backward`), or ``"auto"`` (the
             default: the fastest measured for the situation). Same numbers.
 
     Call arguments:
@@ -134,8 +130,6 @@ class Recurrent(keras.layers.Layer):
         self.zero_output_for_mask = checks.boolean("zero_output_for_mask", zero_output_for_mask)
         self.supports_masking = True
         self.input_size: int | None = None
-        self._probes: tf.Tensor | None = None  # within `probing`
-        self._stream: Slot | None = None  # within `streaming`
 
     # -- shapes ---------------------------------------------------------------
     def build(self, input_shape):
@@ -227,37 +221,19 @@ class Recurrent(keras.layers.Layer):
             return [output_mask] + [None] * len(self.cell.state_names)
         return output_mask
 
-    # -- hooks: streaming and gradients through time -----------------------------
-    @contextlib.contextmanager
-    def streaming(self, slot: Slot) -> Iterator[None]:
-        """Within it, each call starts from ``slot.carry`` and leaves its final state in ``slot.final``.
-
-        `tf_lstm.export_saved_model`'s streaming signature runs a model under
-        it: the state comes in and goes out as tensors, and ``initial_state``
-        and a stateful layer's kept state are not used.
-        """
-        self._stream = slot
-        try:
-            yield
-        finally:
-            self._stream = None
-
-    @contextlib.contextmanager
-    def probing(self, probes: tf.Tensor) -> Iterator[None]:
-        """Within it, each call adds `probes` to the states of every step (see `run`).
-
-        `tf_lstm.gradients_through_time` differentiates the loss with respect
-        to them: the gradient of each step's state.
-        """
-        self._probes = probes
-        try:
-            yield
-        finally:
-            self._probes = None
+    # -- streaming (`tf_lstm.context.Streams`) ----------------------------------
+    def stream_state(self) -> list[tuple[str, int]]:
+        """The cell's state tensors and their sizes (``h``, ``c`` for an LSTM), which a streamed call takes from
+        its `tf_lstm.context.Slot` instead of ``initial_state`` or a stateful layer's kept state."""
+        if self.go_backwards:
+            raise ValueError(f"layer {self.name!r} has go_backwards=True: a backward layer cannot be streamed.")
+        if not self.built:
+            raise ValueError(f"layer {self.name!r} is not built yet: call the model once (or build it) first.")
+        return list(zip(self.cell.state_names, self.cell.state_sizes(self.units)))
 
     # -- the forward pass -------------------------------------------------------
     def call(self, inputs, mask=None, training=None, initial_state=None):
-        stream = self._stream
+        stream = context.slot_of(self)
         if stream is not None:
             if initial_state is not None:
                 raise ValueError(f"layer {self.name!r} is streamed: its initial_state comes from the stream's state.")
@@ -265,7 +241,7 @@ class Recurrent(keras.layers.Layer):
         elif self.stateful and initial_state is None:
             initial_state = self._stateful_carry(inputs)
         outputs, final_carry, _ = self.run(
-            inputs, mask=mask, training=training, initial_state=initial_state, probes=self._probes
+            inputs, mask=mask, training=training, initial_state=initial_state, probes=context.probes_of(self)
         )
         if stream is not None:
             stream.final = final_carry
@@ -299,7 +275,7 @@ class Recurrent(keras.layers.Layer):
         Args:
             inputs, mask, training, initial_state: as for `call`.
             collect: per-step values to return, as `tf_lstm.scan_rnn`'s
-                ``collect``; runs a loop (not ``"bptt"``) when given.
+                ``collect``; runs a loop (not ``"manual_backward"``) when given.
             probes: ``[time, batch, Σ state sizes]`` zeros added to
                 the new state of every step (the states side by side, steps
                 in the order of `inputs`): their gradient is the loss's
@@ -483,14 +459,14 @@ class ScanLSTM(_CellLayer):
         method: how the recurrence runs: ``"scan"`` (`tf.scan`, the
             articles' form), ``"while"`` (`tf.while_loop` keeping only h's
             outputs), ``"unroll"`` (one graph node per step; needs a known
-            sequence length), ``"bptt"`` (a hand-written backward pass, see
-            `tf_lstm.bptt`), or ``"auto"`` (the default: the fastest measured
+            sequence length), ``"manual_backward"`` (a hand-written backward pass, see
+            `tf_lstm.manual_backward`), or ``"auto"`` (the default: the fastest measured
             for the situation, see `tf_lstm.scan.choose_method`). Same numbers.
         unroll, use_cudnn, implementation: `keras.layers.LSTM`'s, accepted so
             that its arguments (or its ``get_config()``) build a ScanLSTM:
             ``unroll=True`` means ``method="unroll"``; `use_cudnn` and
             `implementation` choose Keras' kernels and have no effect here.
-            For a trained Keras layer with its weights, see `from_keras`.
+            For a trained Keras layer with its weights, see `tf_lstm.from_keras_layer`.
 
     Call arguments:
         inputs: ``[batch, time, features]`` floats.
@@ -562,13 +538,6 @@ class ScanLSTM(_CellLayer):
         super().__init__(cell, units, **kwargs)
         cell.state_sizes(self.units)  # proj_size < units, checked now rather than at build
         self.unit_forget_bias = checks.boolean("unit_forget_bias", unit_forget_bias)
-
-    @classmethod
-    def from_keras(cls, lstm: keras.layers.LSTM) -> ScanLSTM:
-        """A ScanLSTM configured as a ``keras.layers.LSTM`` and holding its weights (`tf_lstm.dropin`)."""
-        from tf_lstm.dropin import from_keras_layer
-
-        return from_keras_layer(lstm)
 
     def initial_bias(self, shape, dtype=None):
         bias = super().initial_bias(shape, dtype)

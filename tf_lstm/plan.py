@@ -20,9 +20,9 @@ import keras
 import tensorflow as tf
 
 from tf_lstm import checks
-from tf_lstm.cells import Cell, StepWeights
-from tf_lstm.scan import METHODS, choose_method, in_xla_context, scan_rnn
-from tf_lstm.steps import project
+from tf_lstm.cells import Cell, StepInputs
+from tf_lstm.scan import METHODS, choose_method, in_xla_context, method_name, scan_rnn
+from tf_lstm.steps import Weights, project
 
 # Inputs up to this share of the units join h in one matmul a step where the projection is not hoisted: below
 # it the one wider matmul beats two, above it the concatenation costs more than it saves (benchmarks.lstm_speed).
@@ -33,21 +33,13 @@ METHOD_CHOICES = ("auto", *METHODS)
 
 
 def check_method(cell: Cell, method: str) -> str:
-    """`method` if it is one of `METHOD_CHOICES` and `cell` can run it; a ValueError naming it otherwise."""
+    """`method` (an earlier name mapped to its name, with a warning) if it is one of `METHOD_CHOICES` and `cell`
+    can run it; a ValueError naming it otherwise."""
+    method = method_name(method)
     checks.one_of("method", method, METHOD_CHOICES)
-    if method == "bptt" and (reason := cell.missing_sequence_runner()) is not None:
-        raise ValueError(f"method='bptt' needs the cell's sequence runner: {reason}; use method='scan'.")
+    if method == "manual_backward" and (reason := cell.missing_sequence_runner()) is not None:
+        raise ValueError(f"method='manual_backward' needs the cell's sequence runner: {reason}; use method='scan'.")
     return method
-
-
-@dataclasses.dataclass(frozen=True)
-class Weights:
-    """A layer's weights for one call, cast to its compute dtype."""
-
-    kernel: tf.Tensor
-    recurrent_kernel: tf.Tensor
-    bias: tf.Tensor | None
-    extra: Mapping[str, tf.Tensor]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +47,7 @@ class Plan:
     """How one call runs.
 
     Attributes:
-        method: ``"scan"``, ``"while"``, ``"unroll"`` or ``"bptt"``.
+        method: ``"scan"``, ``"while"``, ``"unroll"`` or ``"manual_backward"``.
         hoist: every step's ``x_t·W_x + b`` is computed before the loop, in one matmul.
         fused: each step computes ``[x_t, h]·[W_x; W_h]`` in one matmul.
     """
@@ -85,7 +77,7 @@ def make_plan(
     fused = (
         not training
         and not hoist
-        and chosen != "bptt"
+        and chosen != "manual_backward"
         and cell.fuses_input_matmul
         and input_size is not None
         and input_size <= FUSED_MATMUL_MAX_FEATURES * units
@@ -123,7 +115,7 @@ def run_cell(
     widths = [step_inputs.shape[-1], *(rider.shape[-1] for rider in riders.values())]
     if riders:
         step_inputs = tf.concat([step_inputs, *riders.values()], axis=-1)
-    given = StepWeights(
+    given = StepInputs(
         recurrent_kernel=weights.recurrent_kernel,
         recurrent_dropout_mask=recurrent_dropout_mask,
         bias=step_bias,
@@ -133,7 +125,7 @@ def run_cell(
         given = dataclasses.replace(given, recurrent_kernel=tf.concat([weights.kernel, weights.recurrent_kernel], 0))
     step = _step_function(cell, units, plan, given, weights.kernel, bias, riders=list(riders), widths=widths)
     runner = None
-    if plan.method == "bptt":
+    if plan.method == "manual_backward":
         runner = cell.sequence_runner(
             kernel=weights.kernel,
             bias=weights.bias,
@@ -155,9 +147,9 @@ def run_cell(
     )
 
 
-def _step_function(cell: Cell, units: int, plan: Plan, given: StepWeights, kernel, bias, *, riders, widths):
+def _step_function(cell: Cell, units: int, plan: Plan, given: StepInputs, kernel, bias, *, riders, widths):
     """The ``(carry, x_t) -> (new_carry, values)`` that `tf_lstm.scan_rnn` runs: the cell's step, given its
-    share of the input projection (by `plan`) and its `StepWeights`, with the riders split off ``x_t``."""
+    share of the input projection (by `plan`) and its `StepInputs`, with the riders split off ``x_t``."""
     sizes = list(cell.state_sizes(units))
 
     def step(carry, x_t):
@@ -166,11 +158,11 @@ def _step_function(cell: Cell, units: int, plan: Plan, given: StepWeights, kerne
         probe_t = per_step.pop("probes", None)
         if plan.fused:
             projected_t = tf.zeros([], x_t.dtype) if bias is None else bias
-            step_weights = dataclasses.replace(given, noise=per_step, inputs_t=x_t)
+            step_inputs = dataclasses.replace(given, noise=per_step, inputs_t=x_t)
         else:
             projected_t = x_t if plan.hoist else project(x_t, kernel, bias)
-            step_weights = dataclasses.replace(given, noise=per_step)
-        new_carry, values = cell.step(carry, projected_t, step_weights)
+            step_inputs = dataclasses.replace(given, noise=per_step)
+        new_carry, values = cell.step(carry, projected_t, step_inputs)
         if probe_t is not None:
             new_carry = tuple(s + p for s, p in zip(new_carry, tf.split(probe_t, sizes, axis=-1)))
         return new_carry, values

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
-
 import keras
 import tensorflow as tf
 
-if TYPE_CHECKING:
-    from tf_lstm.streaming import Slot
+from tf_lstm import context
 
 
 @keras.saving.register_keras_serializable(package="tf_lstm")
@@ -33,17 +28,13 @@ class MaskedMean(keras.layers.Layer):
         super().__init__(**kwargs)
         self.supports_masking = True
         self.features: int | None = None
-        self._stream: Slot | None = None  # within `streaming`
 
-    @contextlib.contextmanager
-    def streaming(self, slot: Slot) -> Iterator[None]:
-        """Within it, each call adds ``slot.carry``'s ``(sum, count)`` to its own and leaves the totals in
-        ``slot.final``: a mean over every chunk streamed so far (see `tf_lstm.Recurrent.streaming`)."""
-        self._stream = slot
-        try:
-            yield
-        finally:
-            self._stream = None
+    def stream_state(self) -> list[tuple[str, int]]:
+        """``sum`` and ``count``: a streamed call adds its slot's running sum and count to its own and leaves the
+        totals in the slot, so that the mean after each chunk is the mean over every chunk so far."""
+        if self.features is None:
+            raise ValueError(f"layer {self.name!r} is not built yet: call the model once (or build it) first.")
+        return [("sum", self.features), ("count", 1)]
 
     def build(self, input_shape):
         self.features = input_shape[-1]
@@ -53,10 +44,11 @@ class MaskedMean(keras.layers.Layer):
         weights = tf.ones_like(inputs[:, :, :1]) if mask is None else tf.cast(mask, inputs.dtype)[:, :, None]
         total = tf.reduce_sum(inputs * weights, axis=1)
         count = tf.reduce_sum(weights, axis=1)
-        if self._stream is not None:
-            total_before, count_before = self._stream.carry
+        slot = context.slot_of(self)
+        if slot is not None:
+            total_before, count_before = slot.carry
             total, count = total + total_before, count + count_before
-            self._stream.final = (total, count)
+            slot.final = (total, count)
         return tf.math.divide_no_nan(total, count)
 
     def compute_mask(self, inputs, mask=None):

@@ -9,8 +9,8 @@ Four ways to run the same recurrence, chosen by `method`:
   values) to `tf.TensorArray`s.
 - ``"unroll"``: a Python loop over a sequence of known length: one graph node
   per step, which XLA can fuse across steps.
-- ``"bptt"``: a whole-sequence function with its own backward pass, given as
-  `runner` (the LSTM's is `tf_lstm.bptt.lstm_sequence`); the step is not used.
+- ``"manual_backward"``: a whole-sequence function with its own backward pass, given as
+  `runner` (the LSTM's is `tf_lstm.manual_backward.lstm_sequence`); the step is not used.
 
 All give the same numbers (the tests check them against each other and
 against a hand-stepped loop). `choose_method` is the rule ``method="auto"``
@@ -19,16 +19,17 @@ follows.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import tensorflow as tf
 from tensorflow.python.ops import control_flow_util  # private: the only way to ask whether XLA compiles the graph
 
-from tf_lstm.steps import keep_where
+from tf_lstm.steps import Carry, keep_where
 
-Carry = tuple[tf.Tensor, ...]
 Step = Callable[[Carry, tf.Tensor], tuple[Sequence[tf.Tensor], Mapping[str, tf.Tensor]]]
-METHODS = ("scan", "while", "unroll", "bptt")
+METHODS = ("scan", "while", "unroll", "manual_backward")
+RENAMED_METHODS = {"bptt": "manual_backward"}  # every method does backpropagation through time
 # Sequences up to this length (known when the graph is built) run unrolled
 # under method="auto": measured fastest on CPU for MNIST-sized sequences.
 UNROLL_MAX_STEPS = 64
@@ -39,6 +40,18 @@ def in_xla_context() -> bool:
     return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
 
 
+def method_name(method: str) -> str:
+    """`method`, or the name an earlier name now has (`RENAMED_METHODS`), with a `DeprecationWarning`."""
+    if method in RENAMED_METHODS:
+        warnings.warn(
+            f"method={method!r} is named method={RENAMED_METHODS[method]!r}; {method!r} will be removed.",
+            DeprecationWarning,
+            3,
+        )
+        return RENAMED_METHODS[method]
+    return method
+
+
 def choose_method(
     method: str, *, steps: int | None, training: bool, xla: bool, has_runner: bool, per_step: bool = False
 ) -> tuple[str, bool]:
@@ -47,12 +60,12 @@ def choose_method(
     ``method="auto"`` picks what `benchmarks.lstm_speed` measured fastest on
     CPU: under XLA, training a short sequence of known length (`steps`), the
     hand-written backward pass (when the cell has one; it then runs unrolled,
-    see `tf_lstm.bptt`), else a while loop (hoisting the projection for
+    see `tf_lstm.manual_backward`), else a while loop (hoisting the projection for
     training but not for inference, where XLA runs the hoisted form
     slower); without XLA the unrolled graph for short sequences of known
     length (hoisting for inference only), and the hand-written backward
     pass or a while loop for the rest.
-    ``"bptt"`` only changes gradients: outside training it runs as
+    ``"manual_backward"`` only changes gradients: outside training it runs as
     ``"while"``, whose graph (unlike the custom gradient's) can be saved.
     `per_step` (values collected or states probed, as `tf_lstm.trace`
     does) needs a loop: the runner returns neither, so it is not used.
@@ -63,21 +76,21 @@ def choose_method(
     >>> choose_method("auto", steps=28, training=True, xla=False, has_runner=True)
     ('unroll', False)
     >>> choose_method("auto", steps=None, training=True, xla=False, has_runner=True)
-    ('bptt', False)
+    ('manual_backward', False)
     >>> choose_method("auto", steps=28, training=True, xla=True, has_runner=True)
-    ('bptt', False)
-    >>> choose_method("bptt", steps=28, training=True, xla=True, has_runner=True, per_step=True)
+    ('manual_backward', False)
+    >>> choose_method("manual_backward", steps=28, training=True, xla=True, has_runner=True, per_step=True)
     ('while', True)
     """
     has_runner = has_runner and not per_step
-    if method == "bptt":
-        return ("bptt", False) if training and has_runner else ("while", True)
+    if method == "manual_backward":
+        return ("manual_backward", False) if training and has_runner else ("while", True)
     if method != "auto":
         return method, True
     short = steps is not None and steps <= UNROLL_MAX_STEPS
     if xla:
         if training and short and has_runner:
-            return "bptt", False
+            return "manual_backward", False
         return "while", bool(training)
     if short:
         # Training: every step projects its own input, so those matmuls and their gradients run beside the
@@ -85,7 +98,7 @@ def choose_method(
         # (benchmarks.lstm_speed).
         return "unroll", not training
     if training and has_runner:
-        return "bptt", False
+        return "manual_backward", False
     return "while", True
 
 
@@ -122,13 +135,13 @@ def scan_rnn(
             at masked steps, as `keras.layers.Bidirectional` asks.
         return_sequences: also return every step's output; otherwise the
             first element returned is None.
-        method: ``"scan"``, ``"while"``, ``"unroll"`` or ``"bptt"`` (see the module).
-        runner: for ``"bptt"``: ``(time-major inputs, time-major mask or None,
+        method: ``"scan"``, ``"while"``, ``"unroll"`` or ``"manual_backward"`` (see the module).
+        runner: for ``"manual_backward"``: ``(time-major inputs, time-major mask or None,
             initial_carry, return_sequences=…) -> (outputs or None, final_carry)``.
         collect: what else to return for every step, by name: an int names
             the carry's element at that index (after masking, so a masked step
             shows the carried state), a string one of the step's values (as
-            the step computed them). Not with ``"bptt"``.
+            the step computed them). Not with ``"manual_backward"``.
 
     Returns:
         ``(outputs, final_carry, collected)``: outputs are ``carry[0]`` of
@@ -145,6 +158,7 @@ def scan_rnn(
     >>> outputs.numpy().ravel().tolist(), float(s[0, 0]), seen["x"].numpy().ravel().tolist()
     ([1.0, 1.0, 2.0], 2.0, [1.0, 0.0, 1.0])
     """
+    method = method_name(method)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got method={method!r}.")
     collect = dict(collect or {})
@@ -158,11 +172,11 @@ def scan_rnn(
         if mask is not None:
             mask = tf.reverse(mask, [0])
 
-    if method == "bptt":
+    if method == "manual_backward":
         if runner is None:
-            raise ValueError("method='bptt' needs a runner (a whole-sequence function).")
+            raise ValueError("method='manual_backward' needs a runner (a whole-sequence function).")
         if collect:
-            raise ValueError(f"method='bptt' cannot collect per-step values, got collect={collect!r}.")
+            raise ValueError(f"method='manual_backward' cannot collect per-step values, got collect={collect!r}.")
         outputs, final_carry = runner(inputs, mask, initial_carry, return_sequences=return_sequences)
         return _finish(outputs, tuple(final_carry), {}, mask, zero_output_for_mask, time_major)
 

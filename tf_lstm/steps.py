@@ -8,17 +8,38 @@ LSTM's pre-activations and gates), for whoever wants to look inside.
 (`project`: computed for all steps at once before the loop, or in the step,
 as `tf_lstm.plan` decides), so a step adds the recurrent term.
 
-`gate_activations` is also what `tf_lstm.bptt` recomputes in its backward
-pass, and `keep_where` is how both carry a masked step's state through.
+`tf_lstm.manual_backward`'s hand-written backward pass runs `lstm_step` forward and
+recomputes `gate_activations` backward; `keep_where` is how every method
+carries a masked step's state through, and `dropped` how every step applies
+recurrent dropout. `Weights` is the one type of a layer's weights in a call,
+and `Carry` the one type of a step's state.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 
 import tensorflow as tf
 
 Activation = Callable[[tf.Tensor], tf.Tensor]
+Carry = tuple[tf.Tensor, ...]  # a step's state; its first element is the step's output
+
+
+@dataclasses.dataclass(frozen=True)
+class Weights:
+    """A layer's weights for one call, in its compute dtype: ``W_x`` ``[features, blocks·units]``, ``W_h``
+    ``[output size, blocks·units]``, the bias ``[blocks·units]`` or None, and a cell's extra weights by name."""
+
+    kernel: tf.Tensor
+    recurrent_kernel: tf.Tensor
+    bias: tf.Tensor | None = None
+    extra: Mapping[str, tf.Tensor] = dataclasses.field(default_factory=dict)
+
+
+def dropped(h: tf.Tensor, recurrent_dropout_mask: tf.Tensor | None) -> tf.Tensor:
+    """`h` times the recurrent dropout mask (``[batch, size]``), before the recurrent matmul; `h` without one."""
+    return h if recurrent_dropout_mask is None else h * recurrent_dropout_mask
 
 
 def split_gates(
@@ -174,7 +195,7 @@ def lstm_step(
         ``((h', c'), {"z": z, "i": i, "f": f, "g": g, "o": o})``.
     """
     h, c = carry
-    h_in = h if recurrent_dropout_mask is None else h * recurrent_dropout_mask
+    h_in = dropped(h, recurrent_dropout_mask)
     if inputs_t is not None:
         if layer_norm is not None:
             raise ValueError("inputs_t fuses x·W_x into the recurrent matmul; layer norm normalises them apart.")
@@ -236,6 +257,6 @@ def linear_rnn_step(
         ``((s',), {"z": z})``.
     """
     (s,) = carry
-    s_in = s if recurrent_dropout_mask is None else s * recurrent_dropout_mask
+    s_in = dropped(s, recurrent_dropout_mask)
     z = projected_t + tf.matmul(s_in, recurrent_kernel)
     return (z if activation is None else activation(z),), {"z": z}

@@ -7,15 +7,16 @@ need that function with the state passed in and out, not kept in the model:
     outputs, new_state = stream(x_chunk, state)
 
 `stream_function` builds it for any Keras model whose layers' state lives in
-the layers of this package: every `tf_lstm.Recurrent` (`ScanLSTM`,
-`ScanRNN`, and those inside `MultiLayerLSTM`) carries its state tensors, and
-`MaskedMean` its running sum and count. The model's call is unchanged: in
-stream mode (`carrying`) those layers start from the given state and hand
-their final state back. Masks are honoured: a masked step leaves every state
-as it was. Feeding a sequence in chunks, in order, gives the outputs the whole
-sequence gives; other layers run on each chunk as they are, so per-step layers
-(Dense, Embedding, TextVectorization, Softmax…) and taking the chunk's last
-step are exact. Layers that would need the sequence's other steps are refused:
+layers that follow `tf_lstm.context.Streams`: every `tf_lstm.Recurrent`
+(`ScanLSTM`, `ScanRNN`, and those inside `MultiLayerLSTM`) carries its state
+tensors, and `MaskedMean` its running sum and count. The model's call is
+unchanged: in stream mode (`carrying`, through `tf_lstm.context.calling`)
+those layers start from the given state and hand their final state back.
+Masks are honoured: a masked step leaves every state as it was. Feeding a
+sequence in chunks, in order, gives the outputs the whole sequence gives;
+other layers run on each chunk as they are, so per-step layers (Dense,
+Embedding, TextVectorization, Softmax…) and taking the chunk's last step are
+exact. Layers that would need the sequence's other steps are refused:
 a backward direction, and Keras' own recurrent layers, whose state cannot be
 passed in and out here.
 """
@@ -29,17 +30,7 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from tf_lstm.layers import Recurrent
-from tf_lstm.pooling import MaskedMean
-
-
-@dataclass
-class Slot:
-    """What a layer in stream mode reads (`carry`) and writes (`final`)."""
-
-    carry: tuple
-    final: tuple | None = None
-
+from tf_lstm.context import Slot, Streams, calling
 
 LayerSlot = tuple[keras.layers.Layer, Slot]
 
@@ -70,13 +61,10 @@ def _state_layers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
         if isinstance(layer, keras.layers.RNN):
             raise ValueError(
                 f"layer {layer.name!r} is a keras.layers.{type(layer).__name__}, whose state cannot be passed in "
-                "and out; use tf_lstm.ScanLSTM (tf_lstm.load_keras_lstm_weights copies its weights)."
+                "and out; tf_lstm.from_keras(model) gives the model with every keras.layers.LSTM a tf_lstm.ScanLSTM "
+                "holding its weights."
             )
-        if isinstance(layer, Recurrent):
-            if layer.go_backwards:
-                raise ValueError(f"layer {layer.name!r} has go_backwards=True: a backward layer cannot be streamed.")
-            found.append(layer)
-        elif isinstance(layer, MaskedMean):
+        if isinstance(layer, Streams):
             found.append(layer)
     if not found:
         raise ValueError(
@@ -87,23 +75,12 @@ def _state_layers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
 
 
 def state_specs(model: keras.layers.Layer) -> list[StateSpec]:
-    """The state tensors of a streamed `model`, in order: ``<layer>_<state>`` for each.
-
-    A `Recurrent` layer has one ``[batch, units]`` tensor per state name
-    (``h``, ``c`` for an LSTM); a `MaskedMean` its running ``sum`` over the
-    unmasked steps and their ``count``. The model must be built.
-    """
+    """The state tensors of a streamed `model`, in order: ``<layer>_<state>`` for each, as each layer names them
+    (`tf_lstm.context.Streams.stream_state`): ``h``, ``c`` of an LSTM, ``sum``, ``count`` of a `MaskedMean`. The
+    model must be built."""
     specs: list[StateSpec] = []
     for layer in _state_layers(model):
-        if not layer.built or (isinstance(layer, MaskedMean) and layer.features is None):
-            raise ValueError(f"layer {layer.name!r} is not built yet: call the model once (or build it) first.")
-        if isinstance(layer, Recurrent):
-            sizes = layer.cell.state_sizes(layer.units)
-            specs += [
-                StateSpec(f"{layer.name}_{name}", layer, size) for name, size in zip(layer.cell.state_names, sizes)
-            ]
-        else:
-            specs += [StateSpec(f"{layer.name}_sum", layer, layer.features), StateSpec(f"{layer.name}_count", layer, 1)]
+        specs += [StateSpec(f"{layer.name}_{name}", layer, size) for name, size in layer.stream_state()]
     keys = [spec.key for spec in specs]
     if len(set(keys)) != len(keys):
         repeated = sorted({key for key in keys if keys.count(key) > 1})
@@ -121,9 +98,7 @@ def carrying(
     for spec, state in zip(specs, states, strict=True):
         layer, slot = slots.setdefault(id(spec.layer), (spec.layer, Slot(carry=())))
         slot.carry += (state,)
-    with contextlib.ExitStack() as stack:
-        for layer, slot in slots.values():
-            stack.enter_context(layer.streaming(slot))
+    with calling(slots=slots.values()):
         yield list(slots.values())
 
 

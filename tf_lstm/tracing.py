@@ -29,7 +29,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tf_lstm.cells import StepWeights
+from tf_lstm import context
+from tf_lstm.cells import StepInputs
 from tf_lstm.layers import Recurrent
 from tf_lstm.multilayer import MultiLayerLSTM
 
@@ -188,7 +189,7 @@ def _value_names(layer: Recurrent) -> list[str]:
     carry = tuple(tf.zeros([1, size], dtype) for size in layer.cell.state_sizes(layer.units))
     projected = tf.zeros([1, layer.cell.blocks * layer.units], dtype)
     weights = layer.call_weights()
-    _, values = layer.cell.step(carry, projected, StepWeights(weights.recurrent_kernel, extra=weights.extra))
+    _, values = layer.cell.step(carry, projected, StepInputs(weights.recurrent_kernel, extra=weights.extra))
     return sorted(values)
 
 
@@ -260,7 +261,7 @@ def gradients_through_time(
     layer's states), and of the input saliency ``∂L/∂x_t``, per example. The
     gradient with respect to a state is the total one: through every later
     step and whatever reads the state. It is measured by adding zero
-    "probes" to each step's new state (`tf_lstm.Recurrent.probing`), so the model computes
+    "probes" to each step's new state (`tf_lstm.context.calling`), so the model computes
     what it always does.
 
     Args:
@@ -302,7 +303,7 @@ def gradients_through_time(
         watched = tf.zeros([*x.shape, embedding.output_dim], embedding.compute_dtype)
     with tf.GradientTape() as tape:
         tape.watch([watched, probes])
-        with layer.probing(probes), _added_to_output(embedding, watched):
+        with context.calling(probes=[(layer, probes)]), _added_to_output(embedding, watched):
             outputs = model(x, training=False)
         value = tf.reduce_sum(loss_fn(targets, outputs))
     d_x, d_probes = tape.gradient(value, [watched, probes])
@@ -318,7 +319,10 @@ def gradients_through_time(
 
 
 def _added_to_output(layer: keras.layers.Layer | None, probe):
-    """Meanwhile `layer`'s output has `probe` (zeros) added: the gradient with respect to it is the output's."""
+    """Meanwhile `layer`'s output has `probe` (zeros) added: the gradient with respect to it is the output's.
+
+    `layer` is Keras' own Embedding, which cannot read `tf_lstm.context`: its call is wrapped for the block, on
+    this one instance, and put back after it."""
     if layer is None:
         return contextlib.nullcontext()
     return _around_call(layer, lambda call, *args, **kwargs: call(*args, **kwargs) + probe)

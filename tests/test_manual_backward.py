@@ -1,4 +1,4 @@
-"""The chunked hand-written backward pass (`tf_lstm.bptt`) against autodiff through `tf.scan`."""
+"""The chunked hand-written backward pass (`tf_lstm.manual_backward`) against autodiff through `tf.scan`."""
 
 import keras
 import numpy as np
@@ -13,7 +13,7 @@ from tests.tolerance import (
     magnitude_of,
     statistical_tolerance,
 )
-from tf_lstm import ScanLSTM, bptt
+from tf_lstm import ScanLSTM, manual_backward
 
 BATCH, STEPS, FEATURES, UNITS = 3, 10, 5, 4
 # The loss sums BATCH × (STEPS + 2) × UNITS terms (sin out, h², 0.3·c) of size and slope <= |c| <= 1 + STEPS
@@ -85,12 +85,12 @@ def _loss_and_grads(
 
 
 def _chunked(monkeypatch, chunk_steps):
-    """Chunks of `chunk_steps` steps; None: the short sequence's Python loop with z kept (`bptt._Options.unroll`),
-    which runs under XLA, here without it."""
+    """Chunks of `chunk_steps` steps; None: the short sequence's Python loop with z kept
+    (`manual_backward._Options.unroll`), which runs under XLA, here without it."""
     if chunk_steps is None:
-        monkeypatch.setattr(bptt, "in_xla_context", lambda: True)
+        monkeypatch.setattr(manual_backward, "in_xla_context", lambda: True)
     else:
-        monkeypatch.setattr(bptt, "CHUNK_ROWS", chunk_steps * BATCH)
+        monkeypatch.setattr(manual_backward, "CHUNK_ROWS", chunk_steps * BATCH)
 
 
 @pytest.mark.parametrize("chunk_steps", [1, 3, 4, 10, 32, None])
@@ -103,7 +103,7 @@ def test_every_chunking_gives_autodiff_gradients(monkeypatch, chunk_steps, go_ba
         "scan", *data, go_backwards=go_backwards, tanh=tanh, recurrent_dropout=0.25
     )
     _, got_loss, got = _loss_and_grads(
-        "bptt", *data, weights, go_backwards=go_backwards, tanh=tanh, recurrent_dropout=0.25
+        "manual_backward", *data, weights, go_backwards=go_backwards, tanh=tanh, recurrent_dropout=0.25
     )
     # x, h0, c0, kernel, recurrent kernel, bias
     assert len(got) == 6
@@ -118,14 +118,16 @@ def test_last_state_only(monkeypatch, go_backwards, chunk_steps):
     data = _data()
     weights, loss, expected = _loss_and_grads("scan", *data, return_sequences=False, go_backwards=go_backwards)
     _, got_loss, got = _loss_and_grads(
-        "bptt", *data, weights, return_sequences=False, go_backwards=go_backwards, wrap=tf.function
+        "manual_backward", *data, weights, return_sequences=False, go_backwards=go_backwards, wrap=tf.function
     )
     assert_same_loss_and_gradients(got_loss, loss, got, expected)
 
 
 @pytest.mark.parametrize("jit", [False, True])
 def test_unknown_length_graph_and_xla_without_bias(monkeypatch, jit):
-    monkeypatch.setattr(bptt, "CHUNK_ROWS", 4 * BATCH)  # with an unknown batch: chunks of 4 steps, known at run time
+    monkeypatch.setattr(
+        manual_backward, "CHUNK_ROWS", 4 * BATCH
+    )  # with an unknown batch: chunks of 4 steps, known at run time
     data = _data(steps=9)
     spec = [
         tf.TensorSpec([None, None, FEATURES]),
@@ -135,7 +137,7 @@ def test_unknown_length_graph_and_xla_without_bias(monkeypatch, jit):
     ]
     wrap = (lambda f: tf.function(f, jit_compile=True)) if jit else (lambda f: tf.function(f, input_signature=spec))
     weights, loss, expected = _loss_and_grads("scan", *data, use_bias=False)
-    _, got_loss, got = _loss_and_grads("bptt", *data, weights, use_bias=False, wrap=wrap)
+    _, got_loss, got = _loss_and_grads("manual_backward", *data, weights, use_bias=False, wrap=wrap)
     assert_same_loss_and_gradients(got_loss, loss, got, expected)
 
 
@@ -155,7 +157,7 @@ def test_under_xla_a_short_sequence_runs_as_straight_line_code(jit):
 
         return tf.function(traced, jit_compile=jit)
 
-    _, got_loss, got = _loss_and_grads("bptt", *data, weights, wrap=wrap)
+    _, got_loss, got = _loss_and_grads("manual_backward", *data, weights, wrap=wrap)
     assert_same_loss_and_gradients(got_loss, loss, got, expected)
     ops = [op.type for op in graphs[0].get_operations()]
     loops = {"While", "StatelessWhile"} & set(ops)
@@ -176,7 +178,7 @@ def test_empty_sequence_passes_the_state_gradient_through():
         tf.TensorSpec([None, UNITS]),
     ]
     _, loss, (dx, dh0, dc0, d_kernel, d_recurrent, d_bias) = _loss_and_grads(
-        "bptt", x, mask, h0, c0, wrap=lambda f: tf.function(f, input_signature=spec)
+        "manual_backward", x, mask, h0, c0, wrap=lambda f: tf.function(f, input_signature=spec)
     )
     # Two sums of BATCH × UNITS terms of size <= h0², |c0|.
     sums = float32_tolerance(2 * BATCH * UNITS + 2, magnitude_of(h0**2, c0))
@@ -192,7 +194,7 @@ def test_chunk_steps_must_be_a_positive_integer():
     x = tf.zeros([2, 1, 3])
     zeros = tf.zeros([1, 2])
     with pytest.raises(ValueError, match="chunk_steps must be a positive integer, got chunk_steps=0"):
-        bptt.lstm_sequence(
+        manual_backward.lstm_sequence(
             x,
             None,
             (zeros, zeros),

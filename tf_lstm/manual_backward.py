@@ -56,7 +56,7 @@ import tensorflow as tf
 
 from tf_lstm import checks
 from tf_lstm.scan import UNROLL_MAX_STEPS, in_xla_context
-from tf_lstm.steps import gate_activations, keep_where, project
+from tf_lstm.steps import Weights, dropped, gate_activations, keep_where, lstm_step, project
 
 # Rows (steps × batch) per chunk: enough for a chunk's matmuls to run near the
 # machine's peak, few enough that its [chunk, batch, 4·units] buffers stay
@@ -77,19 +77,12 @@ class _Options:
     gate_positions: Mapping[str, int]
     forget_bias: float
     tanh_cell: bool
-    dropout: tf.Tensor | None  # the recurrent dropout mask [B, U]
+    recurrent_dropout_mask: tf.Tensor | None  # [B, U]
     mask: tf.Tensor | None  # [T, B] booleans
     chunk_steps: int | tf.Tensor
     single_chunk: bool  # the whole sequence as one chunk, no loop over chunks
     return_sequences: bool
     unroll: bool  # a short sequence under XLA: one chunk, its steps a Python loop, z kept for the backward pass
-
-
-@dataclasses.dataclass(frozen=True)
-class _Weights:
-    kernel: tf.Tensor
-    bias: tf.Tensor
-    recurrent_kernel: tf.Tensor
 
 
 def lstm_sequence(
@@ -137,7 +130,7 @@ def lstm_sequence(
         gate_positions=gate_positions,
         forget_bias=forget_bias,
         tanh_cell=tanh_cell,
-        dropout=recurrent_dropout_mask,
+        recurrent_dropout_mask=recurrent_dropout_mask,
         mask=mask,
         chunk_steps=chunk_steps,
         # XLA needs static shapes: no loop over chunks there, nor for a sequence that fits in one.
@@ -152,7 +145,7 @@ def lstm_sequence(
 
     @tf.custom_gradient
     def run(x, kernel, bias, recurrent_kernel, h0, c0):
-        weights = _Weights(kernel, bias, recurrent_kernel)
+        weights = Weights(kernel=kernel, recurrent_kernel=recurrent_kernel, bias=bias)
         outputs, cells, pre_activations, h_last, c_last = _forward(opts, weights, x, h0, c0)
 
         def grad(*d_results):
@@ -172,7 +165,7 @@ def lstm_sequence(
     return outputs, (h_last, c_last)
 
 
-def _forward(opts: _Options, w: _Weights, x, h0, c0):
+def _forward(opts: _Options, w: Weights, x, h0, c0):
     """``(h of every step [T, B, U], c of every step, z of every step or None, h_T, c_T)``, a chunk at a time.
 
     z (``[T, B, 4U]``) is kept for a short sequence only (`_Options.unroll`).
@@ -208,7 +201,7 @@ def _forward(opts: _Options, w: _Weights, x, h0, c0):
     return outputs, cells, None, h_last, c_last
 
 
-def _forward_chunk(opts: _Options, w: _Weights, x, start, length, h, c, hs, cs):
+def _forward_chunk(opts: _Options, w: Weights, x, start, length, h, c, hs, cs):
     z_in = project(_window(x, start, length), w.kernel, w.bias)
 
     def body(j, h, c, hs, cs):
@@ -222,19 +215,24 @@ def _forward_chunk(opts: _Options, w: _Weights, x, start, length, h, c, hs, cs):
     return h, c, hs, cs
 
 
-def _step(opts: _Options, w: _Weights, z_in, h, c, t):
-    """``(z, h_t, c_t)`` of step `t`, given its input projection `z_in` and the previous state."""
-    z = z_in + tf.matmul(_recurrent_input(opts, h), w.recurrent_kernel)
-    i, f, g, o = gate_activations(z, opts.gate_positions, opts.forget_bias)
-    c_new = f * c + i * g
-    h_new = o * (tf.tanh(c_new) if opts.tanh_cell else c_new)
+def _step(opts: _Options, w: Weights, z_in, h, c, t):
+    """``(z, h_t, c_t)`` of step `t`, given its input projection `z_in` and the previous state (`lstm_step`)."""
+    (h_new, c_new), values = lstm_step(
+        (h, c),
+        z_in,
+        recurrent_kernel=w.recurrent_kernel,
+        gate_positions=opts.gate_positions,
+        forget_bias=opts.forget_bias,
+        cell_activation=tf.tanh if opts.tanh_cell else None,
+        recurrent_dropout_mask=opts.recurrent_dropout_mask,
+    )
     if opts.mask is not None:
         c_new = keep_where(opts.mask[t], c_new, c)
         h_new = keep_where(opts.mask[t], h_new, h)
-    return z, h_new, c_new
+    return values["z"], h_new, c_new
 
 
-def _backward(opts: _Options, w: _Weights, x, initial, stored, d_outputs, d_h_last, d_c_last):
+def _backward(opts: _Options, w: Weights, x, initial, stored, d_outputs, d_h_last, d_c_last):
     """The gradients ``(dx, dW_x, db, dW_h, dh0, dc0)``, a chunk at a time from the end."""
     h0, c0 = initial
     dh = tf.zeros_like(h0) if d_h_last is None else d_h_last
@@ -299,7 +297,7 @@ def _backward_steps(back_step, length, dh, dc, *, unroll: bool, like):
 
 
 def _backward_chunk(
-    opts: _Options, w: _Weights, x, initial, stored, d_outputs, start, length, dh, dc, d_kernel, d_bias, d_recurrent
+    opts: _Options, w: Weights, x, initial, stored, d_outputs, start, length, dh, dc, d_kernel, d_bias, d_recurrent
 ):
     """One chunk's backward steps, from its last; then its matmuls for dx and the weights' gradients."""
     (h0, c0), (outputs, cells, pre_activations) = initial, stored
@@ -308,7 +306,7 @@ def _backward_chunk(
     # h_{t−1} and c_{t−1} of the chunk's steps: the stored states shifted by one.
     h_prev = _shifted(outputs, h0, start, length)
     c_prev = _shifted(cells, c0, start, length)
-    h_prev_in = _recurrent_input(opts, h_prev)
+    h_prev_in = dropped(h_prev, opts.recurrent_dropout_mask)
     if pre_activations is None:
         z = project(x_c, w.kernel, w.bias) + project(h_prev_in, w.recurrent_kernel)
     else:  # a short sequence: one chunk, z kept by the forward pass
@@ -332,7 +330,7 @@ def _backward_chunk(
         for gate, p in zip("ifgo", order):
             by_block[p] = dh if gate == "o" else dc_new
         dz = tf.concat(by_block, axis=-1) * factor
-        dh_prev = _recurrent_input(opts, tf.matmul(dz, recurrent_t))
+        dh_prev = dropped(tf.matmul(dz, recurrent_t), opts.recurrent_dropout_mask)
         dc_prev = dc_new * forget
         if opts.mask is not None:  # a masked step passes dh and dc through
             dh_prev = keep_where(opts.mask[start + j], dh_prev, dh)
@@ -354,10 +352,6 @@ def _backward_chunk(
 
 def _steps(x):
     return x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
-
-
-def _recurrent_input(opts: _Options, h):
-    return h if opts.dropout is None else h * opts.dropout
 
 
 def _chunk_count(opts: _Options, steps):
