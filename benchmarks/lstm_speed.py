@@ -506,7 +506,7 @@ def timing_rows(case: Case, task: str, setup: Setup) -> list[dict]:
             )
         )
         print(
-            f"  {name:<20} {min(values):8.2f} / {ms:8.2f} / {max(values):8.2f} ms   x{ms / keras_ms:.2f} "
+            f"  {name:<26} {min(values):8.2f} / {ms:8.2f} / {max(values):8.2f} ms   x{ms / keras_ms:.2f} "
             f"of Keras' best   {gflops:6.1f} GFLOP/s ({100 * gflops / setup.peak_gflops:.0f}% of peak)"
         )
     for against, verdict in verdicts(samples):

@@ -26,7 +26,7 @@ import traceback
 
 from absl import flags
 
-from reproductions import cli, environment, faults
+from reproductions import cli, environment, faults, protocol
 from reproductions.html import index_page
 from reproductions.report import EXIT_FAIL, EXIT_INTERNAL, EXIT_PASS, EXIT_USAGE, write_atomically
 
@@ -58,11 +58,17 @@ flags.register_validator("only", _validate_only)
 
 
 def preflight(names: list[str]) -> None:
-    """Every run folder and export path of `names`, checked before any training (UsageError if one is refused)."""
+    """Every run folder and export path of `names`, checked before any training (UsageError if one is refused);
+    each shared flag given, with the reproductions among `names` it applies to."""
+    chosen = {name: MODULES[name] for name in names}
+    for flag in protocol.given_shared_flags():
+        readers = protocol.applies_to(flag, chosen)
+        where = f"applies to {', '.join(readers)}" if readers else f"applies to none of {', '.join(names)}"
+        print(f"--{flag}={FLAGS[flag].value} {where} (read by a reproduction that {protocol.SHARED[flag]})")
     for name in names:
-        cli.run_dir(name)
-        if getattr(MODULES[name], "EXPORTS_MODEL", False):
-            cli.export_dir(name)
+        cli.claim_run_dir(name)
+        if "export_dir" in MODULES[name].USES:
+            cli.claim_export_dir(name)
 
 
 def run_one(name: str) -> dict:
@@ -75,7 +81,7 @@ def run_one(name: str) -> dict:
     print(f"\n### {name}")
     start = time.perf_counter()
     try:
-        report = module.reproduce_from_flags()
+        report = protocol.from_flags(module)
         report.finish()
     except cli.UsageError as error:
         cli.print_usage_error(error)
@@ -150,7 +156,7 @@ def main(argv) -> int:
     last = counts(summary)
     if FLAGS.require_all and any(row["status"] == "SKIPPED" for row in summary):
         last += " — --require_all: a skip is a failure"
-    out = cli.run_dir("")
+    out = cli.claim_run_dir("")
     record = environment.environment()
     made_by = "\n".join(f"- {line}" for line in environment.describe(record))
     write_atomically(out / "summary.json", json.dumps(summary, indent=2) + "\n")

@@ -14,15 +14,20 @@ from pathlib import Path
 from absl import app, flags
 
 from reproductions import environment, faults
-from reproductions.report import EXIT_INTERNAL, EXIT_USAGE, Report
+from reproductions.options import RunOptions
+from reproductions.report import EXIT_INTERNAL, EXIT_USAGE
 from reproductions.startup import import_tensorflow_quietly
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_integer("seed", 0, "Seed of the first run; further runs use seed+1, seed+2, ...", lower_bound=0)
+DEFAULTS = RunOptions()  # the one place the shared defaults are written
+
+flags.DEFINE_integer(
+    "seed", DEFAULTS.seed, "Seed of the first run; further runs use seed+1, seed+2, ...", lower_bound=0
+)
 flags.DEFINE_integer(
     "seeds",
-    3,
+    DEFAULTS.seeds,
     "How many seeds a multi-seed reproduction runs (seed, seed+1, ...); its figures are their mean.",
     lower_bound=1,
 )
@@ -39,7 +44,7 @@ flags.DEFINE_string(
 
 flags.DEFINE_bool(
     "tensorboard",
-    True,
+    DEFAULTS.tensorboard,
     "Write a TensorBoard log of each training reproduction into <output_dir>/<name>/tensorboard "
     "(scalars, weight and gate histograms, settings, pictures): tensorboard --logdir runs.",
 )
@@ -59,6 +64,7 @@ flags.DEFINE_bool(
     "Make TensorFlow's ops deterministic (tf.config.experimental."
     "enable_op_determinism): needed for bit-equal reruns on GPUs; CPU runs here already are.",
 )
+flags.DEFINE_bool("verbose", False, "Show TensorFlow's C++ start-up notices (CUDA probing, oneDNN, CPU features).")
 flags.DEFINE_integer(
     "logical_cpus",
     0,
@@ -139,8 +145,9 @@ flags.register_validator(
 )
 
 
-def run_dir(name: str) -> Path:
-    """Where a reproduction writes; the non-chief tasks of a cluster write to a ``<task>`` folder inside it."""
+def claim_run_dir(name: str) -> Path:
+    """Where a reproduction writes, held for this run (a second run writing there at once is refused); the
+    non-chief tasks of a cluster write to a ``<task>`` folder inside it."""
     base = Path(FLAGS.output_dir).expanduser() / name
     if not is_chief():
         from tf_lstm import distribute
@@ -157,8 +164,9 @@ def run_dir(name: str) -> Path:
 export_dir_holds_one_per_reproduction = False
 
 
-def export_dir(name: str) -> Path | None:
-    """The export folder (None: no export), checked to be new or an earlier export; only a chief exports.
+def claim_export_dir(name: str) -> Path | None:
+    """The export folder (None: no export), checked to be new or an earlier export and held for this run; only a
+    chief exports.
 
     A reproduction run alone exports to ``--export_dir``; the runner, which
     runs several, to ``<--export_dir>/<name>``. Default: ``saved_models/<name>``.
@@ -264,7 +272,7 @@ def run(main: Callable[[list[str]], int], argv: list[str] | None = None) -> None
         from absl import logging
 
         logging.set_verbosity(logging.WARNING)  # TensorFlow's export chatter
-        import_tensorflow_quietly()
+        import_tensorflow_quietly(FLAGS.verbose)
         warning = environment.lock_warning(environment.environment())
         if warning:
             print(warning)
@@ -314,22 +322,3 @@ def _list_every_flag_in_help() -> None:
 def print_usage_error(error: Exception) -> None:
     """Bad input, as one line on stderr."""
     print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
-
-
-def run_reproduction(
-    reproduce_from_flags: Callable[[], Report], missing_requirement: Callable[[], str | None] | None = None
-) -> None:
-    """The `__main__` of a reproduction script: run it, print its report, exit with its status.
-
-    `missing_requirement` (the module's, when it needs data or a package)
-    is asked first: its reason, with the flag that fixes it, is bad input.
-    The runner asks it itself, and skips instead.
-    """
-
-    def main(argv) -> int:
-        missing = missing_requirement() if missing_requirement is not None else None
-        if missing:
-            raise UsageError(missing)
-        return reproduce_from_flags().finish()
-
-    run(main)

@@ -48,7 +48,7 @@ from typing import Any, ClassVar
 import numpy as np
 from absl import flags
 
-from reproductions import cli, config
+from reproductions import config, faults, protocol
 from reproductions.config import setting
 from reproductions.documented import DOCUMENTED
 from reproductions.inside import write_inside_page
@@ -99,6 +99,9 @@ class CountingConfig:
 
 
 config.define_flags(CountingConfig, PREFIX)
+Config = CountingConfig  # the protocol's name for it (reproductions.protocol)
+# The shared flags it reads (reproductions.protocol.SHARED); any other given to it is refused.
+USES = frozenset({*protocol.STRATEGY, "tensorboard"})
 
 
 def train(
@@ -107,6 +110,7 @@ def train(
     y,
     w_x: float,
     w_rec: float,
+    *,
     epochs: int,
     dtype: str = "float32",
     strategy=None,
@@ -237,6 +241,11 @@ class Trained:
     costs: np.ndarray
     weights: np.ndarray
     seconds: float
+
+    @property
+    def diverged(self) -> faults.Diverged | None:
+        """Where the cost turned NaN or Inf (`train` stops there, that cost last), or None."""
+        return None if np.isfinite(self.costs[-1]) else faults.Diverged(len(self.costs), float(self.costs[-1]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -388,8 +397,9 @@ def train_runs(runs: list[Run], x, y, initial, settings: CountingConfig, options
         jit = run.key != "rmsprop"  # XLA's rounding would move RMSProp to the other point of its 2-cycle
         with np.errstate(all="ignore"):
             costs, weights = train(
-                run.make_optimizer, x, y, initial[0], initial[1], settings.epochs, run.dtype, options.strategy, jit
-            )
+                run.make_optimizer, x, y, *initial,
+                epochs=settings.epochs, dtype=run.dtype, strategy=options.strategy, jit_compile=jit,
+            )  # fmt: skip
         return Trained(costs, weights, time.perf_counter() - start)
 
     start = time.perf_counter()
@@ -413,10 +423,10 @@ def judge_run(report: Report, settings: CountingConfig, run: Run, result: Traine
     article's, each beside its span over this run and the NumPy reference runs (`references`); returns its final
     ``(w_x, w_rec)``, or None if it diverged."""
     costs, weights = result.costs, result.weights
-    if len(costs) < settings.epochs:  # stopped where the cost turned NaN or Inf
-        report.diverged(f"{run.title} ({run.dtype}, learning rate {run.learning_rate:g})", len(costs), costs[-1])
+    if result.diverged is not None:
+        report.diverged(f"{run.title} ({run.dtype}, learning rate {run.learning_rate:g})", result.diverged)
         return None
-    references = [t for t in references if len(t.costs) == len(costs)]  # those that ran to the end
+    references = [t for t in references if t.diverged is None]
     final = (float(weights[-1][0]), float(weights[-1][1]))
     for epoch in range(0, len(costs), 10):  # every 10th update: the curves, at a tenth of the cost
         report.log.scalars(
@@ -500,8 +510,8 @@ def judge_divergence_onset(report: Report, settings: CountingConfig, x, y, initi
         rate = multiple * settings.gd_learning_rate
         with np.errstate(all="ignore"):
             costs, _ = train(
-                functools.partial(keras.optimizers.SGD, rate), x, y, initial[0], initial[1], settings.epochs,
-                settings.gd_dtype, options.strategy, jit_compile=True,
+                functools.partial(keras.optimizers.SGD, rate), x, y, *initial,
+                epochs=settings.epochs, dtype=settings.gd_dtype, strategy=options.strategy, jit_compile=True,
             )  # fmt: skip
         finite = costs[np.isfinite(costs)]
         return dict(
@@ -533,10 +543,5 @@ def judge_divergence_onset(report: Report, settings: CountingConfig, x, y, initi
     report.check("gd_large_lr_diverges", onset is not None, label=f"GD {reached if onset else 'never diverges'}")
 
 
-def reproduce_from_flags() -> Report:
-    options = RunOptions.from_flags(NAME, distributes=True)
-    return reproduce(config.from_flags(CountingConfig, PREFIX), options)
-
-
 if __name__ == "__main__":
-    cli.run_reproduction(reproduce_from_flags)
+    protocol.main(__name__)

@@ -18,22 +18,24 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from absl import flags
 
-from reproductions import cli, config, faults
+from reproductions import config, faults, protocol
 from reproductions.config import setting
 from reproductions.inside import picture_the_inside, write_inside_page
 from reproductions.options import RunOptions
 from reproductions.report import Report, pyplot, weights_digest
 from reproductions.shipping import ship_tflite
 
+if TYPE_CHECKING:  # TensorFlow is imported once the command has started quietly
+    from tf_lstm.data import Split
+
 FLAGS = flags.FLAGS
 NAME = "digits_lstm"
 PREFIX = "digits"
-EXPORTS_MODEL = True  # its trained model goes to --export_dir (default saved_models/<name>)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +66,9 @@ class DigitsConfig:
 
 
 config.define_flags(DigitsConfig, PREFIX)
+Config = DigitsConfig  # the protocol's name for it (reproductions.protocol)
+# The shared flags it reads (reproductions.protocol.SHARED); any other given to it is refused.
+USES = frozenset({"seed", "seeds", "export_dir", *protocol.STRATEGY, "tensorboard"})
 
 
 def build_model(hidden: int = 50, seed: int | None = None, cell_activation: str | None = None):
@@ -94,7 +99,8 @@ def build_model(hidden: int = 50, seed: int | None = None, cell_activation: str 
 
 def train_one(
     seed: int,
-    data,
+    data: Split,
+    *,
     epochs: int = 100,
     hidden: int = 50,
     batches: int = 14,
@@ -116,7 +122,7 @@ def train_one(
         ``(model, history)``; history has per-epoch ``loss`` (last batch,
         after its update), ``acc`` (first 500 training images) and ``val_acc``
         (the 360 test images). A loss that turns NaN or Inf stops the run at
-        once; history then also holds ``diverged``: ``[step, loss]``.
+        once: ``(model, Diverged)`` then.
         Ctrl-C or SIGTERM stops it after the running update.
     """
 
@@ -129,7 +135,7 @@ def train_one(
     def histograms(epoch):
         if log is not None and log.enabled and log_histograms:
             log.weights(epoch, model, f"{prefix}/weights")
-            log.gates(epoch, tf_lstm.trace(model.get_layer("scratch_lstm"), data[2]), f"{prefix}/gates")
+            log.gates(epoch, tf_lstm.trace(model.get_layer("scratch_lstm"), data.x_test), f"{prefix}/gates")
 
     histograms(0)
     for epoch in range(epochs):
@@ -138,7 +144,7 @@ def train_one(
             for k, batch in enumerate(minibatches, start=epoch * len(minibatches) + 1):
                 loss = step(*batch)
                 if not faults.is_finite(loss):  # stop at once: the article's loop has no way back
-                    return model, {**{key: np.asarray(v) for key, v in history.items()}, "diverged": [k, float(loss)]}
+                    return model, faults.Diverged(k, float(loss))
                 faults.step_done(k)
         seconds = time.perf_counter() - start
         for key, value in zip(("loss", "acc", "val_acc"), evaluate()):
@@ -212,11 +218,11 @@ def serving_model(model):
     return keras.Model(model.inputs, probabilities, name="digits_lstm_serving")
 
 
-def picture_digits_inside(report: Report, model, data, seed: int) -> None:
+def picture_digits_inside(report: Report, model, data: Split, seed: int) -> None:
     """The first seed's LSTM reading three test digits row by row, and its gate saturation over the test set."""
     import keras
 
-    _, _, x_test, y_test = data
+    x_test, y_test = data.x_test, data.y_test
     head = model.get_layer("tanh_output")
     picture_the_inside(
         report,
@@ -250,7 +256,7 @@ def reproduce(settings: DigitsConfig = DigitsConfig(), options: RunOptions = Run
     data = load_digits()
     report.record("replicas", options.replicas)
     print(
-        f"digits: {len(data[0])} train / {len(data[2])} test images of 8x8; {options.seeds} seed(s) x "
+        f"digits: {len(data.x_train)} train / {len(data.x_test)} test images of 8x8; {options.seeds} seed(s) x "
         f"{settings.epochs} epochs x {settings.batches} batches of 100 on {options.replicas} replica(s)"
     )
     per_seed, histories, first_model = train_every_seed(report, settings, options, data)
@@ -267,11 +273,11 @@ def reproduce(settings: DigitsConfig = DigitsConfig(), options: RunOptions = Run
         return report
     serving = serving_model(first_model)
     exported = report.export(serving, options.export_to, f"the seed-{options.seed} model")
-    ship_tflite(report, serving, exported, data[2], data[3].argmax(-1), calibration=data[0])
+    ship_tflite(report, serving, exported, data.x_test, data.y_test.argmax(-1), calibration=data.x_train)
     return report
 
 
-def train_every_seed(report: Report, settings: DigitsConfig, options: RunOptions, data):
+def train_every_seed(report: Report, settings: DigitsConfig, options: RunOptions, data: Split):
     """``(per-seed figures, per-seed histories, the first model that trained or None)``."""
     per_seed: list[dict[str, Any]] = []
     histories: dict[int, dict[str, np.ndarray]] = {}
@@ -281,16 +287,16 @@ def train_every_seed(report: Report, settings: DigitsConfig, options: RunOptions
         model, history = train_one(
             seed,
             data,
-            settings.epochs,
-            settings.hidden,
-            settings.batches,
+            epochs=settings.epochs,
+            hidden=settings.hidden,
+            batches=settings.batches,
             strategy=options.strategy,
             log=report.log,
             log_histograms=seed == options.seed,
         )
         seconds = time.perf_counter() - start
-        if "diverged" in history:
-            report.diverged(f"seed {seed}", int(history["diverged"][0]), history["diverged"][1])
+        if isinstance(history, faults.Diverged):
+            report.diverged(f"seed {seed}", history)
             per_seed.append(dict(seed=seed, test_accuracy=float("nan"), train500_accuracy=float("nan")))
             continue
         first_model = first_model or model
@@ -336,7 +342,7 @@ def judge(report: Report, settings: DigitsConfig, per_seed: list[dict[str, Any]]
     )
 
 
-def tanh_experiment(report: Report, settings: DigitsConfig, options: RunOptions, data, per_seed) -> None:
+def tanh_experiment(report: Report, settings: DigitsConfig, options: RunOptions, data: Split, per_seed) -> None:
     """The article's remark that the tanh before the output gate is unnecessary: every seed again with it."""
     if not settings.tanh_experiment:
         report.not_run("tanh_claim", "--digits_tanh_experiment=false")
@@ -344,10 +350,10 @@ def tanh_experiment(report: Report, settings: DigitsConfig, options: RunOptions,
     with_tanh = []
     for seed in options.seed_values:
         _, history = train_one(
-            seed, data, settings.epochs, settings.hidden, settings.batches, verbose=False,
+            seed, data, epochs=settings.epochs, hidden=settings.hidden, batches=settings.batches, verbose=False,
             strategy=options.strategy, cell_activation="tanh",
         )  # fmt: skip
-        accuracy = float(history["val_acc"][-1]) if "diverged" not in history else float("nan")
+        accuracy = float("nan") if isinstance(history, faults.Diverged) else float(history["val_acc"][-1])
         with_tanh.append(accuracy)
         print(f"[seed {seed}] with tanh(c) before the output gate: test accuracy {accuracy:.4f}")
     without = [r["test_accuracy"] for r in per_seed]
@@ -374,10 +380,5 @@ def picture_accuracy(report: Report, histories: dict[int, dict[str, np.ndarray]]
     report.plot(figure, "accuracy.png")
 
 
-def reproduce_from_flags() -> Report:
-    options = RunOptions.from_flags(NAME, exports=True, distributes=True)
-    return reproduce(config.from_flags(DigitsConfig, PREFIX), options)
-
-
 if __name__ == "__main__":
-    cli.run_reproduction(reproduce_from_flags)
+    protocol.main(__name__)

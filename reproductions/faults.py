@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import math
 import os
@@ -129,8 +130,16 @@ def is_finite(loss: Any) -> bool:
     return math.isfinite(float(loss))
 
 
-def diverged_line(step: int, loss: Any) -> str:
-    return f"diverged at step {step} (loss {float(loss)})"
+@dataclasses.dataclass(frozen=True)
+class Diverged:
+    """A training run that stopped at `step`, where its loss turned NaN or Inf: what every training function
+    returns instead of its result then, and what `reproductions.report.Report.diverged` fails the report with."""
+
+    step: int
+    loss: float
+
+    def line(self) -> str:
+        return f"diverged at step {self.step} (loss {float(self.loss)})"
 
 
 def remove_partial_checkpoint(directory: Path, prefix: str) -> None:
@@ -143,20 +152,20 @@ def remove_partial_checkpoint(directory: Path, prefix: str) -> None:
 
 
 def keras_guard():
-    """A Keras callback for `fit`: stops where the loss turns NaN or Inf (``.diverged = (step, loss)``), and
+    """A Keras callback for `fit`: stops where the loss turns NaN or Inf (``.diverged``, a `Diverged`), and
     ends the fit after the running batch on Ctrl-C or SIGTERM (inside `training_steps`)."""
     import keras
 
     class KerasGuard(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.steps, self.diverged = 0, None
+            self.steps, self.diverged = 0, None  # a Diverged once the loss turns NaN or Inf
 
         def on_train_batch_end(self, batch, logs=None):
             self.steps += 1
             loss = (logs or {}).get("loss")
             if loss is not None and not is_finite(loss):
-                self.diverged = (self.steps, float(loss))
+                self.diverged = Diverged(self.steps, float(loss))
                 self.model.stop_training = True
             step_done(self.steps)
 

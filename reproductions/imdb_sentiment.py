@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 from absl import flags
 
-from reproductions import cli, config, faults
+from reproductions import cli, config, faults, protocol
 from reproductions.config import setting
 from reproductions.inside import imdb_page_reviews, picture_imdb_reading, write_inside_page
 from reproductions.options import RunOptions
@@ -38,7 +38,6 @@ from reproductions.training import tutorial_early_stopping
 FLAGS = flags.FLAGS
 NAME = "imdb_sentiment"
 PREFIX = "imdb"
-EXPORTS_MODEL = True  # its trained model goes to --export_dir (default saved_models/<name>)
 DEFAULT_TARBALL = "imdb/aclImdb_v1_labeled.tar.gz"
 
 flags.DEFINE_string(
@@ -110,6 +109,9 @@ class ImdbConfig:
 
 
 config.define_flags(ImdbConfig, PREFIX)
+Config = ImdbConfig  # the protocol's name for it (reproductions.protocol)
+# The shared flags it reads (reproductions.protocol.SHARED); any other given to it is refused.
+USES = frozenset({"seed", "export_dir", *protocol.STRATEGY, "tensorboard", "tfds_data_dir"})
 cli.existing_path("imdb_path")
 
 
@@ -297,8 +299,7 @@ def train_and_test(
     """Trains the tutorial's classifier with `layer` (``"scan"`` or ``"keras"``) and tests it on every test review.
 
     Rerunning with the same `backup_dir` resumes from the last finished epoch.
-    Returns ``(classifier, results)``; results hold ``diverged`` instead of
-    the figures if the loss turned NaN or Inf.
+    Returns ``(classifier, results)``, or ``(classifier, Diverged)`` if the loss turned NaN or Inf.
     """
     import keras
 
@@ -335,9 +336,7 @@ def train_and_test(
             verbose=2,
         )
     if guard.diverged is not None:
-        return classifier, dict(
-            diverged=guard.diverged, test_accuracy=float("nan"), seconds_per_epoch=float("nan"), history={}
-        )
+        return classifier, guard.diverged
     return classifier, dict(
         _tested(layer, classifier, data, history.history, epoch_seconds),
         validation_errors=stopping.errors,
@@ -403,16 +402,16 @@ def reproduce(
     data = load_data(settings, options.seed, imdb_path, tfds_data_dir)
     report = options.report(NAME, settings)
     tutorial_numpy_examples(report)
-    layers = ["scan", "keras"] if settings.layer == "both" else [settings.layer]
     results, classifiers = {}, {}
-    for name in layers:
+    for name in trained_layers(settings):
         backup = report.run_dir / f"backup_{name}"
-        classifier, results[name] = train_and_test(
+        classifier, result = train_and_test(
             name, data, settings, seed=options.seed, backup_dir=backup, strategy=options.strategy
         )
-        if "diverged" in results[name]:
-            report.diverged(name, *results[name]["diverged"])
+        if isinstance(result, faults.Diverged):
+            report.diverged(name, result)
             continue
+        results[name] = result
         classifiers[name] = classifier
         log_training(report, name, classifier, results[name], len(data["x_train"]))
     report.record(
@@ -494,13 +493,18 @@ def log_training(report: Report, name: str, classifier, result: dict, train_revi
 
 
 def judge(report: Report, settings: ImdbConfig, results: dict) -> None:
-    """ScanLSTM's test accuracy against the tutorial's, and its gap to keras.layers.LSTM's."""
-    if "scan" in results:
-        report.check("scan_test_accuracy", results["scan"]["test_accuracy"])
-    else:
+    """ScanLSTM's test accuracy against the tutorial's, and its gap to keras.layers.LSTM's (`results`: the layers
+    that trained; a diverged one has already failed the report)."""
+    layers = trained_layers(settings)
+    if "scan" not in layers:
         report.not_run("scan_test_accuracy", f"--imdb_layer={settings.layer}")
-    if len(results) < 2:
-        report.not_run("accuracy_gap_to_keras", f"--imdb_layer={settings.layer}")
+    elif "scan" not in results:
+        report.not_run("scan_test_accuracy", "the ScanLSTM run diverged")
+    else:
+        report.check("scan_test_accuracy", results["scan"]["test_accuracy"])
+    if len(layers) < 2 or len(results) < 2:
+        reason = f"--imdb_layer={settings.layer}" if len(layers) < 2 else "a run diverged"
+        report.not_run("accuracy_gap_to_keras", reason)
         return
     report.check("accuracy_gap_to_keras", abs(results["scan"]["test_accuracy"] - results["keras"]["test_accuracy"]))
     report.record(
@@ -509,13 +513,17 @@ def judge(report: Report, settings: ImdbConfig, results: dict) -> None:
     )
 
 
+def trained_layers(settings: ImdbConfig) -> list[str]:
+    """The layers `--imdb_layer` trains, in order."""
+    return ["scan", "keras"] if settings.layer == "both" else [settings.layer]
+
+
 def picture_accuracy(report: Report, settings: ImdbConfig, results: dict) -> None:
     """Each layer's validation and training accuracy by epoch."""
     figure, axes = pyplot().subplots(figsize=(7, 4.5))
     for name, result in results.items():
-        if "diverged" not in result:
-            axes.plot(result["history"]["val_accuracy"], label=f"{name}: validation accuracy")
-            axes.plot(result["history"]["accuracy"], "--", label=f"{name}: training accuracy")
+        axes.plot(result["history"]["val_accuracy"], label=f"{name}: validation accuracy")
+        axes.plot(result["history"]["accuracy"], "--", label=f"{name}: training accuracy")
     axes.set_ylim(0.4, 1.0)
     axes.set_xlabel("epoch")
     axes.set_ylabel("accuracy")
@@ -574,11 +582,10 @@ def ship_onnx(report: Report, classifier, export_to: Path, data: dict, keras_pro
     )
 
 
-def reproduce_from_flags() -> Report:
-    options = RunOptions.from_flags(NAME, exports=True, distributes=True)
-    settings = config.from_flags(ImdbConfig, PREFIX)
-    return reproduce(settings, options, imdb_path=resolve_imdb_path(FLAGS.imdb_path), tfds_data_dir=FLAGS.tfds_data_dir)
+def data_from_flags() -> dict[str, Any]:
+    """Where the IMDB reviews are: ``--imdb_path`` (or $TF_LSTM_DATA_DIR), else TensorFlow Datasets."""
+    return dict(imdb_path=resolve_imdb_path(FLAGS.imdb_path), tfds_data_dir=FLAGS.tfds_data_dir)
 
 
 if __name__ == "__main__":
-    cli.run_reproduction(reproduce_from_flags, missing_requirement)
+    protocol.main(__name__)

@@ -22,12 +22,12 @@ import math
 import shutil
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from absl import flags
 
-from reproductions import cli, config, faults
+from reproductions import cli, config, faults, protocol
 from reproductions.config import setting
 from reproductions.inside import picture_the_inside, write_inside_page
 from reproductions.options import RunOptions
@@ -38,7 +38,6 @@ from reproductions.training import BatchOrder, Progress, claim_checkpoints
 FLAGS = flags.FLAGS
 NAME = "mnist_lstm"
 PREFIX = "mnist"
-EXPORTS_MODEL = True  # its trained model goes to --export_dir (default saved_models/<name>)
 STEPS = INPUTS = 28
 # The article's printed points, in examples seen: its log lines and its "answers of n_steps".
 DECODE_AT = (1280, 8960, 99_840)
@@ -113,6 +112,9 @@ TRAINING_SETTINGS = (
     "rotated_training",
 )
 config.define_flags(MnistConfig, PREFIX)
+Config = MnistConfig  # the protocol's name for it (reproductions.protocol)
+# The shared flags it reads (reproductions.protocol.SHARED); any other given to it is refused.
+USES = frozenset({"seed", "seeds", "export_dir", *protocol.STRATEGY, "tensorboard", "tfds_data_dir"})
 cli.existing_path("mnist_dir", "dir")
 flags.register_multi_flags_validator(
     ["mnist_blackout_first", "mnist_blackout_last"],
@@ -200,7 +202,7 @@ class Trainer:
             self.optimizer.build(model.trainable_variables)
             self.steps_done = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps_done")
         self.model = model
-        self.diverged: tuple[int, float] | None = None  # (step, loss) where a loss turned NaN or Inf
+        self.diverged: faults.Diverged | None = None  # where a loss turned NaN or Inf
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=self.optimizer, steps_done=self.steps_done)
 
         def per_example_loss(x, y):
@@ -230,6 +232,16 @@ class Trainer:
         return hits / len(images)
 
 
+class Training(NamedTuple):
+    """What `train` returns: the trainer (``.diverged`` says if it stopped), the displayed log, the decoded
+    answers and the seconds it took."""
+
+    trainer: Trainer
+    log: list
+    answers: dict[int, np.ndarray]
+    seconds: float
+
+
 def train(
     images,
     labels,
@@ -244,7 +256,7 @@ def train(
     runlog=None,
     prefix: str = "",
 ):
-    """Trains a fresh model as upstream does; returns (trainer, log, decoded answers, seconds).
+    """Trains a fresh model as upstream does; returns its `Training`.
 
     With `decode`, the answers are ``{examples seen: per-step probabilities of
     that step's minibatch [batch, 28, 10]}`` at each of `DECODE_AT`.
@@ -257,7 +269,7 @@ def train(
     at the end, and first resumes from what an earlier, interrupted call saved
     there. Ctrl-C or SIGTERM stops it after the running step (and its
     checkpoint). A loss that turns NaN or Inf stops it at once, with
-    ``trainer.diverged = (step, loss)`` (None for a run that did not).
+    ``trainer.diverged``, a `reproductions.faults.Diverged` (None for a run that did not).
     """
     batch_size, display_step = settings.batch_size, settings.display_step
     import keras
@@ -280,8 +292,8 @@ def train(
             x, y = images[index], labels[index]
             loss = trainer.step(*distribute_batch(trainer.strategy, x, y))
             if not faults.is_finite(loss):  # nothing more to learn from NaN: stop this run here
-                trainer.diverged = (step, float(loss))
-                return trainer, log, answers, time.perf_counter() - start
+                trainer.diverged = faults.Diverged(step, float(loss))
+                return Training(trainer, log, answers, time.perf_counter() - start)
             seen = step * batch_size
             if runlog is not None and step == 1:
                 runlog.weights(seen, trainer.model, f"{prefix}/weights")
@@ -302,7 +314,7 @@ def train(
         runlog.weights((step - 1) * batch_size, trainer.model, f"{prefix}/weights")
     if progress:
         progress.save(step - 1, log, answers, force=True)
-    return trainer, log, answers, time.perf_counter() - start
+    return Training(trainer, log, answers, time.perf_counter() - start)
 
 
 def display(trainer, x, y, seen: int, seconds: float, settings: MnistConfig, runlog, prefix: str):
@@ -472,14 +484,14 @@ def reproduce(
     checkpoint_dir = (lambda name: checkpoints / name) if checkpoints else (lambda name: None)
     steps_total = math.ceil(settings.train_examples / settings.batch_size) - 1
     print(
-        f"MNIST: {len(data[0])} train / {len(data[2])} test images from {mnist_dir or 'TensorFlow Datasets'}; "
+        f"MNIST: {len(data.x_train)} train / {len(data.x_test)} test images from {mnist_dir or 'TensorFlow Datasets'}; "
         f"{options.seeds} seed(s) x {steps_total} steps of {settings.batch_size}"
     )
     sigmoid_demo(report)
     runs = train_every_seed(report, settings, options, data, checkpoint_dir)
     judge(report, settings, runs)
     decoded = {
-        run.figures["seed"]: decoded_minibatches(run.answers, data[0], data[1], settings, run.figures["seed"])
+        run.figures["seed"]: decoded_minibatches(run.answers, data.x_train, data.y_train, settings, run.figures["seed"])
         for run in runs
         if run.trainer is not None
     }
@@ -496,8 +508,9 @@ def reproduce(
 
 
 def load_data(settings: MnistConfig, mnist_dir, tfds_data_dir):
-    """``(train_x, train_y, test_x, test_y)``, checked before any work: a bad path or empty data is exit 2."""
-    from tf_lstm.data import load_mnist
+    """The training images beyond the validation ones and the test images, checked before any work: a bad path
+    or empty data is exit 2."""
+    from tf_lstm.data import Split, load_mnist
 
     with cli.input_checks():
         train_x, train_y = load_mnist("train", path=mnist_dir, data_dir=tfds_data_dir)
@@ -514,7 +527,7 @@ def load_data(settings: MnistConfig, mnist_dir, tfds_data_dir):
             raise ValueError(
                 f"--mnist_batch_size={settings.batch_size} is larger than the {len(train_x)} training images."
             )
-    return train_x, train_y, test_x, test_y
+    return Split(train_x, train_y, test_x, test_y)
 
 
 def train_every_seed(report: Report, settings: MnistConfig, options: RunOptions, data, checkpoint_dir) -> list[SeedRun]:
@@ -535,9 +548,9 @@ def train_every_seed(report: Report, settings: MnistConfig, options: RunOptions,
             prefix=f"seed_{seed}",
         )
         if trainer.diverged is not None:
-            report.diverged(f"seed {seed}", *trainer.diverged)
+            report.diverged(f"seed {seed}", trainer.diverged)
             failed = dict.fromkeys(("test_accuracy", "test128_accuracy"), float("nan"))
-            runs.append(SeedRun(None, log, {}, dict(seed=seed, diverged_at=trainer.diverged[0], **failed)))
+            runs.append(SeedRun(None, log, {}, dict(seed=seed, diverged_at=trainer.diverged.step, **failed)))
             continue
         figures = dict(
             seed=seed,
@@ -563,7 +576,11 @@ def judge(report: Report, settings: MnistConfig, runs: list[SeedRun]) -> None:
     per_seed = [run.figures for run in runs]
     report.record("per_seed", per_seed)
     mean = lambda key: float(np.mean([r[key] for r in per_seed]))  # noqa: E731
-    budget = "" if settings.train_examples == 100_000 else f", after {settings.train_examples:,} examples"
+    budget = (
+        ""
+        if settings.train_examples == MnistConfig().train_examples
+        else f", after {settings.train_examples:,} examples"
+    )
     seeds = f"mean of {len(runs)} seed{'s' if len(runs) > 1 else ''}{budget}"
     report.check("mean_test_accuracy", mean("test_accuracy"), label=f"test accuracy, 10,000 images, {seeds}")
     report.check("upstream_test128_accuracy", mean("test128_accuracy"))
@@ -649,7 +666,7 @@ def experiments_pictures_export(
         ),
     }
     if settings.rotated_training:
-        rotated, _, _, _ = train(
+        rotated = train(
             rotate90(train_x),
             train_y,
             settings,
@@ -659,9 +676,9 @@ def experiments_pictures_export(
             checkpoint_dir=checkpoint_dir(f"rotated_seed_{seed}"),
             runlog=report.log,
             prefix=f"rotated_seed_{seed}",
-        )
+        ).trainer
         if rotated.diverged is not None:
-            report.diverged(f"rotated, seed {seed}", *rotated.diverged)
+            report.diverged(f"rotated, seed {seed}", rotated.diverged)
         else:
             experiments["rotated-trained model, rotated test images"] = rotated.accuracy(rotate90(test_x), test_y)
             experiments["rotated-trained model, normal test images"] = rotated.accuracy(test_x, test_y)
@@ -710,11 +727,10 @@ def plot_experiments(images: dict[str, np.ndarray], experiments: dict[str, float
     return figure
 
 
-def reproduce_from_flags() -> Report:
-    options = RunOptions.from_flags(NAME, exports=True, distributes=True)
-    settings = config.from_flags(MnistConfig, PREFIX)
-    return reproduce(settings, options, mnist_dir=resolve_mnist_dir(FLAGS.mnist_dir), tfds_data_dir=FLAGS.tfds_data_dir)
+def data_from_flags() -> dict[str, Any]:
+    """Where the MNIST files are: ``--mnist_dir`` (or $TF_LSTM_DATA_DIR), else TensorFlow Datasets."""
+    return dict(mnist_dir=resolve_mnist_dir(FLAGS.mnist_dir), tfds_data_dir=FLAGS.tfds_data_dir)
 
 
 if __name__ == "__main__":
-    cli.run_reproduction(reproduce_from_flags, missing_requirement)
+    protocol.main(__name__)

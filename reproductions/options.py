@@ -1,4 +1,9 @@
-"""The options every reproduction shares beside its article's settings: one dataclass, one way to fill it."""
+"""The options every reproduction shares beside its article's settings: one dataclass, the flags' defaults.
+
+`reproductions.cli` makes the shared flags with these defaults, and
+`reproductions.protocol.options_from_flags` fills the dataclass from them, so
+a Python caller and the command line run the same thing unless told otherwise.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,8 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from absl import flags
-
 if TYPE_CHECKING:
     from reproductions.report import Report
-
-FLAGS = flags.FLAGS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +33,7 @@ class RunOptions:
     run_dir: Path | None = None
     export_to: Path | None = None
     strategy: Any = None
-    tensorboard: bool = False
+    tensorboard: bool = True
 
     def __post_init__(self):
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
@@ -56,24 +57,5 @@ class RunOptions:
         from reproductions import cli
         from reproductions.report import Report
 
-        run_dir = self.run_dir or cli.run_dir(name)
+        run_dir = self.run_dir or cli.claim_run_dir(name)
         return Report(name, run_dir, settings, protocol=protocol, tensorboard=self.tensorboard and logs)
-
-    @classmethod
-    def from_flags(cls, name: str, *, exports: bool = False, distributes: bool = False) -> RunOptions:
-        """The options of reproduction `name` from the command line's flags.
-
-        `exports`: it exports a model (``--export_dir``, checked); `distributes`:
-        it trains under ``--strategy`` (made before any other TensorFlow op).
-        """
-        from reproductions import cli
-
-        strategy = cli.strategy() if distributes else None
-        return cls(
-            seeds=FLAGS.seeds,
-            seed=FLAGS.seed,
-            run_dir=cli.run_dir(name),
-            export_to=cli.export_dir(name) if exports else None,
-            strategy=strategy,
-            tensorboard=FLAGS.tensorboard,
-        )

@@ -178,9 +178,9 @@ class Report:
         self.rows.append(row)
         return verdict
 
-    def diverged(self, run: str, step: int, loss: float) -> None:
-        """Fails the report: training `run` stopped at `step`, where its loss turned NaN or Inf."""
-        line = faults.diverged_line(step, loss)
+    def diverged(self, run: str, diverged: faults.Diverged) -> None:
+        """Fails the report: training `run` stopped where its loss turned NaN or Inf (`diverged`)."""
+        line = diverged.line()
         print(f"{run}: {line}; this run is judged FAIL")
         self.rows.append(
             dict(
@@ -193,7 +193,7 @@ class Report:
                 result="FAIL",
             )
         )
-        self.results.setdefault("diverged", {})[run] = dict(step=step, loss=float(loss))
+        self.results.setdefault("diverged", {})[run] = dict(step=diverged.step, loss=float(diverged.loss))
 
     def not_run(self, key: str, reason: str) -> None:
         """Says why the run could not judge the documented figure `key` (its settings leave it out)."""

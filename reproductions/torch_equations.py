@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 from absl import flags
 
-from reproductions import cli, config
+from reproductions import cli, config, protocol
 from reproductions.config import setting
 from reproductions.inside import write_inside_page
 from reproductions.options import RunOptions
@@ -57,6 +57,9 @@ class TorchConfig:
 
 
 config.define_flags(TorchConfig, PREFIX)
+Config = TorchConfig  # the protocol's name for it (reproductions.protocol)
+# The shared flags it reads (reproductions.protocol.SHARED); any other given to it is refused.
+USES = frozenset({"seed"})
 
 
 def missing_requirement() -> str | None:
@@ -424,9 +427,5 @@ def write_torch_page(report: Report, seed: int, input_dim: int, hidden_dim: int,
     )
 
 
-def reproduce_from_flags() -> Report:
-    return reproduce(config.from_flags(TorchConfig, PREFIX), RunOptions.from_flags(NAME))
-
-
 if __name__ == "__main__":
-    cli.run_reproduction(reproduce_from_flags)
+    protocol.main(__name__)

@@ -34,7 +34,7 @@ def test_rmsprop_verdict_does_not_follow_the_cycle_phase():
     from tf_lstm.optimizers import ArticleRMSProp
 
     x, y, w_x, w_rec = counting_data()
-    _, weights = train(lambda: ArticleRMSProp(1e-3), x, y, w_x, w_rec, 2001, "float32")
+    _, weights = train(lambda: ArticleRMSProp(1e-3), x, y, w_x, w_rec, epochs=2001, dtype="float32")
     this_phase, other_phase = final_cycle_mean(weights), final_cycle_mean(weights[:-1])
     assert np.max(np.abs(weights[-1] - weights[-3])) < 1e-5  # a 2-cycle
     assert np.max(np.abs(weights[-1] - weights[-2])) > 1e-4  # of two distinct points
@@ -74,7 +74,7 @@ def test_the_numpy_reference_is_the_same_algorithm_in_another_rounding_order():
     # A cost is 20 sums of 10 steps of 3 operations, then 20 squares summed: a few units in the last place
     # (float32: 1.2e-7) per update, not compounding while GD is smooth; 8 of them, where a 1% error is 1e-2.
     bound = 8 * np.finfo(np.float32).eps
-    tf_costs, _ = train(gd.make_optimizer, x, y, w_x, w_rec, 2001, "float32")
+    tf_costs, _ = train(gd.make_optimizer, x, y, w_x, w_rec, epochs=2001, dtype="float32")
     numpy_run = reference_run(gd, x, y, (w_x, w_rec), 2001)
     assert np.max(np.abs(tf_costs[:500] - numpy_run.costs[:500]) / numpy_run.costs[:500]) <= bound
     assert all(figure.passes(numpy_run.costs[epoch - 1]) for _, epoch, figure in printed_costs("gd"))
@@ -82,7 +82,7 @@ def test_the_numpy_reference_is_the_same_algorithm_in_another_rounding_order():
     off = reference_run(dataclasses.replace(gd, learning_rate=1.01e-5), x, y, (w_x, w_rec), 500)
     assert np.max(np.abs(tf_costs[:500] - off.costs) / off.costs) > 100 * bound
 
-    tf_costs, _ = train(rmsprop.make_optimizer, x, y, w_x, w_rec, 200, "float32")
+    tf_costs, _ = train(rmsprop.make_optimizer, x, y, w_x, w_rec, epochs=200, dtype="float32")
     numpy_costs = reference_run(rmsprop, x, y, (w_x, w_rec), 200).costs
     relative = np.abs(tf_costs - numpy_costs) / numpy_costs
     assert np.max(relative[:10]) <= bound and relative[199] > 1e-3

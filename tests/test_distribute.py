@@ -169,8 +169,10 @@ def test_counting_rmsprop_under_mirrored_equals_one_device(mirrored):
     from tf_lstm.optimizers import ArticleRMSProp
 
     x, y, w_x, w_rec = counting_data(seed=1)
-    one_costs, one_weights = train(lambda: ArticleRMSProp(1e-3), x, y, w_x, w_rec, 60, "float64")
-    two_costs, two_weights = train(lambda: ArticleRMSProp(1e-3), x, y, w_x, w_rec, 60, "float64", mirrored)
+    one_costs, one_weights = train(lambda: ArticleRMSProp(1e-3), x, y, w_x, w_rec, epochs=60, dtype="float64")
+    two_costs, two_weights = train(
+        lambda: ArticleRMSProp(1e-3), x, y, w_x, w_rec, epochs=60, dtype="float64", strategy=mirrored
+    )
     # float64: 60 updates, each summing 20 samples of 10 steps (about 5 operations a step); the
     # costs are of size ≤ 1e3 (the first), the weights ≤ 1.
     terms = 60 * 20 * 10 * 5

@@ -40,7 +40,7 @@ def exports(tmp_path_factory):
     root = tmp_path_factory.mktemp("docs")
     mnist = fake_mnist(root / "mnist")
     imdb = write_aclimdb(root / "imdb")
-    common = [f"--output_dir={root / 'runs'}", "--seeds=1", "--notensorboard"]
+    common = [f"--output_dir={root / 'runs'}", "--notensorboard"]
     for args in (
         [
             "reproductions.mnist_lstm",
@@ -48,6 +48,7 @@ def exports(tmp_path_factory):
             "--mnist_train_examples=1280",
             "--mnist_validation_images=0",
             "--mnist_hidden=16",
+            "--seeds=1",
         ],
         [
             "reproductions.imdb_sentiment",

@@ -219,9 +219,9 @@ def test_a_write_error_injected_is_one_line_and_leaves_the_earlier_report_intact
         "def failing(fd, *args, **kwargs):\n"
         f"    raise OSError({code}, os.strerror({code}))\n"
         "report.os.fdopen = failing\n"
-        "from reproductions import cli, counting_rnn\n"
+        "from reproductions import counting_rnn, protocol\n"
         f"sys.argv = ['counting_rnn', '--output_dir={out}', '--notensorboard', '--counting_optimizer=gd']\n"
-        "cli.run_reproduction(counting_rnn.reproduce_from_flags)\n"
+        "protocol.main(counting_rnn)\n"
     )
     result = run([sys.executable, "-c", script])
     assert result.returncode == 2, result.stderr[-3000:]

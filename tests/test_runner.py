@@ -50,6 +50,9 @@ def test_summary_counts_skips_and_require_all_turns_a_skip_into_a_failure(tmp_pa
         ("torch_equations", "SKIPPED"),
     ]
     assert "PyTorch is not installed" in summary[1]["reason"]
+    # The shared flags given are said, with the reproductions each applies to: none is silently ignored.
+    assert "--export_dir=none applies to none of counting_rnn, torch_equations" in result.stdout
+    assert f"--tfds_data_dir={tmp_path / 'tfds'} applies to none of" in result.stdout
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("1 ran: 1 passed, 0 did not; 1 skipped (torch_equations: PyTorch is not installed")
     assert last.endswith("exit status 0")
@@ -79,8 +82,8 @@ def offline(module, args, tmp_path):
         f"mnist.MNIST_URL = {UNREACHABLE!r}\n"
         f"import {module} as command\n"
         f"sys.argv = [{module!r}, *{args!r}]\n"
-        "command.run() if hasattr(command, 'run') else "
-        "command.cli.run_reproduction(command.reproduce_from_flags, command.missing_requirement)\n"
+        "from reproductions import protocol\n"
+        "command.run() if hasattr(command, 'run') else protocol.main(command)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "TF_LSTM_DATA_DIR"}
     return subprocess.run(

@@ -195,8 +195,6 @@ def write_inspection(
     model, x: np.ndarray, y: np.ndarray | None, out: Path, request: Inspection, *, vocabulary=None
 ) -> Path:
     """The pictures, gradients, TensorBoard histograms, page and exports of `model` on `x` (and `y`), in `out`."""
-    import tensorflow as tf
-
     import tf_lstm
     from tf_lstm.inside import default_loss
     from tf_lstm.pictures import gates_figure, saturation_figure
@@ -206,17 +204,8 @@ def write_inspection(
     except (TypeError, ValueError) as error:
         raise InspectError(f"model {model.name!r}: {error}") from error
     one = _one_direction(traced)
-    gradients = summary = None
     loss = request.loss or default_loss(model, x)
-    if y is not None:
-        try:
-            gradients = tf_lstm.gradients_through_time(model, x, y, loss)
-        except (TypeError, ValueError) as error:
-            raise InspectError(f"--labels with loss {loss!r}: {' '.join(str(error).split())[:300]}") from error
-        summary = {
-            key: np.asarray(gradients[key]).mean(axis=0).tolist() for key in gradients if key not in NOT_PER_STEP
-        }
-        summary.update(loss=gradients["loss"], saliency_at=gradients["saliency_at"])
+    gradients = None if y is None else _gradients(model, x, y, loss)
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text(json.dumps({"written_by": "tf-lstm inspect", "model": str(request.model)}) + "\n")
     shown = list(range(min(SHOWN, len(x))))
@@ -231,11 +220,36 @@ def write_inspection(
     }
     if gradients is not None:
         pictures["gradients.png"] = _gradients_figure(gradients, model.name)
+        summary = {
+            key: np.asarray(gradients[key]).mean(axis=0).tolist() for key in gradients if key not in NOT_PER_STEP
+        }
+        summary.update(loss=gradients["loss"], saliency_at=gradients["saliency_at"])
         (out / "gradients.json").write_text(json.dumps(summary, indent=2) + "\n")
     for name, figure in pictures.items():
         figure.savefig(out / name, dpi=100)
     _histograms(out / "tensorboard", model, one)
     _inside_page(model, x, y, out, loss=loss, vocabulary=vocabulary, input_kind=request.input_kind)
+    exports = _exports(model, x, out, request)
+    (out / "index.html").write_text(_page(model, x, list(pictures), gradients, exports))
+    return out
+
+
+def _gradients(model, x: np.ndarray, y: np.ndarray, loss) -> dict[str, Any]:
+    """`tf_lstm.gradients_through_time` of `loss`; a loss that does not fit the labels as one line."""
+    import tf_lstm
+
+    try:
+        return tf_lstm.gradients_through_time(model, x, y, loss)
+    except (TypeError, ValueError) as error:
+        raise InspectError(f"--labels with loss {loss!r}: {' '.join(str(error).split())[:300]}") from error
+
+
+def _exports(model, x: np.ndarray, out: Path, request: Inspection) -> list[str]:
+    """The exports `request` asks for, written into `out`; their names."""
+    import tensorflow as tf
+
+    import tf_lstm
+
     exports = []
     if request.saved_model:
         tf_lstm.export_saved_model(model, out / "saved_model", streaming=True)
@@ -250,8 +264,7 @@ def write_inspection(
         except (ImportError, ValueError) as error:
             raise InspectError(f"--onnx: {error}") from error
         exports.append("model.onnx")
-    (out / "index.html").write_text(_page(model, x, list(pictures), gradients, exports))
-    return out
+    return exports
 
 
 def _inside_page(model, x, y, out: Path, **options) -> None:

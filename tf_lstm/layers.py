@@ -519,12 +519,12 @@ class ScanLSTM(_CellLayer):
             kwargs["method"] = "unroll"
         if isinstance(cell_activation, str) and cell_activation == "same":
             cell_activation = activation
-        cell = LSTMCell(
-            gate_order,
-            forget_bias,
-            cell_activation,
-            activation,
-            recurrent_activation,
+        cell = LSTMCell(  # by keyword: the two signatures order their activations differently
+            gate_order=gate_order,
+            forget_bias=forget_bias,
+            cell_activation=cell_activation,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
             use_peepholes=use_peepholes,
             cell_clip=cell_clip,
             proj_size=proj_size,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from tf_lstm.data.split import Split
 
-def load_digits(test_size: float = 0.2, random_state: int = 42):
+
+def load_digits(test_size: float = 0.2, random_state: int = 42) -> Split:
     """The digits as 8 steps of 8 pixels, values 0-16 (not rescaled).
 
     Returns:
-        ``(x_train, y_train, x_test, y_test)``: images ``[n, 8, 8]`` float32,
+        a `Split`, ``(x_train, y_train, x_test, y_test)``: images ``[n, 8, 8]`` float32,
         labels one-hot ``[n, 10]`` float32; 1,437 / 360 with the defaults
         (``train_test_split(test_size=0.2, random_state=42)``).
     """
@@ -20,4 +22,4 @@ def load_digits(test_size: float = 0.2, random_state: int = 42):
     images = digits.images.astype(np.float32)
     labels = np.eye(10, dtype=np.float32)[digits.target]
     x_train, x_test, y_train, y_test = train_test_split(images, labels, test_size=test_size, random_state=random_state)
-    return x_train, y_train, x_test, y_test
+    return Split(x_train, y_train, x_test, y_test)
