@@ -372,7 +372,7 @@ def compare(samples: dict[str, list[float]], ours: str, peer: str) -> dict:
     )
 
 
-def peak_memory_mb(kind: str, case: Case) -> dict[str, float]:
+def peak_memory_mb(kind: str, case: Case) -> dict[str, float | None]:
     """Peak memory of a training step, each measure in a fresh process.
 
     - ``tensor_mb``: the peak of TensorFlow's own allocator over one training
@@ -411,7 +411,7 @@ def peak_memory_mb(kind: str, case: Case) -> dict[str, float]:
         "train()\n"
         "print(json.dumps((tf.config.experimental.get_memory_info('CPU:0')['peak'] - base) / 2**20))\n"
     )
-    result = {"tensor_mb": float("nan"), "rss_mb": float("nan")}
+    result: dict[str, float | None] = {"tensor_mb": None, "rss_mb": None}  # None: not measured (torch's tensors)
     for key, code, env in (("rss_mb", rss, {}), ("tensor_mb", tensor, {"TF_CPU_ALLOCATOR_USE_BFC": "true"})):
         if key == "tensor_mb" and kind == "torch":
             continue
@@ -552,13 +552,13 @@ def memory_rows(case: Case, have_torch: bool) -> list[dict]:
         kind: peak_memory_mb(kind, case) for kind in ["keras", *FLAGS.scan_methods] + (["torch"] if have_torch else [])
     }
     rows = []
+    keras_mb = measured["keras"]["tensor_mb"]
     for kind, mb in measured.items():
-        ratio = mb["tensor_mb"] / measured["keras"]["tensor_mb"]
+        ratio = None if mb["tensor_mb"] is None or not keras_mb else mb["tensor_mb"] / keras_mb
         rows.append(dict(case=case.name, task="train_memory", contender=kind, **mb, tensor_ratio_to_keras=ratio))
-        print(
-            f"  {case.name:<8} {kind:<10} tensors {mb['tensor_mb']:7.1f} MB (x{ratio:.2f} of Keras)"
-            f"   rss {mb['rss_mb']:7.1f} MB"
-        )
+        tensors = "n/a" if ratio is None else f"{mb['tensor_mb']:7.1f} MB (x{ratio:.2f} of Keras)"
+        rss = "n/a" if mb["rss_mb"] is None else f"{mb['rss_mb']:7.1f} MB"
+        print(f"  {case.name:<8} {kind:<22} tensors {tensors:<26}   rss {rss}")
     return rows
 
 
