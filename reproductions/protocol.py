@@ -118,12 +118,14 @@ def refuse_unused(module: ModuleType) -> None:
 def options_from_flags(module: ModuleType) -> RunOptions:
     """The `RunOptions` the flags give `module`; a shared flag it does not read keeps `RunOptions`' default."""
     defaults, uses = RunOptions(), module.USES
+    # The strategy first: it tells a chief from a worker, which decides the run and export folders.
+    strategy = cli.strategy() if "strategy" in uses else None
     return RunOptions(
         seeds=FLAGS.seeds if "seeds" in uses else defaults.seeds,
         seed=FLAGS.seed if "seed" in uses else defaults.seed,
         run_dir=cli.claim_run_dir(module.NAME),
         export_to=cli.claim_export_dir(module.NAME) if "export_dir" in uses else None,
-        strategy=cli.strategy() if "strategy" in uses else None,
+        strategy=strategy,
         tensorboard=FLAGS.tensorboard if "tensorboard" in uses else False,
     )
 

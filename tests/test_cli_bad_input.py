@@ -1,5 +1,6 @@
 """Bad input at every reproduction CLI: one line on stderr, exit status 2, nothing written."""
 
+import importlib
 import subprocess
 import sys
 import tarfile
@@ -208,8 +209,11 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, case):
     _, module, arguments, expected = case
     arguments = [a(tmp_path) if callable(a) else a for a in arguments]
     out = tmp_path / "out"
+    # --export_dir where the module reads it, so that a refused export would show as a written model folder.
+    exports = module == "reproductions" or "export_dir" in importlib.import_module(module).USES
+    export = [f"--export_dir={tmp_path / 'model'}"] if exports else []
     result = subprocess.run(
-        [sys.executable, "-m", module, *arguments, f"--output_dir={out}", f"--export_dir={tmp_path / 'model'}"],
+        [sys.executable, "-m", module, *arguments, f"--output_dir={out}", *export],
         capture_output=True,
         text=True,
         cwd=ROOT,

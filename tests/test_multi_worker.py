@@ -58,8 +58,11 @@ def test_two_workers_train_the_digits_model_to_identical_weights(tmp_path):
     try:
         outputs = [worker.communicate(timeout=300) for worker in workers]
     finally:
+        # A hung worker must not outlive the test, nor leave its pipes open for a later test's warnings.
         for worker in workers:
-            worker.kill()
+            if worker.poll() is None:
+                worker.kill()
+            worker.communicate()
     reports = [json.loads((tmp_path / "digits_lstm" / where / "report.json").read_text()) for where in ("", "worker_1")]
     for worker, (out, err), report in zip(workers, outputs, reports):
         # The exact outcome: 2 epochs are far from the article's 100, and both accuracy figures are judged
