@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from tf_lstm import checks, context, gates
 from tf_lstm.cells import Cell, LinearRNNCell, LSTMCell
-from tf_lstm.plan import check_method, make_plan, run_cell
+from tf_lstm.plan import Noise, Readout, check_method, make_plan, run_cell
 from tf_lstm.sequences import check_inputs, check_mask, initial_carry
 from tf_lstm.steps import Weights
 
@@ -294,12 +294,11 @@ class Recurrent(keras.layers.Layer):
             if mask is not None:
                 mask = tf.transpose(mask)
         batch = tf.shape(inputs)[1]
-        recurrent_mask = None
-        if training and self.dropout > 0.0:
-            inputs = inputs * self._dropout_mask([batch, self.input_size], self.dropout, inputs.dtype)[None]
-        if training and self.recurrent_dropout > 0.0:
-            size = self.cell.output_size(self.units)
-            recurrent_mask = self._dropout_mask([batch, size], self.recurrent_dropout, inputs.dtype)
+        noise = Noise()
+        if training:
+            if self.dropout > 0.0:
+                inputs = inputs * self._dropout_mask([batch, self.input_size], self.dropout, inputs.dtype)[None]
+            noise = self._noise(batch, inputs.dtype)
         plan = make_plan(
             self.cell,
             self.units,
@@ -323,14 +322,19 @@ class Recurrent(keras.layers.Layer):
                 sizes=self.cell.state_sizes(self.units),
             ),
             mask=mask,
-            recurrent_dropout_mask=recurrent_mask,
-            noise_seed=self.seed_generator if training else None,
+            noise=noise,
             probes=probes,
             collect=collect,
-            go_backwards=self.go_backwards,
-            zero_output_for_mask=self.zero_output_for_mask,
-            return_sequences=self.return_sequences,
+            readout=Readout(self.go_backwards, self.zero_output_for_mask, self.return_sequences),
         )
+
+    def _noise(self, batch, dtype) -> Noise:
+        """A training call's randomness: the recurrent-dropout mask, and the seed of the cell's per-step masks."""
+        recurrent_mask = None
+        if self.recurrent_dropout > 0.0:
+            size = self.cell.output_size(self.units)
+            recurrent_mask = self._dropout_mask([batch, size], self.recurrent_dropout, dtype)
+        return Noise(recurrent_dropout_mask=recurrent_mask, seed=self.seed_generator)
 
     def call_weights(self) -> Weights:
         """The weights as one call reads them: cast to the compute dtype (float16 under mixed precision)."""

@@ -85,6 +85,31 @@ def make_plan(
     return Plan(chosen, hoist, fused)
 
 
+@dataclasses.dataclass(frozen=True)
+class Noise:
+    """A training call's randomness.
+
+    Attributes:
+        recurrent_dropout_mask: ``[batch, output size]``, multiplied into h
+            before ``·W_h`` at every step, or None.
+        seed: draws the cell's per-step masks (`tf_lstm.Cell.step_noise`,
+            zoneout's), or None.
+    """
+
+    recurrent_dropout_mask: tf.Tensor | None = None
+    seed: keras.random.SeedGenerator | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Readout:
+    """The layer's options on the order of the steps and what the run returns, as `tf_lstm.scan_rnn` takes
+    them."""
+
+    go_backwards: bool = False
+    zero_output_for_mask: bool = False
+    return_sequences: bool = True
+
+
 def run_cell(
     cell: Cell,
     units: int,
@@ -94,30 +119,26 @@ def run_cell(
     initial_carry: tuple[tf.Tensor, ...],
     *,
     mask: tf.Tensor | None,
-    recurrent_dropout_mask: tf.Tensor | None,
-    noise_seed: keras.random.SeedGenerator | None,
+    noise: Noise,
     probes: tf.Tensor | None,
     collect: Mapping[str, int | str] | None,
-    go_backwards: bool,
-    zero_output_for_mask: bool,
-    return_sequences: bool,
+    readout: Readout,
 ):
     """Runs `cell` over time-major `inputs` ``[time, batch, features]`` by `plan`; `tf_lstm.scan_rnn`'s result.
 
-    `noise_seed`: draws the cell's `tf_lstm.Cell.step_noise` masks (training
-    only; None outside training). `probes`: see `tf_lstm.Recurrent.run`.
+    `noise`: ``Noise()`` outside training. `probes`: see `tf_lstm.Recurrent.run`.
     """
     bias, step_bias = weights.bias, None
     if cell.bias_in_step:  # the step adds it (after normalising): the projection leaves it out
         bias, step_bias = None, weights.bias
     step_inputs = project(inputs, weights.kernel, bias) if plan.hoist else inputs
-    riders = _riders(cell, units, step_inputs, probes, noise_seed)
+    riders = _riders(cell, units, step_inputs, probes, noise.seed)
     widths = [step_inputs.shape[-1], *(rider.shape[-1] for rider in riders.values())]
     if riders:
         step_inputs = tf.concat([step_inputs, *riders.values()], axis=-1)
     given = StepInputs(
         recurrent_kernel=weights.recurrent_kernel,
-        recurrent_dropout_mask=recurrent_dropout_mask,
+        recurrent_dropout_mask=noise.recurrent_dropout_mask,
         bias=step_bias,
         extra=weights.extra,
     )
@@ -130,17 +151,17 @@ def run_cell(
             kernel=weights.kernel,
             bias=weights.bias,
             recurrent_kernel=weights.recurrent_kernel,
-            recurrent_dropout_mask=recurrent_dropout_mask,
+            recurrent_dropout_mask=noise.recurrent_dropout_mask,
         )
     return scan_rnn(
         step,
         step_inputs,
         initial_carry,
         mask=mask,
-        go_backwards=go_backwards,
+        go_backwards=readout.go_backwards,
         time_major=True,
-        zero_output_for_mask=zero_output_for_mask,
-        return_sequences=return_sequences or bool(collect),
+        zero_output_for_mask=readout.zero_output_for_mask,
+        return_sequences=readout.return_sequences or bool(collect),
         method=plan.method,
         runner=runner,
         collect=collect,

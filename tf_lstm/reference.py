@@ -6,6 +6,8 @@ default, no TensorFlow.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 # The candidate's other names, read here without tf_lstm.gates: the ground truth does not share the code it checks.
@@ -24,8 +26,89 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-# Longer than the 60-line rule on purpose: the oracle is one loop that reads as the equations, every option
-# inline, so that a reader checks it against the papers in one place.
+@dataclasses.dataclass(frozen=True)
+class _Equations:
+    """`lstm_reference`'s weights (float64) and options, and one step of its equations."""
+
+    kernel: np.ndarray
+    recurrent_kernel: np.ndarray
+    bias: np.ndarray
+    positions: dict[str, int]  # each gate's block in z
+    forget_bias: float
+    cell_activation: bool
+    peepholes: tuple  # (w_i, w_f, w_o), zeros without peepholes
+    cell_clip: float | None
+    projection: np.ndarray | None
+    proj_clip: float | None
+    coupled: bool
+    layer_norm: dict | None
+    layer_norm_epsilon: float
+    zoneout: tuple[float, float]
+
+    def norm(self, v, name):
+        if self.layer_norm is None:
+            return v
+        gamma, beta = (np.asarray(self.layer_norm[f"{name}_{w}"], np.float64) for w in ("gamma", "beta"))
+        centred = v - v.mean(axis=-1, keepdims=True)
+        return gamma * centred / np.sqrt(centred.var(axis=-1, keepdims=True) + self.layer_norm_epsilon) + beta
+
+    def step(self, x_t, h, c):
+        """``(gates {"i", "f", "g", "o"}, h_t, c_t)`` from x_t and the carried h, c; no mask."""
+        if self.layer_norm is None:
+            z = np.concatenate([x_t, h], axis=1) @ np.concatenate([self.kernel, self.recurrent_kernel]) + self.bias
+        else:
+            z = self.norm(x_t @ self.kernel, "ln_x") + self.norm(h @ self.recurrent_kernel, "ln_h") + self.bias
+        split = np.split(z, 3 if self.coupled else 4, axis=1)
+        block = lambda gate: split[self.positions[gate]]  # noqa: E731
+        w_i, w_f, w_o = self.peepholes
+        f = sigmoid(block("f") + self.forget_bias + w_f * c)
+        i = 1.0 - f if self.coupled else sigmoid(block("i") + w_i * c)
+        g = np.tanh(block("g"))
+        c_new = f * c + i * g
+        if self.cell_clip is not None:
+            c_new = np.clip(c_new, -self.cell_clip, self.cell_clip)
+        o = sigmoid(block("o") + w_o * c_new)
+        c_out = self.norm(c_new, "ln_c")
+        h_new = o * (np.tanh(c_out) if self.cell_activation else c_out)
+        if self.projection is not None:
+            h_new = h_new @ self.projection
+            if self.proj_clip is not None:
+                h_new = np.clip(h_new, -self.proj_clip, self.proj_clip)
+        z_h, z_c = self.zoneout
+        h_new = z_h * h + (1.0 - z_h) * h_new
+        c_new = z_c * c + (1.0 - z_c) * c_new
+        return {"i": i, "f": f, "g": g, "o": o}, h_new, c_new
+
+
+def _run(equations: _Equations, x, *, mask, go_backwards: bool, initial_state, gates: bool):
+    """`lstm_reference`'s loop over time: `equations` a step, the mask's carry, every step's values kept."""
+    batch, steps, _ = x.shape
+    units = equations.bias.shape[0] // (3 if equations.coupled else 4)
+    h_size = equations.recurrent_kernel.shape[0]
+    mask = np.ones((batch, steps)) if mask is None else np.asarray(mask, np.float64)
+    if go_backwards:
+        x, mask = x[:, ::-1], mask[:, ::-1]
+    if initial_state is None:
+        h, c = np.zeros((batch, h_size)), np.zeros((batch, units))
+    else:
+        h, c = (np.asarray(s, np.float64) for s in initial_state)
+    seen: dict[str, list] = {name: [] for name in "ifgoch"}
+    for t in range(steps):
+        step_gates, h_new, c_new = equations.step(x[:, t], h, c)
+        m = mask[:, t : t + 1]
+        c = m * c_new + (1.0 - m) * c
+        h = m * h_new + (1.0 - m) * h
+        for name, value in {**step_gates, "c": c, "h": h}.items():
+            seen[name].append(value)
+    stacked = np.stack(seen["h"], axis=1) if steps else np.zeros((batch, 0, h_size))
+    if gates:
+        stacked_gates = {
+            name: np.stack(values, axis=1) if values else np.zeros((batch, 0, units)) for name, values in seen.items()
+        }
+        return stacked, h, c, stacked_gates
+    return stacked, h, c
+
+
 def lstm_reference(
     x,
     kernel,
@@ -82,69 +165,29 @@ def lstm_reference(
     """
     x = np.asarray(x, dtype=np.float64)
     kernel = np.asarray(kernel, np.float64)
-    recurrent_kernel = np.asarray(recurrent_kernel, np.float64)
     blocks = 3 if coupled else 4
     units = kernel.shape[1] // blocks
-    h_size = recurrent_kernel.shape[0]
-    bias = np.zeros(blocks * units) if bias is None else np.asarray(bias, np.float64)
     positions = block_of(gate_order)
     if coupled:  # the three remaining blocks keep gate_order's order
         kept = sorted((p, gate) for gate, p in positions.items() if gate != "i")
         positions = {gate: k for k, (_, gate) in enumerate(kept)}
-
-    def norm(v, name):
-        if layer_norm is None:
-            return v
-        gamma, beta = (np.asarray(layer_norm[f"{name}_{w}"], np.float64) for w in ("gamma", "beta"))
-        centred = v - v.mean(axis=-1, keepdims=True)
-        return gamma * centred / np.sqrt(centred.var(axis=-1, keepdims=True) + layer_norm_epsilon) + beta
-
-    batch, steps, _ = x.shape
-    mask = np.ones((batch, steps)) if mask is None else np.asarray(mask, np.float64)
-    if go_backwards:
-        x, mask = x[:, ::-1], mask[:, ::-1]
-    fused = np.concatenate([kernel, recurrent_kernel], axis=0)
-    if initial_state is None:
-        h, c = np.zeros((batch, h_size)), np.zeros((batch, units))
-    else:
-        h, c = (np.asarray(s, np.float64) for s in initial_state)
-    outputs = []
-    seen: dict[str, list] = {name: [] for name in "ifgoch"}
-    for t in range(steps):
-        if layer_norm is None:
-            z = np.concatenate([x[:, t], h], axis=1) @ fused + bias
-        else:
-            z = norm(x[:, t] @ kernel, "ln_x") + norm(h @ recurrent_kernel, "ln_h") + bias
-        split = np.split(z, blocks, axis=1)
-        w_i, w_f, w_o = (0.0, 0.0, 0.0) if peepholes is None else (np.asarray(w, np.float64) for w in peepholes)
-        f = sigmoid(split[positions["f"]] + forget_bias + w_f * c)
-        i = 1.0 - f if coupled else sigmoid(split[positions["i"]] + w_i * c)
-        g = np.tanh(split[positions["g"]])
-        c_new = f * c + i * g
-        if cell_clip is not None:
-            c_new = np.clip(c_new, -cell_clip, cell_clip)
-        o = sigmoid(split[positions["o"]] + w_o * c_new)
-        c_out = norm(c_new, "ln_c")
-        h_new = o * (np.tanh(c_out) if cell_activation else c_out)
-        if projection is not None:
-            h_new = h_new @ np.asarray(projection, np.float64)
-            if proj_clip is not None:
-                h_new = np.clip(h_new, -proj_clip, proj_clip)
-        h_new = zoneout[0] * h + (1.0 - zoneout[0]) * h_new
-        c_new = zoneout[1] * c + (1.0 - zoneout[1]) * c_new
-        m = mask[:, t : t + 1]
-        c = m * c_new + (1.0 - m) * c
-        h = m * h_new + (1.0 - m) * h
-        outputs.append(h)
-        for name, value in zip("ifgoch", (i, f, g, o, c, h)):
-            seen[name].append(value)
-    stacked = np.stack(outputs, axis=1) if outputs else np.zeros((batch, 0, h_size))
-    if return_gates:
-        gates = {
-            name: np.stack(values, axis=1) if values else np.zeros((batch, 0, units)) for name, values in seen.items()
-        }
-        return stacked, h, c, gates
-    return stacked, h, c
+    equations = _Equations(
+        kernel=kernel,
+        recurrent_kernel=np.asarray(recurrent_kernel, np.float64),
+        bias=np.zeros(blocks * units) if bias is None else np.asarray(bias, np.float64),
+        positions=positions,
+        forget_bias=forget_bias,
+        cell_activation=cell_activation,
+        peepholes=(0.0, 0.0, 0.0) if peepholes is None else tuple(np.asarray(w, np.float64) for w in peepholes),
+        cell_clip=cell_clip,
+        projection=None if projection is None else np.asarray(projection, np.float64),
+        proj_clip=proj_clip,
+        coupled=coupled,
+        layer_norm=layer_norm,
+        layer_norm_epsilon=layer_norm_epsilon,
+        zoneout=zoneout,
+    )
+    return _run(equations, x, mask=mask, go_backwards=go_backwards, initial_state=initial_state, gates=return_gates)
 
 
 def linear_rnn_reference(x, w_x, w_rec, *, dtype=np.float64):
