@@ -134,17 +134,7 @@ class Recurrent(keras.layers.Layer):
     # -- shapes ---------------------------------------------------------------
     def build(self, input_shape):
         input_shape = tuple(input_shape)
-        if len(input_shape) != 3:
-            raise ValueError(
-                f"{type(self).__name__} expects inputs of rank 3 "
-                f"({'[time, batch, features]' if self.time_major else '[batch, time, features]'}), "
-                f"got inputs with shape {input_shape}."
-            )
-        if input_shape[-1] is None:
-            raise ValueError(
-                f"{type(self).__name__} needs the feature size (last axis) of its inputs "
-                f"to be known, got inputs with shape {input_shape}."
-            )
+        self._check_input_shape(input_shape)
         self.input_size = int(input_shape[-1])
         width = self.cell.blocks * self.units
         self.kernel = self.add_weight(
@@ -154,7 +144,6 @@ class Recurrent(keras.layers.Layer):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
-        sizes = self.cell.state_sizes(self.units)
         self.recurrent_kernel = self.add_weight(
             name="recurrent_kernel",
             shape=(self.cell.output_size(self.units), width),
@@ -178,17 +167,34 @@ class Recurrent(keras.layers.Layer):
             for name, (shape, initializer) in self.cell.extra_weights(self.units).items()
         }
         if self.stateful:
-            batch = input_shape[1] if self.time_major else input_shape[0]
-            if batch is None:
-                raise ValueError(
-                    f"stateful=True needs the batch size when {type(self).__name__} '{self.name}' is built, got "
-                    f"inputs with shape {input_shape}: give it, e.g. keras.Input((steps, features), batch_size=32)."
-                )
-            self.states = [
-                self.add_weight(name=f"state_{name}", shape=(batch, size), initializer="zeros", trainable=False)
-                for name, size in zip(self.cell.state_names, sizes)
-            ]
+            self._build_states(input_shape)
         self.built = True
+
+    def _check_input_shape(self, input_shape: tuple) -> None:
+        if len(input_shape) != 3:
+            raise ValueError(
+                f"{type(self).__name__} expects inputs of rank 3 "
+                f"({'[time, batch, features]' if self.time_major else '[batch, time, features]'}), "
+                f"got inputs with shape {input_shape}."
+            )
+        if input_shape[-1] is None:
+            raise ValueError(
+                f"{type(self).__name__} needs the feature size (last axis) of its inputs "
+                f"to be known, got inputs with shape {input_shape}."
+            )
+
+    def _build_states(self, input_shape: tuple) -> None:
+        """A stateful layer's kept state, one variable per state tensor, ``[batch, size]``."""
+        batch = input_shape[1] if self.time_major else input_shape[0]
+        if batch is None:
+            raise ValueError(
+                f"stateful=True needs the batch size when {type(self).__name__} '{self.name}' is built, got "
+                f"inputs with shape {input_shape}: give it, e.g. keras.Input((steps, features), batch_size=32)."
+            )
+        self.states = [
+            self.add_weight(name=f"state_{name}", shape=(batch, size), initializer="zeros", trainable=False)
+            for name, size in zip(self.cell.state_names, self.cell.state_sizes(self.units))
+        ]
 
     def initial_bias(self, shape, dtype=None):
         """The bias's initial value (`bias_initializer`'s; `ScanLSTM` may set the forget block to 1)."""
