@@ -206,6 +206,40 @@ def serving_model(classifier, vocabulary, vocabulary_size: int):
     return keras.Model(texts, positive, name=f"{classifier.name}_serving")
 
 
+@dataclasses.dataclass(frozen=True)
+class ImdbData:
+    """The reviews as the tutorial prepares them: padded ids for training and validation (the reviews shorter
+    than maxlen), the test reviews' ids unpadded (a ``tf.RaggedTensor``), and the vocabulary (id → word)."""
+
+    vocabulary: list
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    test_sequences: Any
+    y_test: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class Tested:
+    """A trained layer's figures: its test accuracy and its training's, as the report records them, and its
+    test probabilities (for the ONNX file's judgement; not recorded)."""
+
+    test_accuracy: float
+    best_valid_accuracy: float
+    epochs: int
+    seconds_per_epoch: float
+    test_seconds: float
+    history: dict[str, list[float]]
+    validation_errors: list[float]
+    updates: int
+    test_probabilities: np.ndarray = dataclasses.field(repr=False, compare=False)
+
+    def figures(self) -> dict[str, Any]:
+        """The figures the report records: every field but the test probabilities."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "test_probabilities"}
+
+
 def prepare(texts, labels, test_texts, test_labels, *, maxlen, vocabulary_size, valid_portion, seed, test_limit):
     """Vocabulary from the training reviews, the maxlen filter, the validation split, test ids."""
     import tensorflow as tf
@@ -230,7 +264,7 @@ def prepare(texts, labels, test_texts, test_labels, *, maxlen, vocabulary_size, 
         test_index = np.sort(rng.permutation(test_index)[:test_limit])
     test_sequences = vectorizer([test_texts[k] for k in test_index])
     test_y = test_labels[test_index]
-    return dict(
+    return ImdbData(
         vocabulary=vectorizer.get_vocabulary(),
         x_train=padded[train_rows],
         y_train=labels[train_index],
@@ -288,7 +322,7 @@ def evaluate_by_length(classifier, sequences, labels, batch_size: int = 64) -> t
 
 def train_and_test(
     layer: str,
-    data: dict,
+    data: ImdbData,
     settings: ImdbConfig,
     *,
     seed: int,
@@ -312,8 +346,8 @@ def train_and_test(
         keras.callbacks.BackupAndRestore(str(backup_dir)),
         stopping := tutorial_early_stopping(
             backup_dir,
-            data["x_valid"],
-            data["y_valid"],
+            data.x_valid,
+            data.y_valid,
             valid_every=settings.valid_every,
             patience=settings.patience,
         ),
@@ -323,25 +357,21 @@ def train_and_test(
         ),
         *extra_callbacks,
     ]
-    print(f"[{layer}] training on {len(data['x_train'])} reviews, validating on {len(data['x_valid'])}")
+    print(f"[{layer}] training on {len(data.x_train)} reviews, validating on {len(data.x_valid)}")
     keras.utils.set_random_seed(seed)
     with faults.training_steps(resumable=True), faults.writing(backup_dir):
         history = classifier.fit(
-            data["x_train"],
-            data["y_train"],
+            data.x_train,
+            data.y_train,
             batch_size=settings.batch_size,
             epochs=settings.max_epochs,
-            validation_data=(data["x_valid"], data["y_valid"]),
+            validation_data=(data.x_valid, data.y_valid),
             callbacks=callbacks,
             verbose=2,
         )
     if guard.diverged is not None:
         return classifier, guard.diverged
-    return classifier, dict(
-        _tested(layer, classifier, data, history.history, epoch_seconds),
-        validation_errors=stopping.errors,
-        updates=stopping.updates,
-    )
+    return classifier, _tested(layer, classifier, data, history.history, epoch_seconds, stopping)
 
 
 def _compiled_classifier(layer: str, settings: ImdbConfig, seed: int, strategy):
@@ -367,26 +397,29 @@ def _compiled_classifier(layer: str, settings: ImdbConfig, seed: int, strategy):
     return classifier
 
 
-def _tested(layer: str, classifier, data: dict, history: dict, epoch_seconds: list[float]) -> dict:
-    """The trained classifier's test accuracy on every test review, with its training's figures."""
+def _tested(layer: str, classifier, data: ImdbData, history: dict, epoch_seconds: list[float], stopping) -> Tested:
+    """The trained classifier's test accuracy on every test review, with its training's figures (`stopping`: the
+    tutorial's early stopping, which counted the updates and validation errors)."""
     start = time.perf_counter()
-    accuracy, probabilities = evaluate_by_length(classifier, data["test_sequences"], data["y_test"])
+    accuracy, probabilities = evaluate_by_length(classifier, data.test_sequences, data.y_test)
     test_seconds = time.perf_counter() - start
     best_valid = max(history.get("val_accuracy", [float("nan")]))
     per_epoch = sum(epoch_seconds) / max(len(epoch_seconds), 1)
     print(
-        f"[{layer}] test accuracy {accuracy:.4f} on {len(data['y_test'])} reviews "
+        f"[{layer}] test accuracy {accuracy:.4f} on {len(data.y_test)} reviews "
         f"(best validation accuracy {best_valid:.4f}; {len(epoch_seconds)} epochs, "
         f"{per_epoch:.1f} s each; test {test_seconds:.0f} s)"
     )
-    return dict(
+    return Tested(
         test_accuracy=accuracy,
         best_valid_accuracy=best_valid,
         epochs=len(epoch_seconds),
         seconds_per_epoch=per_epoch,
         test_seconds=test_seconds,
-        test_probabilities=probabilities,  # for the ONNX file's judgement; not recorded
         history={k: [float(x) for x in v] for k, v in history.items()},
+        validation_errors=stopping.errors,
+        updates=stopping.updates,
+        test_probabilities=probabilities,
     )
 
 
@@ -413,18 +446,17 @@ def reproduce(
             continue
         results[name] = result
         classifiers[name] = classifier
-        log_training(report, name, classifier, results[name], len(data["x_train"]))
+        log_training(report, name, classifier, results[name], len(data.x_train))
     report.record(
         "data",
         dict(
             seed=options.seed,
-            train_reviews=len(data["x_train"]),
-            valid_reviews=len(data["x_valid"]),
-            test_reviews=len(data["y_test"]),
+            train_reviews=len(data.x_train),
+            valid_reviews=len(data.x_valid),
+            test_reviews=len(data.y_test),
         ),
     )
-    probabilities = {name: result.pop("test_probabilities", None) for name, result in results.items()}
-    report.record("results", results)
+    report.record("results", {name: result.figures() for name, result in results.items()})
     judge(report, settings, results)
     picture_accuracy(report, settings, results)
     if "scan" in classifiers:
@@ -437,18 +469,18 @@ def reproduce(
             what=f"ScanLSTM reading {len(ids):,} IMDB test reviews of at most {settings.maxlen} tokens",
             labels=labels,
             loss="sparse_categorical_crossentropy",
-            vocabulary=[str(word) for word in data["vocabulary"]],
+            vocabulary=[str(word) for word in data.vocabulary],
         )
     if options.export_to is not None and classifiers:
         chosen = export(report, settings, classifiers, data, options.export_to)
-        ship_onnx(report, classifiers[chosen], options.export_to, data, probabilities[chosen])
+        ship_onnx(report, classifiers[chosen], options.export_to, data, results[chosen].test_probabilities)
     else:
         report.not_run("onnx_examples_differing", "--export_dir=none" if classifiers else "no layer trained")
     report.record("total_seconds", time.perf_counter() - start)
     return report
 
 
-def load_data(settings: ImdbConfig, seed: int, imdb_path, tfds_data_dir) -> dict:
+def load_data(settings: ImdbConfig, seed: int, imdb_path, tfds_data_dir) -> ImdbData:
     """The reviews, read and prepared as the tutorial does (`prepare`); bad input is exit 2 before any work."""
     from tf_lstm.data.imdb import load_imdb
 
@@ -466,28 +498,28 @@ def load_data(settings: ImdbConfig, seed: int, imdb_path, tfds_data_dir) -> dict
         seed=seed,
         test_limit=settings.test_limit,
     )
-    if len(data["x_valid"]) == 0:  # early stopping watches the validation accuracy
+    if len(data.x_valid) == 0:  # early stopping watches the validation accuracy
         raise cli.UsageError(
             f"--imdb_valid_portion={settings.valid_portion} leaves no validation review of the "
-            f"{len(data['x_train'])} kept; pass a larger one"
+            f"{len(data.x_train)} kept; pass a larger one"
         )
     print(
         f"IMDB from {imdb_path or 'TensorFlow Datasets'}: {len(texts)} train reviews, "
-        f"{len(data['x_train']) + len(data['x_valid'])} shorter than {settings.maxlen} tokens; "
-        f"{len(data['y_test'])} test reviews ({time.perf_counter() - start:.0f} s to prepare)"
+        f"{len(data.x_train) + len(data.x_valid)} shorter than {settings.maxlen} tokens; "
+        f"{len(data.y_test)} test reviews ({time.perf_counter() - start:.0f} s to prepare)"
     )
     return data
 
 
-def log_training(report: Report, name: str, classifier, result: dict, train_reviews: int) -> None:
+def log_training(report: Report, name: str, classifier, result: Tested, train_reviews: int) -> None:
     """A layer's per-epoch figures and its trained weights, to TensorBoard."""
-    history = result["history"]
+    history = result.history
     for epoch, values in enumerate(zip(*history.values()), start=1):
         report.log.scalars(
             epoch,
             name,
             **dict(zip(history, values)),
-            examples_per_second=train_reviews / result["seconds_per_epoch"],
+            examples_per_second=train_reviews / result.seconds_per_epoch,
         )
     report.log.weights(len(history["loss"]), classifier, f"{name}/weights")
 
@@ -501,15 +533,15 @@ def judge(report: Report, settings: ImdbConfig, results: dict) -> None:
     elif "scan" not in results:
         report.not_run("scan_test_accuracy", "the ScanLSTM run diverged")
     else:
-        report.check("scan_test_accuracy", results["scan"]["test_accuracy"])
+        report.check("scan_test_accuracy", results["scan"].test_accuracy)
     if len(layers) < 2 or len(results) < 2:
         reason = f"--imdb_layer={settings.layer}" if len(layers) < 2 else "a run diverged"
         report.not_run("accuracy_gap_to_keras", reason)
         return
-    report.check("accuracy_gap_to_keras", abs(results["scan"]["test_accuracy"] - results["keras"]["test_accuracy"]))
+    report.check("accuracy_gap_to_keras", abs(results["scan"].test_accuracy - results["keras"].test_accuracy))
     report.record(
         "epoch_time_ratio_scan_to_keras",
-        results["scan"]["seconds_per_epoch"] / results["keras"]["seconds_per_epoch"],
+        results["scan"].seconds_per_epoch / results["keras"].seconds_per_epoch,
     )
 
 
@@ -522,8 +554,8 @@ def picture_accuracy(report: Report, settings: ImdbConfig, results: dict) -> Non
     """Each layer's validation and training accuracy by epoch."""
     figure, axes = pyplot().subplots(figsize=(7, 4.5))
     for name, result in results.items():
-        axes.plot(result["history"]["val_accuracy"], label=f"{name}: validation accuracy")
-        axes.plot(result["history"]["accuracy"], "--", label=f"{name}: training accuracy")
+        axes.plot(result.history["val_accuracy"], label=f"{name}: validation accuracy")
+        axes.plot(result.history["accuracy"], "--", label=f"{name}: training accuracy")
     axes.set_ylim(0.4, 1.0)
     axes.set_xlabel("epoch")
     axes.set_ylabel("accuracy")
@@ -532,14 +564,14 @@ def picture_accuracy(report: Report, settings: ImdbConfig, results: dict) -> Non
     report.plot(figure, "accuracy.png")
 
 
-def export(report: Report, settings: ImdbConfig, classifiers: dict, data: dict, export_to: Path) -> str:
+def export(report: Report, settings: ImdbConfig, classifiers: dict, data: ImdbData, export_to: Path) -> str:
     """ScanLSTM's classifier (else the other) as a SavedModel taking raw strings, streaming included; returns
     which."""
     import tensorflow as tf
 
     chosen = "scan" if "scan" in classifiers else next(iter(classifiers))
     report.export(
-        serving_model(classifiers[chosen], data["vocabulary"], settings.vocabulary_size),
+        serving_model(classifiers[chosen], data.vocabulary, settings.vocabulary_size),
         export_to,
         f"the {chosen} model (raw strings in, positive probability out)",
         input_signature=[tf.TensorSpec([None], tf.string, name="review")],
@@ -548,7 +580,7 @@ def export(report: Report, settings: ImdbConfig, classifiers: dict, data: dict, 
     return chosen
 
 
-def ship_onnx(report: Report, classifier, export_to: Path, data: dict, keras_probabilities) -> None:
+def ship_onnx(report: Report, classifier, export_to: Path, data: ImdbData, keras_probabilities) -> None:
     """The classifier (token ids in: ONNX holds no TextVectorization) as ``model.onnx`` in the SavedModel's folder,
     served by onnxruntime over every test review and judged: at most one answer different from the model's."""
     try:
@@ -562,7 +594,7 @@ def ship_onnx(report: Report, classifier, export_to: Path, data: dict, keras_pro
     with faults.writing(Path(export_to) / "model.onnx"):
         path = export_onnx(classifier, Path(export_to) / "model.onnx")
     start = time.perf_counter()
-    probabilities = predict_by_length(onnx_runner(path), data["test_sequences"])
+    probabilities = predict_by_length(onnx_runner(path), data.test_sequences)
     seconds = time.perf_counter() - start
     differing = int(np.sum(probabilities.argmax(-1) != keras_probabilities.argmax(-1)))
     largest = float(np.max(np.abs(probabilities - keras_probabilities)))
@@ -574,7 +606,7 @@ def ship_onnx(report: Report, classifier, export_to: Path, data: dict, keras_pro
         dict(
             file="model.onnx",
             bytes=path.stat().st_size,
-            accuracy=float(np.mean(probabilities.argmax(-1) == data["y_test"])),
+            accuracy=float(np.mean(probabilities.argmax(-1) == data.y_test)),
             examples_differing=differing,
             max_abs_difference=largest,
             test_seconds=seconds,

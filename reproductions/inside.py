@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from reproductions.report import Report
+
+if TYPE_CHECKING:  # imdb_sentiment imports this module
+    from reproductions.imdb_sentiment import ImdbData
 
 
 def picture_the_inside(
@@ -109,7 +112,7 @@ def _units_figure(correlation: np.ndarray, reviews: int):
     return figure
 
 
-def picture_imdb_reading(report: Report, classifier, data: dict, *, reviews_for_units: int = 500) -> None:
+def picture_imdb_reading(report: Report, classifier, data: ImdbData, *, reviews_for_units: int = 500) -> None:
     """The trained classifier reading a positive and a negative test review, word by word.
 
     Picks the unit whose cell state (averaged over a review's words)
@@ -127,11 +130,11 @@ def picture_imdb_reading(report: Report, classifier, data: dict, *, reviews_for_
     from tf_lstm.pictures import reading_figure
 
     embedding, lstm = classifier.get_layer("embedding"), classifier.get_layer("lstm")
-    vocabulary = np.asarray(data["vocabulary"])
-    n = min(reviews_for_units, len(data["y_test"]))
-    sample = np.sort(np.random.default_rng(0).permutation(len(data["y_test"]))[:n])
-    labels = np.asarray(data["y_test"])[sample]
-    ids = tf.gather(data["test_sequences"], sample).to_tensor().numpy()
+    vocabulary = np.asarray(data.vocabulary)
+    n = min(reviews_for_units, len(data.y_test))
+    sample = np.sort(np.random.default_rng(0).permutation(len(data.y_test))[:n])
+    labels = np.asarray(data.y_test)[sample]
+    ids = tf.gather(data.test_sequences, sample).to_tensor().numpy()
     mask = ids != 0
     traced = tf_lstm.trace(lstm, embedding(ids), mask=mask)
     report.log.gates(1, {k: np.asarray(v)[mask] for k, v in traced.items() if k in "ifgoc"}, "gates_after_training")
@@ -180,13 +183,13 @@ def write_inside_page(report: Report, model, x, *, what: str, **options) -> None
     print(f"inside page of {len(x)} sequences written to {path} ({path.stat().st_size:,} bytes, {seconds:.1f} s)")
 
 
-def imdb_page_reviews(data: dict, maxlen: int, count: int = 1000, seed: int = 0):
+def imdb_page_reviews(data: ImdbData, maxlen: int, count: int = 1000, seed: int = 0):
     """`count` test reviews of at most `maxlen` tokens (the length the model was trained on), a seeded random
     sample in their order in the test set, padded to `maxlen`: their ids and labels."""
     import tensorflow as tf
 
-    lengths = np.asarray(data["test_sequences"].row_lengths())
+    lengths = np.asarray(data.test_sequences.row_lengths())
     short = np.flatnonzero((lengths <= maxlen) & (lengths > 0))
     chosen = np.sort(np.random.default_rng(seed).permutation(short)[:count])
-    ids = tf.gather(data["test_sequences"], chosen).to_tensor(shape=[None, maxlen]).numpy()
-    return ids, np.asarray(data["y_test"])[chosen]
+    ids = tf.gather(data.test_sequences, chosen).to_tensor(shape=[None, maxlen]).numpy()
+    return ids, np.asarray(data.y_test)[chosen]

@@ -127,12 +127,12 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
         train_and_test("scan", data, extra_callbacks=[Interrupt()], **settings)
     assert (tmp_path / "backup").exists()
     resumed_model, resumed = train_and_test("scan", data, **settings)
-    assert resumed["epochs"] == 2  # epochs 3 and 4 only: 1 and 2 were restored
+    assert resumed.epochs == 2  # epochs 3 and 4 only: 1 and 2 were restored
     assert not (tmp_path / "backup").exists()  # removed once training completes
     whole_model, whole = train_and_test("scan", data, **{**settings, "backup_dir": tmp_path / "other"})
     # The resumed run ends where an uninterrupted one ends: the same last epochs, weights and test accuracy.
-    assert resumed["history"]["loss"] == whole["history"]["loss"][2:]
-    assert resumed["test_accuracy"] == whole["test_accuracy"]
+    assert resumed.history["loss"] == whole.history["loss"][2:]
+    assert resumed.test_accuracy == whole.test_accuracy
     for a, b in zip(resumed_model.get_weights(), whole_model.get_weights()):
         np.testing.assert_array_equal(a, b)
 

@@ -93,6 +93,22 @@ def test_reading_figure_colours_every_word_and_wraps_long_reviews():
     assert "cell state c of unit 3" in c_panel.get_title() and running_panel.get_ylabel() == "p(positive)"
 
 
+def only_test_reviews(test_sequences, y_test):
+    """IMDB data holding only test reviews (ids of the words t2..t49), as the inside pictures read them."""
+    from reproductions.imdb_sentiment import ImdbData
+
+    empty = np.zeros((0, 1), np.int64)
+    return ImdbData(
+        vocabulary=["", "[UNK]", *[f"t{k}" for k in range(2, 50)]],
+        x_train=empty,
+        y_train=empty[:, 0],
+        x_valid=empty,
+        y_valid=empty[:, 0],
+        test_sequences=test_sequences,
+        y_test=y_test,
+    )
+
+
 def test_picture_imdb_reading_draws_a_review_of_each_class(tmp_path):
     import tensorflow as tf
 
@@ -102,10 +118,9 @@ def test_picture_imdb_reading_draws_a_review_of_each_class(tmp_path):
     classifier = build_classifier("scan", vocabulary_size=50, embedding_dim=4, units=3)
     rng = np.random.default_rng(0)
     rows = [rng.integers(2, 50, size=n).tolist() for n in (30, 8, 25, 40, 12, 22)]
-    data = dict(
-        vocabulary=["", "[UNK]", *[f"t{k}" for k in range(2, 50)]],
-        test_sequences=tf.ragged.constant(rows, dtype=tf.int64),
-        y_test=np.array([1, 0, 0, 1, 1, 0]),
+    data = only_test_reviews(
+        tf.ragged.constant(rows, dtype=tf.int64),
+        np.array([1, 0, 0, 1, 1, 0]),
     )
     report = Report("imdb_sentiment", tmp_path)
     picture_imdb_reading(report, classifier, data, reviews_for_units=6)
@@ -123,10 +138,9 @@ def test_the_reviews_come_from_both_classes_when_the_test_set_is_sorted_by_class
 
     classifier = build_classifier("scan", vocabulary_size=50, embedding_dim=4, units=3)
     rows = [np.random.default_rng(k).integers(2, 50, size=25).tolist() for k in range(8)]
-    data = dict(
-        vocabulary=["", "[UNK]", *[f"t{k}" for k in range(2, 50)]],
-        test_sequences=tf.ragged.constant(rows, dtype=tf.int64),
-        y_test=np.array([1, 1, 1, 1, 0, 0, 0, 0]),  # as the IMDB test files come: by class
+    data = only_test_reviews(
+        tf.ragged.constant(rows, dtype=tf.int64),
+        np.array([1, 1, 1, 1, 0, 0, 0, 0]),  # as the IMDB test files come: by class
     )
     report = Report("imdb_sentiment", tmp_path)
     picture_imdb_reading(report, classifier, data, reviews_for_units=4)
