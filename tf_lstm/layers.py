@@ -331,7 +331,11 @@ class Recurrent(keras.layers.Layer):
             noise=noise,
             probes=probes,
             collect=collect,
-            readout=Readout(self.go_backwards, self.zero_output_for_mask, self.return_sequences),
+            readout=Readout(
+                go_backwards=self.go_backwards,
+                zero_output_for_mask=self.zero_output_for_mask,
+                return_sequences=self.return_sequences,
+            ),
         )
 
     def _noise(self, batch, dtype) -> Noise:

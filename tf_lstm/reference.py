@@ -7,6 +7,7 @@ default, no TensorFlow.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -45,6 +46,19 @@ class _Equations:
     layer_norm_epsilon: float
     zoneout: tuple[float, float]
 
+    @property
+    def blocks(self) -> int:
+        return 3 if self.coupled else 4
+
+    @property
+    def units(self) -> int:
+        return self.bias.shape[0] // self.blocks
+
+    @functools.cached_property
+    def fused_kernel(self) -> np.ndarray:
+        """``[W_x; W_h]``, for ``[x_t, h]·[W_x; W_h]`` in one product, stacked once per call."""
+        return np.concatenate([self.kernel, self.recurrent_kernel])
+
     def norm(self, v, name):
         if self.layer_norm is None:
             return v
@@ -55,10 +69,10 @@ class _Equations:
     def step(self, x_t, h, c):
         """``(gates {"i", "f", "g", "o"}, h_t, c_t)`` from x_t and the carried h, c; no mask."""
         if self.layer_norm is None:
-            z = np.concatenate([x_t, h], axis=1) @ np.concatenate([self.kernel, self.recurrent_kernel]) + self.bias
+            z = np.concatenate([x_t, h], axis=1) @ self.fused_kernel + self.bias
         else:
             z = self.norm(x_t @ self.kernel, "ln_x") + self.norm(h @ self.recurrent_kernel, "ln_h") + self.bias
-        split = np.split(z, 3 if self.coupled else 4, axis=1)
+        split = np.split(z, self.blocks, axis=1)
         block = lambda gate: split[self.positions[gate]]  # noqa: E731
         w_i, w_f, w_o = self.peepholes
         f = sigmoid(block("f") + self.forget_bias + w_f * c)
@@ -83,7 +97,7 @@ class _Equations:
 def _run(equations: _Equations, x, *, mask, go_backwards: bool, initial_state, gates: bool):
     """`lstm_reference`'s loop over time: `equations` a step, the mask's carry, every step's values kept."""
     batch, steps, _ = x.shape
-    units = equations.bias.shape[0] // (3 if equations.coupled else 4)
+    units = equations.units
     h_size = equations.recurrent_kernel.shape[0]
     mask = np.ones((batch, steps)) if mask is None else np.asarray(mask, np.float64)
     if go_backwards:
